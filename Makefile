@@ -1,0 +1,48 @@
+# visreps: the two commands are `make reproduce` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.visreps-installed
+# Offline-installable pins (ranges live in settings.ini / setup.py)
+TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
+NBDEV_PINS ?= nbdev<3 fastcore<2 execnb<0.2
+
+.PHONY: install reproduce test nbtest pytest export clean-nbs book bench help
+
+help:
+	@echo "make reproduce  - install, run the demo sweep on the synthetic world, build the book"
+	@echo "make test       - install, run nbdev_test and pytest"
+
+$(STAMP): setup.py settings.ini
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q $(TORCH_PINS)
+	$(PY) -m pip install -q '$(word 1,$(NBDEV_PINS))' '$(word 2,$(NBDEV_PINS))' '$(word 3,$(NBDEV_PINS))'
+	$(PY) -m pip install -q -e ".[dev]"
+	@touch $@
+
+install: $(STAMP)
+
+reproduce: $(STAMP)
+	$(BIN)/visreps reproduce
+
+test: $(STAMP)
+	$(BIN)/nbdev_test --n_workers 2 --timing
+	$(PY) -m pytest -q tests
+
+nbtest: $(STAMP)
+	$(BIN)/nbdev_test --n_workers 2 --timing
+
+pytest: $(STAMP)
+	$(PY) -m pytest -q tests
+
+export: $(STAMP)
+	$(BIN)/nbdev_export
+	$(BIN)/nbdev_clean
+
+book: $(STAMP)
+	$(BIN)/visreps book
+
+bench: $(STAMP)
+	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done

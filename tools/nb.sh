@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Developer helper: build notebooks in nbs/ from jupytext percent-format drafts in .nbsrc/
+# (ignored by git), clean them, and export the package.
+#   tools/nb.sh 00_core            # .nbsrc/00_core.py -> nbs/00_core.ipynb, then nbdev_export
+#   tools/nb.sh --to-py 00_core    # nbs/00_core.ipynb -> .nbsrc/00_core.py (to edit as text)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+if [ "${1:-}" = "--to-py" ]; then
+  shift
+  for n in "$@"; do $BIN/jupytext --quiet --to py:percent --output ".nbsrc/$n.py" "nbs/$n.ipynb"; done
+  exit 0
+fi
+for n in "$@"; do
+  src=".nbsrc/$n.py"; dst="nbs/$n.ipynb"
+  mkdir -p "$(dirname "$dst")"
+  $BIN/jupytext --quiet --to ipynb --output "$dst" "$src"
+  $BIN/nbdev_clean --fname "$dst"
+done
+$BIN/nbdev_export
