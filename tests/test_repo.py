@@ -9,6 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS = sorted(p for p in (ROOT / "nbs").rglob("*.ipynb") if not any(part.startswith((".", "_")) for part in p.relative_to(ROOT / "nbs").parts))
+EXPERIMENTS = sorted((ROOT / "experiments").glob("*.ipynb"))
 
 
 def test_there_are_notebooks():
@@ -33,7 +34,7 @@ def test_export_matches_package(tmp_path):
     assert not bad, f"nbdev_export would change visreps/: {bad}. Edit nbs/, run nbdev_export, commit both."
 
 
-@pytest.mark.parametrize("nb", NBS, ids=lambda p: p.name)
+@pytest.mark.parametrize("nb", NBS + EXPERIMENTS, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_notebook_is_clean(nb, tmp_path):
     "Committed notebooks carry no outputs or execution counts (nbdev_clean leaves them unchanged)."
     copy = tmp_path / nb.name
@@ -41,3 +42,12 @@ def test_notebook_is_clean(nb, tmp_path):
     res = subprocess.run([str(Path(sys.executable).parent / "nbdev_clean"), "--fname", str(copy)], cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert copy.read_bytes() == nb.read_bytes(), f"{nb.relative_to(ROOT)} is not clean: run nbdev_clean"
+
+
+@pytest.mark.parametrize("nb", EXPERIMENTS, ids=lambda p: p.name)
+def test_experiment_has_parameters_cell(nb):
+    "Papermill injects parameters after the cell tagged `parameters`; without the tag, defaults would silently win."
+    import json
+    cells = json.loads(nb.read_text())["cells"]
+    tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1, f"{nb.name}: expected exactly one cell tagged 'parameters', found {len(tagged)}"
