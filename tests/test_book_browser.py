@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
+from selenium.webdriver.support.ui import WebDriverWait
 
 from visreps.cli import main
 from test_reproduce import small_book
@@ -56,13 +57,21 @@ def browser():
     shutil.rmtree(profile, ignore_errors=True)
 
 
+def open_page(browser, path: Path):
+    "Open a built page and wait until it has loaded; index.html is Jupyter Book's redirect to the root page, so wait for that too."
+    browser.get(path.resolve().as_uri())
+    ready = "return document.readyState === 'complete' && document.body !== null;"
+    redirect = path.name == "index.html" and path.parent.name == "html"
+    WebDriverWait(browser, 30).until(lambda b: (not redirect or b.current_url.endswith("/intro.html")) and b.execute_script(ready))
+
+
 def test_every_page_renders_with_its_figures_and_links(built_book, browser):
     pages = sorted(p for p in built_book.rglob("*.html") if not p.name.startswith(("search", "genindex")) and "_static" not in p.parts)
     assert {"index.html", "world.html", "first_rsa.html", "labels.html", "reproduce.html"} <= {p.name for p in pages}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     n_figures = {}
     for page in pages:
-        browser.get(page.resolve().as_uri())
+        open_page(browser, page)
         title = browser.title
         assert title and "404" not in title, page
         imgs = browser.execute_script(
@@ -80,9 +89,9 @@ def test_every_page_renders_with_its_figures_and_links(built_book, browser):
         browser.save_screenshot(str(ARTIFACTS / rel))
     # the experiment pages carry their figures: the world's images and the RSA bars
     assert n_figures["world.html"] >= 1 and n_figures["first_rsa.html"] >= 1
-    browser.get((built_book / "generated" / "first_rsa.html").resolve().as_uri())
+    open_page(browser, built_book / "generated" / "first_rsa.html")
     body = browser.execute_script("return document.body.innerText;")
     assert "Seed 0" in body and "visreps run experiments/first_rsa.ipynb" in body
-    browser.get((built_book / "index.html").resolve().as_uri())
+    open_page(browser, built_book / "index.html")  # the redirect to the root page
     assert "synthetic world" in browser.execute_script("return document.body.innerText;")
     assert (ARTIFACTS / "generated__first_rsa.png").stat().st_size > 10_000
