@@ -16,6 +16,8 @@ import torch
 
 from visreps.training import list_checkpoints, load_train_state
 
+from toy_data import toy_class_images
+
 SCRIPT = textwrap.dedent('''
     import sys
     import numpy as np, torch, torch.nn as nn
@@ -36,12 +38,8 @@ OVERRIDES = ["num_classes=4", "epochs=3", "batch_size=16", "lr=3e-3", "warmup_ep
 
 
 def test_two_processes_match_one(tmp_path):
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 4, 200)
-    imgs = rng.normal(100, 30, (200, 24, 24, 3))
-    imgs[y >= 2, :, :, 0] += 80
-    imgs[:, :12][y % 2 == 1] += 60
-    np.savez(tmp_path / "data.npz", images=np.clip(imgs, 0, 255).astype(np.uint8), labels=y)
+    imgs, y = toy_class_images(200, 24, mean=100, sd=30, red=80, top=60)
+    np.savez(tmp_path / "data.npz", images=imgs, labels=y)
     (tmp_path / "run.py").write_text(SCRIPT)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     for k in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"): env.pop(k, None)

@@ -20,6 +20,8 @@ import torch
 
 from visreps.training import TrainConfig, list_checkpoints, load_train_state, train
 
+from toy_data import toy_class_images
+
 SCRIPT = textwrap.dedent('''
     import os, sys
     import numpy as np, torch
@@ -47,12 +49,8 @@ OVERRIDES = ["arch=custom_cnn", "num_classes=4", "width=0.125", "epochs=3", "bat
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     d = tmp_path_factory.mktemp("resume")
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 4, 64)
-    imgs = rng.normal(110, 40, (64, 72, 72, 3))
-    imgs[y >= 2, :, :, 0] += 70
-    imgs[:, :36][y % 2 == 1] += 50
-    np.savez(d / "data.npz", images=np.clip(imgs, 0, 255).astype(np.uint8), labels=y)
+    imgs, y = toy_class_images(64, 72, mean=110, sd=40, red=70, top=50)
+    np.savez(d / "data.npz", images=imgs, labels=y)
     (d / "run.py").write_text(SCRIPT)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
     ref = d / "ref"
