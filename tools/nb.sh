@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 if [ "${1:-}" = "--to-py" ]; then
+  mkdir -p .nbsrc
   shift
   for n in "$@"; do $BIN/jupytext --quiet --to py:percent --output ".nbsrc/$n.py" "nbs/$n.ipynb"; done
   exit 0
