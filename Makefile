@@ -5,6 +5,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.visreps-installed
+# headless Chromium for the book's browser test (Debian packages; root installs them, others are told how)
+BROWSER := /usr/bin/chromedriver
 # Offline-installable pins (ranges live in settings.ini / setup.py)
 TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
 NBDEV_PINS ?= nbdev<3 fastcore<2 execnb<0.2
@@ -27,17 +29,23 @@ $(STAMP): setup.py settings.ini
 
 install: $(STAMP)
 
+$(BROWSER):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing chromium and chromium-driver (Debian) for the browser test"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "the browser test needs headless Chromium: apt-get install chromium chromium-driver (as root)"; exit 1; fi
+
 reproduce: $(STAMP)
 	$(BIN)/visreps reproduce
 
-test: $(STAMP)
+test: $(STAMP) $(BROWSER)
 	$(BIN)/nbdev_test --n_workers 2 --timing
 	$(PY) -m pytest -q tests
 
-nbtest: $(STAMP)
+nbtest: $(STAMP) $(BROWSER)
 	$(BIN)/nbdev_test --n_workers 2 --timing
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(BROWSER)
 	$(PY) -m pytest -q tests
 
 export: $(STAMP)
