@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from visreps.core import ConfigError
 from visreps.evaluate import (EvalConfig, TrainRunConfig, run_eval, run_train)
 from visreps.results import ResultsStore
 from visreps.world import make_world
@@ -154,5 +155,5 @@ def test_bad_checkpoint_and_data(world, checkpoints, tmp_path):
         run_eval(EvalConfig(checkpoint=str(tmp_path / "missing.pt"), **base), progress=False)
     with pytest.raises(FileNotFoundError, match="no such folder"):
         run_eval(EvalConfig(width=0.25, dataset=str(tmp_path / "nowhere"), results_root=str(tmp_path)), progress=False)
-    with pytest.raises(KeyError, match=r"ROI\(s\) \['V4'\] not in the data"):
+    with pytest.raises(ConfigError, match=r"rois=\['early', 'V4'\]: ROI\(s\) \['V4'\] not in the data"):
         run_eval(EvalConfig(width=0.25, rois=["early", "V4"], **base), progress=False)
