@@ -1,0 +1,110 @@
+"""Inference of issue 15: the two-factor bootstrap draw for draw against rsatoolbox, coverage of a known
+difference, the permutation test's null distribution, and bad input."""
+import warnings
+
+import numpy as np
+import pytest
+import scipy.stats
+
+from visreps.inference import (bootstrap_draws, kendalls_w, model_differences, permutation_test_rsa, score_table,
+                               two_factor_bootstrap)
+from visreps.rsa import rdm_to_vector
+
+
+def rdm_of(x): return np.sqrt(((x[:, None] - x[None]) ** 2).sum(-1))
+
+
+def toy(seed=0, n=12, ns=3, noise=(0.4, 1.0, 3.0)):
+    r = np.random.default_rng(seed)
+    f = r.standard_normal((n, 4))
+    subj = np.stack([rdm_of(f + 0.7 * r.standard_normal((n, 4))) for _ in range(ns)])
+    mods = {f"m{i}": rdm_of(f + s * r.standard_normal((n, 4))) for i, s in enumerate(noise)}
+    return mods, subj
+
+
+def test_draws_equal_rsatoolbox_dual_bootstrap():
+    import rsatoolbox
+    import rsatoolbox.inference.evaluate as rev
+    mods, subj = toy()
+    n, ns, B = 12, 3, 15
+    stim_idx, subj_idx = bootstrap_draws(n, ns, B, seed=4)
+    ours = two_factor_bootstrap(mods, subj, "pearson", draws=(stim_idx, subj_idx))
+    data = rsatoolbox.rdm.RDMs(subj, pattern_descriptors={"index": np.arange(n)}, rdm_descriptors={"index": np.arange(ns)})
+    models = [rsatoolbox.model.ModelFixed(k, rsatoolbox.rdm.RDMs(v[None])) for k, v in mods.items()]
+    it = iter(range(B))
+    def sample(rdms, rdm_descriptor="index", pattern_descriptor="index"):
+        b = next(it)
+        return rdms.subsample(rdm_descriptor, subj_idx[b]).subsample_pattern(pattern_descriptor, stim_idx[b]), subj_idx[b], stim_idx[b]
+    orig, rev.bootstrap_sample = rev.bootstrap_sample, sample
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tb = rev.eval_dual_bootstrap(models, data, method="corr", N=B)
+    finally:
+        rev.bootstrap_sample = orig
+    np.testing.assert_allclose(ours.both[:, :3], tb.evaluations[:, :, 0, 0, 0], atol=1e-10)
+    np.testing.assert_allclose(ours.both[:, 3:5], tb.noise_ceiling[:, :, 0, 0].T, atol=1e-10)
+    var = [ours.variance(*ours.contrast_draws({m: 1})[:4])[0] for m in mods]
+    np.testing.assert_allclose(var, tb.model_var, rtol=1e-9)
+    dvar = [ours.variance(*ours.contrast_draws({a: 1, b: -1})[:4])[0] for a, b in (("m0", "m1"), ("m0", "m2"), ("m1", "m2"))]
+    np.testing.assert_allclose(dvar, tb.diff_var, rtol=1e-9)
+
+
+def test_coverage_of_a_known_difference():
+    "90% percentile intervals of the corrected two-factor bootstrap cover the population difference near 90%."
+    def world(seed, n, ns):
+        r = np.random.default_rng(seed)
+        f = r.standard_normal((n, 3))
+        mk = lambda s: rdm_of(f + s * r.standard_normal((n, 3)))
+        return {"a": mk(0.6), "b": mk(1.0)}, np.stack([mk(0.7) for _ in range(ns)])
+    mref, sref = world(999, 300, 30)
+    truth = np.mean([[scipy.stats.pearsonr(rdm_to_vector(m), rdm_to_vector(s))[0] for s in sref] for m in mref.values()], 1) @ [1, -1]
+    hits = []
+    for rep in range(40):
+        m, s = world(rep, 20, 5)
+        d = model_differences(two_factor_bootstrap(m, s, "pearson", n_boot=150, seed=rep), "percentile", level=0.9)
+        hits.append(d.ci_low[0] <= truth <= d.ci_high[0])
+    assert 0.72 <= np.mean(hits) <= 1.0, np.mean(hits)  # 40 replicates: SD of the rate ~0.05
+
+
+def test_permutation_null_uniform_and_related_small():
+    ps = [permutation_test_rsa(rdm_of(np.random.default_rng(s).standard_normal((7, 2))),
+                               rdm_of(np.random.default_rng(5000 + s).standard_normal((7, 2))), n_perm=49, seed=s, method="pearson")[1]
+          for s in range(250)]
+    assert scipy.stats.kstest(ps, "uniform").pvalue > 0.01
+    x = np.random.default_rng(1).standard_normal((12, 3))
+    v, p = permutation_test_rsa(rdm_of(x), rdm_of(x + 0.2 * np.random.default_rng(2).standard_normal((12, 3))), n_perm=99)
+    assert p == 1 / 100 and v > 0.8
+
+
+def test_kendalls_w_matches_mean_spearman_identity():
+    X = np.random.default_rng(3).standard_normal((5, 9))
+    rs = [scipy.stats.spearmanr(X[i], X[j])[0] for i in range(5) for j in range(i + 1, 5)]
+    assert kendalls_w(X) == pytest.approx((4 * np.mean(rs) + 1) / 5, abs=1e-12)
+
+
+def test_score_table_and_differences_find_the_real_difference():
+    mods, subj = toy(n=40, ns=8, noise=(0.3, 1.0, 4.0))
+    res = two_factor_bootstrap(mods, subj, n_boot=200)  # t-test dof = min(n_subjects, n_stimuli) - 1 = 7
+    tab = score_table(res).set_index("model")
+    assert tab.value["m0"] > tab.value["m2"] and (tab.ci_low <= tab.value).all() and (tab.value <= tab.ci_high).all()
+    d = model_differences(res).set_index(["model_a", "model_b"])
+    assert d.loc[("m0", "m2"), "real_holm"] and d.p_holm.min() >= d.p_value.min()
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda m, s: (m, s[:1]), "at least 2"),
+    (lambda m, s: ({k: v[:-1, :-1] for k, v in m.items()}, s), "mismatched stimuli"),
+    (lambda m, s: (m, np.where(np.eye(12, k=3, dtype=bool) | np.eye(12, k=-3, dtype=bool), np.nan, s)), "NaN or infinite"),
+    (lambda m, s: (m, s[:, :5]), "square"),
+])
+def test_bootstrap_bad_input(make, message):
+    mods, subj = toy()
+    with pytest.raises(ValueError, match=message):
+        two_factor_bootstrap(*make(mods, subj), n_boot=5)
+
+
+def test_bootstrap_rejects_unsupported_method():
+    mods, subj = toy()
+    with pytest.raises(ValueError, match="method='kendall_a'"):
+        two_factor_bootstrap(mods, subj, "kendall_a")
