@@ -1,85 +1,133 @@
-"""`visreps reproduce` on a tiny world and a small plan: the sweep's runs, then a Jupyter Book whose page shows the figure."""
+"""`reproduce` on a tiny world and a small plan: the sweep's runs, then a Jupyter Book (built with -W) whose pages show the
+figures with numbers and captions, the tables behind them as CSV files, paths relative to the results root, an abstract
+quoting the run's own numbers, and the API reference. The reproduce itself is the session fixture `small_reproduce`
+(tests/conftest.py), shared with test_book_browser."""
 import json
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
+import pytest
 from PIL import Image
 
-from visreps.cli import ReproduceConfig, find_runs, main
+from conftest import ROOT, TINY_WORLD, run_reproduce, small_book
+from visreps.cli import ReproduceConfig, find_runs
+from visreps.core import ConfigError
 from visreps.sweep import load_plan, read_status
 
-ROOT = Path(__file__).resolve().parents[1]
-TINY_WORLD = dict(n_levels=3, n_subjects=2, n_train_per_subject=8, n_test=24, n_voxels_early=16, n_voxels_mid=16, n_voxels_ventral=16)
+
+def text_of(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
 
 
-def small_book(tmp_path, pages=("world", "first_rsa")):
-    "A copy of the book's intro and methods with only the given generated pages, and a plan that makes them."
-    book = tmp_path / "book"
-    book.mkdir()
-    for f in ("_config.yml", "intro.md"):
-        shutil.copy(ROOT / "book" / f, book / f)
-    shutil.copytree(ROOT / "book" / "methods", book / "methods")
-    (book / "_toc.yml").write_text(yaml.safe_dump(dict(format="jb-book", root="intro", parts=[
-        dict(caption="Methods", chapters=[dict(file=f"generated/{pages[0]}"), dict(file="methods/labels"), dict(file="methods/metrics")]),
-        dict(caption="Results", chapters=[dict(file=f"generated/{p}") for p in pages[1:]] + [dict(file="methods/reproduce")])])))
-    plan = tmp_path / "plan.yaml"
-    plan.write_text(yaml.safe_dump(dict(name="small", notebooks_dir=str(ROOT / "experiments"), timeout=600,
-                                        defaults=dict(seed=0, image_size=64, world=dict(TINY_WORLD)),
-                                        stages=[dict(name="world", notebook=pages[0]), dict(name="figures", notebooks=list(pages[1:]))])))
-    return book, plan
+def pasted(html: str) -> list[str]:
+    "The values myst-nb pasted into a page ({glue:text} roles), in order."
+    return re.findall(r'<span class="pasted-text">([^<]*)</span>', html)
 
 
-def test_reproduce_builds_a_book_with_the_figure(tmp_path, capsys, monkeypatch):
-    book, plan = small_book(tmp_path)
-    results = tmp_path / "results"
-    monkeypatch.chdir(tmp_path)
-    args = ["reproduce", f"plan={plan}", "seed=1", f"book={book}", f"results_root={results}", "world.n_levels=3"]
-    assert main(args) == 0, capsys.readouterr().err
-    out = capsys.readouterr().out
-    index = book / "_build" / "html" / "index.html"
-    assert out.strip().endswith(f"reproduced: open {index.resolve()}") and index.exists()
-
+def test_reproduce_builds_a_book_with_the_figure(small_reproduce):
+    r = small_reproduce
+    assert r.index == r.html / "index.html" and r.index.exists()
     # the executed notebooks are the results, with the parameters the plan and the overrides gave them
-    run = find_runs("first_rsa", results)[-1]
+    run = find_runs("first_rsa", r.results)[-1]
     meta = json.loads((run / "run.json").read_text())
     assert meta["parameters"]["seed"] == 1 and meta["parameters"]["world"]["n_test"] == 24 and meta["stage"] == "figures"
     assert read_status(run)["status"] == "done"
-    assert len(list((results / "worlds").iterdir())) == 1  # one world, shared by every notebook
+    assert len([w for w in (r.results / "worlds").iterdir() if not w.name.startswith(".")]) == 1  # one world, shared by every notebook
     scores = pd.read_csv(run / "first_rsa_scores.csv")
     assert set(scores.roi) == {"early", "mid", "ventral"} and scores.subject.nunique() == 2
     assert scores.rho.between(-1, 1).all() and scores.rho.std() > 0
 
-    # the page shows the figure (a real PNG), the table of numbers, the seed and the command
-    html = (book / "_build" / "html" / "generated" / "first_rsa.html").read_text()
+    # the page shows the figure (a real PNG) with its number and caption, the table of numbers, the seed and the command
+    html = (r.html / "generated" / "first_rsa.html").read_text()
     imgs = re.findall(r'<img[^>]+src="([^"]+\.png)"', html)
     assert imgs, "no figure on the first_rsa page"
-    png = (book / "_build" / "html" / "generated" / imgs[0]).resolve()
-    with Image.open(png) as im:
+    with Image.open((r.html / "generated" / imgs[0]).resolve()) as im:
         assert im.size[0] > 300 and im.size[1] > 150
         assert np.asarray(im.convert("L")).std() > 10  # not a blank image
     mean_ventral = scores[scores.roi == "ventral"].groupby("readout").rho.mean()
     assert f"{mean_ventral['conv1.post']:.3f}" in html  # the numbers behind the figure
-    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    text = text_of(html)
+    assert re.search(r"Figure \d+ An untrained network against the simulated regions\.", text), "figure without number or caption"
+    assert re.search(r"One bar per readout point and region \( Figure \d+ \)", text)  # cross-referenced from the text
+    best = mean_ventral.idxmax()
+    assert f"the best readout point is {best} (" in text and f"{mean_ventral.max():.3f}" in text  # glued into the caption
     assert "Seed 1" in text and "visreps run experiments/first_rsa.ipynb seed=1 image_size=64 arch=custom_cnn world." in text
     assert "world.n_levels=3" in text and "world.n_test=24" in text
-    assert (book / "_build" / "html" / "generated" / "world.html").exists()
-    assert "synthetic" in (book / "_build" / "html" / "methods" / "reproduce.html").read_text()
+    assert "synthetic" in (r.html / "methods" / "reproduce.html").read_text()
 
-    # a second reproduce reuses every run (no new run folders) and still builds
-    n_runs = {name: len(find_runs(name, results)) for name in ("world", "first_rsa")}
-    assert main(args + ["build=false"]) == 0
-    assert {name: len(find_runs(name, results)) for name in ("world", "first_rsa")} == n_runs
+    # the table behind the figure is downloadable, and is the run's file
+    links = re.findall(r'href="([^"]+first_rsa_scores\.csv)"', html)
+    assert links, "no download link to first_rsa_scores.csv"
+    assert (r.html / "generated" / links[0]).resolve().read_bytes() == (run / "first_rsa_scores.csv").read_bytes()
+
+    # the provenance note names the notebook, the run and the parameters, with paths relative to the results root
+    assert f"as run {run.relative_to(r.results).as_posix()} of the results root" in text
+    for page in r.html.rglob("*.html"):
+        assert str(r.results) not in page.read_text() and str(r.results.parent) not in page.read_text(), page
+    assert str(ROOT) not in (r.html / "generated" / "world.html").read_text()
 
 
-def test_reproduce_refuses_a_book_the_plan_does_not_make(tmp_path, capsys):
-    book, plan = small_book(tmp_path)
-    (book / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n- file: generated/world\n- file: generated/fig_rsa\n")
-    assert main(["reproduce", f"plan={plan}", f"book={book}", f"results_root={tmp_path / 'r'}"]) == 2
-    assert "the book's pages ['fig_rsa'] are not produced by plan 'small'" in capsys.readouterr().err
+def test_front_page_quotes_the_runs_numbers(small_reproduce):
+    r = small_reproduce
+    numbers = pd.read_csv(find_runs("summary", r.results)[-1] / "summary_numbers.csv").set_index("key").value
+    shown = pasted((r.html / "intro.html").read_text())
+    assert shown[:8] == [numbers[k] for k in ("n_subjects", "n_test", "n_levels", "n_classes", "regions", "seed",
+                                               "untrained_best_readout", "top_region")]
+    assert shown[:2] == ["2", "24"] and shown[5] == "1"  # the tiny world of this run, seed 1
+    assert shown[8] == f"{float(numbers['untrained_best_rho']):.3f}"
+    assert "trained and evaluated no networks" in shown[9]  # this plan has no evaluation stage: the abstract says so
+    assert shown[10:] == [numbers["published_ed_n"], f"{float(numbers['published_ed_r']):.3f}"] and shown[-1] == "0.588"
+    text = text_of((r.html / "intro.html").read_text())
+    assert "{glue" not in text and "summary.ipynb::" not in text
+    # the untrained network's number is the one the first_rsa page computes for the same world and network
+    scores = pd.read_csv(find_runs("first_rsa", r.results)[-1] / "first_rsa_scores.csv")
+    best = scores[scores.roi == "ventral"].groupby("readout").rho.mean()
+    assert numbers["untrained_best_readout"] == best.idxmax() and abs(float(numbers["untrained_best_rho"]) - best.max()) < 1e-9
+
+
+def test_a_second_world_rewrites_the_front_page(small_reproduce, tmp_path):
+    "Same book, another world (seed 2, 32 test images): the abstract's numbers follow the run; a plan without first_rsa still builds."
+    other = run_reproduce(tmp_path, seed=2, world_overrides={"n_levels": 3, "n_test": 32}, plan_pages=("world", "summary"))
+    first = pasted((small_reproduce.html / "intro.html").read_text())
+    second = pasted((other.html / "intro.html").read_text())
+    assert len(first) == len(second) >= 8
+    assert first != second
+    numbers = pd.read_csv(find_runs("summary", other.results)[-1] / "summary_numbers.csv").set_index("key").value
+    assert second[1] == numbers["n_test"] == "32" and second[5] == numbers["seed"] == "2"
+    assert second[8] == f"{float(numbers['untrained_best_rho']):.3f}" != first[8]
+    assert not (other.html / "generated" / "first_rsa.html").exists()  # left out of the build: the plan does not make it
+    assert any("makes no ['first_rsa']" in m for m in other.log)
+    assert (other.html / "generated" / "summary.html").exists()
+
+
+def test_api_reference_pages(small_reproduce):
+    api = small_reproduce.html / "api"
+    pages = {p.stem for p in api.glob("*.html")}
+    assert {"index", "rsa", "sweep", "book", "data_nsd", "core"} <= pages
+    from visreps.book import notebook_module
+    assert len(pages) - 1 == sum(notebook_module(json.loads(p.read_text())) is not None for p in (ROOT / "nbs").glob("*.ipynb"))
+    index = text_of((api / "index.html").read_text())
+    assert "visreps.rsa" in index and "nbs/03_rsa.ipynb" in index
+    rsa = (api / "rsa.html").read_text()
+    text = text_of(rsa)
+    assert "Module visreps.rsa ; source: the literate notebook nbs/03_rsa.ipynb" in text
+    assert re.search(r"def\s+compute_rdm", text) and "#|" not in rsa  # the exported source, without nbdev directives
+    # the methods page links each module to its API page
+    metrics = (small_reproduce.html / "methods" / "metrics.html").read_text()
+    assert 'href="../api/rsa.html"' in metrics and 'href="../api/encoding.html"' in metrics
+
+
+def test_reproduce_refuses_a_book_whose_front_page_the_plan_cannot_make(tmp_path):
+    from visreps.book import reproduce
+    book, plan = small_book(tmp_path, ("world", "first_rsa"))
+    (tmp_path / "p").mkdir()
+    _, plan = small_book(tmp_path / "p", ("world", "first_rsa"))
+    (book / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n- file: generated/world\n- file: generated/summary\n")
+    cfg = ReproduceConfig(plan=str(plan), book=str(book), results_root=str(tmp_path / "r"))
+    with pytest.raises(ConfigError, match=r"the book's pages \['summary'\] are required"):
+        reproduce(cfg)
     assert not (tmp_path / "r").exists()  # refused before any work
 
 
@@ -90,3 +138,10 @@ def test_reproduce_defaults_are_the_demo():
     assert wc.n_subjects >= 2 and wc.n_test >= 100 and wc.image_size == 64 and wc.seed == 0
     d = load_plan("demo").defaults
     assert d["width"] == 0.25 and d["image_size"] == 64
+
+
+def test_the_demo_plan_makes_every_page_of_the_book():
+    from visreps.book import book_pages, plan_notebooks
+    made, left_out = book_pages(ROOT / "book", plan_notebooks(load_plan("demo")))
+    real = [p for p in left_out if p.startswith(("real92_", "closest_"))]  # other helpers' parts, made by their own plans
+    assert [p for p in left_out if p not in real] == [] and "summary" in made and "fig_rsa" in made
