@@ -32,7 +32,11 @@ def test_paper_plan_has_the_further_targets():
             kind, arg = parse_source(base)
             assert arg.startswith("/data/") and _accepts(kind, opts), d
         assert len({s.run_dir for s in runs}) == len(runs)
-    assert len(by["evaluate_brainio"]) == 2 * len(trained)
-    assert {source_options(s.parameters["dataset"])[1].get("time_bins") for s in by["evaluate_brainio"]} == {None, "50-200"}
+    assert len(by["evaluate_brainio"]) == 2 * len(trained) and len(by["evaluate_tvsd"]) == 2 * len(trained)
+    bio = [source_options(s.parameters["dataset"])[1] for s in by["evaluate_brainio"]]
+    assert {o.get("time_bins") for o in bio} == {None, "50-200"}
+    assert all(o["subject_coord"] is None and o["test_fraction"] == 0.2 for o in bio)  # one pooled subject with a held-out fifth
     assert source_options(by["evaluate_ood"][0].parameters["dataset"])[1] == {"nsd_train": True}
-    assert source_options(by["evaluate_tvsd"][0].parameters["dataset"])[1] == {"images": "/data/things"}
+    tv = [source_options(s.parameters["dataset"])[1] for s in by["evaluate_tvsd"]]
+    assert sorted(o["monkeys"][0] for o in tv) == ["F"] * len(trained) + ["N"] * len(trained)  # one monkey per run
+    assert all(o["images"] == "/data/things" for o in tv)
