@@ -89,6 +89,24 @@ def test_nsd_train_is_one_parameter(tree):
     np.testing.assert_array_equal(via_source.get("subj01").values, da.values)
 
 
+def test_a_write_that_fails_midway_leaves_no_cache_file(tree, tmp_path, monkeypatch):
+    root, _, _ = tree
+    import xarray as xr
+    real = xr.DataArray.to_netcdf
+
+    def half(self, path, *a, **k):  # write part of the file, then die
+        real(self, path, *a, **k)
+        with open(path, "r+b") as fh: fh.truncate(100)
+        raise OSError("disk full")
+    monkeypatch.setattr(xr.DataArray, "to_netcdf", half)
+    with pytest.raises(OSError, match="disk full"):
+        load_nsd_synthetic_responses(root, 1, "ventral", cache_dir=tmp_path/"c", **KW)
+    assert list((tmp_path/"c").iterdir()) == []  # neither a truncated .nc nor a temp file
+    monkeypatch.undo()
+    da = load_nsd_synthetic_responses(root, 1, "ventral", cache_dir=tmp_path/"c", **KW)
+    assert [p.suffix for p in (tmp_path/"c").iterdir()] == [".nc"] and da.sizes["presentation"] == N_TRIALS
+
+
 def test_cache_round_trip_and_nothing_half_written(tree, tmp_path):
     root, nsd, syn = tree
     cache = tmp_path/"cache"
@@ -98,6 +116,8 @@ def test_cache_round_trip_and_nothing_half_written(tree, tmp_path):
     b = load_nsd_synthetic_responses(root, 1, "ventral", cache_dir=cache, **KW)
     np.testing.assert_array_equal(a.values, b.values)
     assert b.stimulus_id.values.tolist() == a.stimulus_id.values.tolist()
+    for c in ("repetition", "one_back", "image", "roi", "neuroid_id"):
+        np.testing.assert_array_equal(b[c].values, a[c].values)
     with pytest.raises(ValueError, match="lists 31"):  # design longer than the betas: no cache file appears
         bad = tmp_path/"badroot"
         write_nsd_fixture(bad, n_subjects=1, n_sessions=1, trials_per_session=10, shape=(5, 5, 4), beta_formats=())
