@@ -3,11 +3,13 @@ figures with numbers and captions, the tables behind them as CSV files, paths re
 quoting the run's own numbers, and the API reference. The reproduce itself is the session fixture `small_reproduce`
 (tests/conftest.py), shared with test_book_browser."""
 import json
+import shutil
 import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 import pytest
 from PIL import Image
 
@@ -145,3 +147,70 @@ def test_the_demo_plan_makes_every_page_of_the_book():
     made, left_out = book_pages(ROOT / "book", plan_notebooks(load_plan("demo")))
     real = [p for p in left_out if p.startswith(("real92_", "closest_"))]  # other helpers' parts, made by their own plans
     assert [p for p in left_out if p not in real] == [] and "summary" in made and "fig_rsa" in made
+
+
+# ---- the paper plan's structure on a miniature stand-in (issue 14 section 7) ----
+
+def miniature_paper_plan(tmp: Path) -> Path:
+    """plans/paper.yaml with its stages, notebooks, dependencies, run names and templates kept, and its data and sizes
+    replaced: the synthetic world for ImageNet and NSD, label files written for the world's training images, one label
+    source x one granularity x one seed, 1 epoch, a tiny model bank; the figures stage gains the summary page."""
+    from visreps.core import make_rng
+    from visreps.world import WorldConfig, sample_design
+    paper = yaml.safe_load((ROOT / "plans" / "paper.yaml").read_text())
+    world, n_images = dict(TINY_WORLD), 64
+    paper["name"] = "paper-miniature"
+    paper["notebooks_dir"] = str(ROOT / "experiments")
+    paper["timeout"] = 900
+    paper.pop("slurm", None)
+    paper["defaults"].update(seed=0, image_size=64, world=world, imagenet="world", label_dir=str(tmp / "labels"), nsd="world",
+                             width=0.25, epochs=1, checkpoint_every=1, device="cpu", n_images=n_images)
+    st = {s["name"]: s for s in paper["stages"]}
+    st["train"]["grid"] = dict(label_source=["alexnet"], n_classes=[2], train_seed=[1])
+    st["train_fine"]["params"]["n_classes"] = 2 ** world["n_levels"]  # the world's fine classes stand in for ImageNet's 1000
+    st["train_fine"]["grid"] = dict(train_seed=[1])
+    ev = st["evaluate"]
+    ev["params"].update(width=0.25, n_classes=2 ** world["n_levels"],
+                        eval_options=dict(n_boot=20, pca_n_boot=0, projection=64, fit_projection=64, device="cpu", n_ceiling_splits=2))
+    ev["matrix"][0]["grid"] = dict(model=["alexnet-pca2-s1", "imagenet1000-s1"], epoch=[0, 1])
+    ev["matrix"][1]["grid"] = dict(untrained_seed=[1])
+    bank = tmp / "bank.yaml"
+    bank.write_text(yaml.safe_dump(dict(name="miniature", defaults=dict(source="visreps-world"), models=[
+        dict(name="trained", checkpoints="{train_dir}/*/checkpoints/epoch_*.pt", task="{run}", kind="Supervised", epochs=[-1]),
+        dict(name="untrained-customcnn", arch="custom_cnn", width=0.25, num_classes=8, seeds=[0])])))
+    st["bank"]["params"].update(bank=str(bank), n_images=40,
+                                study=dict(poolings=["max"], pls_components=2, pls_splits=2, analyses=["encoding_pls"]))
+    if "summary" not in st["figures"]["notebooks"]: st["figures"]["notebooks"].append("summary")
+    # the label files the paper's train stage reads: image,pca_label for the world's training draw (as train.ipynb draws it)
+    seed = int(make_rng(0, "training_images").integers(2 ** 31))
+    design = sample_design(WorldConfig.from_dict({**world, "seed": seed, "image_size": 64, "n_subjects": 1, "n_train_per_subject": 0,
+                                                   "n_test": n_images}))
+    f = tmp / "labels" / "alexnet" / "pca_labels_2.csv"
+    f.parent.mkdir(parents=True)
+    f.write_text("image,pca_label\n" + "".join(f"{i},{c % 2}\n" for i, c in zip(design.stimulus_id.astype(str), design.category.values)))
+    plan = tmp / "paper-miniature.yaml"
+    plan.write_text(yaml.safe_dump(paper, sort_keys=False))
+    return plan
+
+
+def test_the_paper_plan_renders_its_book(tmp_path, monkeypatch):
+    "The paper plan's structure (its run names, stages and figure pages) through to a built book with the real book's table of contents."
+    from visreps.book import reproduce
+    plan = miniature_paper_plan(tmp_path)
+    book = tmp_path / "book"
+    shutil.copytree(ROOT / "book", book, ignore=shutil.ignore_patterns("_build", "generated", "api", "real"))
+    monkeypatch.chdir(tmp_path)
+    log = []
+    index = reproduce(ReproduceConfig(plan=str(plan), book=str(book), results_root=str(tmp_path / "results")), log=log.append)
+    html = index.parent
+    assert index.exists()
+    for page in ("fig_rsa", "fig_encoding", "fig_pca_control", "fig_pls", "ed_reference", "summary"):
+        assert (html / "generated" / f"{page}.html").exists(), page
+    assert not (html / "generated" / "world.html").exists()  # not made by the paper plan: left out of its book
+    assert any("left out of this build" in m for m in log)
+    rsa = pd.read_csv(find_runs("fig_rsa", tmp_path / "results")[-1] / "fig_rsa_granularity.csv")
+    assert set(rsa.granularity) == {"untrained", "2", "fine (8)"}  # found by their number of classes, not by the demo's run names
+    text = text_of((html / "generated" / "fig_rsa.html").read_text())
+    assert re.search(r"Figure \d+ RSA by granularity and region\.", text)
+    intro = pasted((html / "intro.html").read_text())
+    assert any("3 networks" in p for p in intro)  # the abstract speaks of this run's trained networks
