@@ -1,0 +1,47 @@
+"""The new native-format sources run through the scoring pipeline unchanged (one source string each): the held-out
+stimuli are the ones each source defines (TVSD's repeated test images, NSD-synthetic behind NSD, BrainIO's seeded
+fraction), every region is scored."""
+import numpy as np
+import pytest
+import torch
+
+from visreps.data.brainio import write_brainio_fixture
+from visreps.data.nsd import write_nsd_fixture
+from visreps.data.nsd_synthetic import write_nsd_synthetic_fixture
+from visreps.data.things_images import write_things_images_fixture
+from visreps.data.tvsd import write_tvsd_fixture
+from visreps.scoring import score_model
+
+FAST = dict(n_boot=10, device="cpu", image_size=16, n_select=8, projection=8, fit_projection=8, encoding_cv=2, n_ceiling_splits=2)
+
+
+@pytest.fixture(scope="module")
+def net():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(2), torch.nn.Flatten())
+
+
+def _check(tab, rois, n_test):
+    assert set(tab.target) == set(rois) and (tab.n_stimuli == n_test).all()
+    assert np.isfinite(tab.value).all()
+
+
+def test_tvsd(net, tmp_path):
+    write_things_images_fixture(tmp_path, per_concept=4, size=(20, 16))
+    write_tvsd_fixture(tmp_path/"tvsd", monkeys="N", n_train=16, n_test=5, n_reps=2)
+    tab = score_model(net, f"tvsd:{tmp_path/'tvsd'}?monkeys=[N]&images={tmp_path}&image_size=16", analyses=("rsa", "encoding"), **FAST)
+    _check(tab, ["V1", "V4", "IT"], 5)
+
+
+def test_nsd_synthetic_behind_nsd(net, tmp_path):
+    write_nsd_fixture(tmp_path, n_subjects=1, n_sessions=1, trials_per_session=24, shape=(5, 6, 4), beta_formats=("hdf5",), image_size=16)
+    write_nsd_synthetic_fixture(tmp_path, n_subjects=1, n_images=10, n_common=7, n_trials=20, image_shape=(16, 24))
+    tab = score_model(net, f"nsd-synthetic:{tmp_path}?nsd_train=true&roi=[early]&n_images=10&n_common=7&verbose=false&progress=false&image_size=16",
+                      analyses=("rsa", "encoding"), **FAST)
+    _check(tab, ["early"], 10)
+
+
+def test_brainio_pooled(net, tmp_path):
+    b = write_brainio_fixture(tmp_path, n_images=16, n_reps=2, image_size=(20, 16), animals=(("Chabo", 3, "IT"), ("Tito", 3, "V4")))
+    tab = score_model(net, f"brainio:{b['assembly']}?subject_coord=null&test_fraction=0.25&image_size=16", analyses=("rsa",), **FAST)
+    _check(tab, ["IT", "V4"], 4)
