@@ -153,3 +153,21 @@ def test_reuse_overwrite_and_stale_temp_files(tmp_path):
     assert not np.allclose(c["fc2.post"].values, a["fc2.post"].values)
     assert not [p.name for p in (tmp_path/"f").iterdir() if p.name.startswith(".")]
     assert read_manifest(tmp_path/"f")["weights_hash"] != read_manifest(tmp_path/"f")["weights_hash"][::-1]
+
+
+def test_lite_readouts_equal_the_package_forward():
+    "head = global average of the package's own extract_features(x); block i = the i-th block's output; _fc = the logits."
+    from visreps.features import preprocess_images
+    m = build_model("efficientnet_lite0", seed=3).eval()
+    imgs = np.random.default_rng(0).integers(0, 256, (2, 230, 250, 3), dtype=np.uint8)
+    f = extract_features(m, imgs, ["block0", "block15", "head", "_fc"], stimulus_ids=["a", "b"], device="cpu", progress=False)
+    x = preprocess_images(imgs, 224, crop_fraction=224 / 256, normalization="inception")
+    with torch.no_grad():
+        h = m._swish(m._bn0(m._conv_stem(x)))
+        b0 = m._blocks[0](h)
+        head = m.extract_features(x).mean(dim=(2, 3))
+        logits = m(x)
+    np.testing.assert_allclose(f["block0"].values, b0.flatten(1).numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(f["head"].values, head.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(f["_fc"].values, logits.numpy(), rtol=1e-4, atol=1e-4)
+    assert f["block15"].shape == (2, 320 * 7 * 7)
