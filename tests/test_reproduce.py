@@ -154,24 +154,30 @@ def test_the_demo_plan_makes_every_page_of_the_book():
 def miniature_paper_plan(tmp: Path) -> Path:
     """plans/paper.yaml with its stages, notebooks, dependencies, run names and templates kept, and its data and sizes
     replaced: the synthetic world for ImageNet and NSD, label files written for the world's training images, one label
-    source x one granularity x one seed, 1 epoch, a tiny model bank; the figures stage gains the summary page."""
+    source x one granularity x one seed, 1 epoch, a tiny model bank; the figures stage gains the summary page (when the plan
+    lacks it); the stages on data sets the world cannot stand in for are left out."""
     from visreps.core import make_rng
     from visreps.world import WorldConfig, sample_design
     paper = yaml.safe_load((ROOT / "plans" / "paper.yaml").read_text())
-    world, n_images = dict(TINY_WORLD), 64
+    world, n_images = dict(TINY_WORLD, n_train_per_subject=32), 64  # enough selection stimuli for 4 PLS folds
     paper["name"] = "paper-miniature"
     paper["notebooks_dir"] = str(ROOT / "experiments")
     paper["timeout"] = 900
     paper.pop("slurm", None)
     paper["defaults"].update(seed=0, image_size=64, world=world, imagenet="world", label_dir=str(tmp / "labels"), nsd="world",
                              width=0.25, epochs=1, checkpoint_every=1, device="cpu", n_images=n_images)
+    core = ("train", "train_fine", "evaluate", "bank", "figures")  # stages on data with no stand-in here (NSD-synthetic, TVSD,
+    paper["stages"] = [s for s in paper["stages"] if s["name"] in core]  # BrainIO) are left out
+    for s in paper["stages"]: s["after"] = [a for a in s.get("after", []) if a in core]
     st = {s["name"]: s for s in paper["stages"]}
+    assert set(st) == set(core), f"plans/paper.yaml lost a stage the miniature needs: {sorted(set(core) - set(st))}"
     st["train"]["grid"] = dict(label_source=["alexnet"], n_classes=[2], train_seed=[1])
     st["train_fine"]["params"]["n_classes"] = 2 ** world["n_levels"]  # the world's fine classes stand in for ImageNet's 1000
     st["train_fine"]["grid"] = dict(train_seed=[1])
     ev = st["evaluate"]
     ev["params"].update(width=0.25, n_classes=2 ** world["n_levels"],
-                        eval_options=dict(n_boot=20, pca_n_boot=0, projection=64, fit_projection=64, device="cpu", n_ceiling_splits=2))
+                        eval_options=dict(n_boot=20, pca_n_boot=0, projection=64, fit_projection=64, device="cpu", n_ceiling_splits=2,
+                                         pls_folds=4))
     ev["matrix"][0]["grid"] = dict(model=["alexnet-pca2-s1", "imagenet1000-s1"], epoch=[0, 1])
     ev["matrix"][1]["grid"] = dict(untrained_seed=[1])
     bank = tmp / "bank.yaml"
@@ -179,7 +185,7 @@ def miniature_paper_plan(tmp: Path) -> Path:
         dict(name="trained", checkpoints="{train_dir}/*/checkpoints/epoch_*.pt", task="{run}", kind="Supervised", epochs=[-1]),
         dict(name="untrained-customcnn", arch="custom_cnn", width=0.25, num_classes=8, seeds=[0])])))
     st["bank"]["params"].update(bank=str(bank), n_images=40,
-                                study=dict(poolings=["max"], pls_components=2, pls_splits=2, analyses=["encoding_pls"]))
+                                study=dict(poolings=["max"], pls_components=2, pls_folds=2, analyses=["encoding_pls"]))
     if "summary" not in st["figures"]["notebooks"]: st["figures"]["notebooks"].append("summary")
     # the label files the paper's train stage reads: image,pca_label for the world's training draw (as train.ipynb draws it)
     seed = int(make_rng(0, "training_images").integers(2 ** 31))
