@@ -86,3 +86,22 @@ def test_non_empty_foreign_folder_is_not_overwritten(tmp_path):
     with pytest.raises(ValueError, match="not a complete kriegeskorte92 cache"):
         fetch_kriegeskorte92(tmp_path/"k", sdist=tmp_path/"k"/"notes.txt")
     assert (tmp_path/"k"/"notes.txt").read_text() == "mine"
+
+
+def _lite0(pretrained):
+    from visreps.models import build_model
+    try: return (build_model("efficientnet_lite0", pretrained=True) if pretrained else build_model("efficientnet_lite0", seed=0)).eval()
+    except Exception as e: pytest.skip(f"EfficientNet-Lite0 weights not installed: {e}")
+
+
+@real
+def test_trained_network_beats_untrained_on_hit(ds):
+    "ImageNet-trained Lite0 (block 12) is closer to human IT than the same architecture untrained, beyond the bootstrap intervals."
+    from visreps.features import extract_features
+    from visreps.rdmset import rsa_scores
+    out = {}
+    for pretrained in (True, False):
+        f = extract_features(_lite0(pretrained), ds.stimuli, ["block12"], device="cpu", progress=False)
+        out[pretrained] = rsa_scores(f, ds, "hIT", n_boot=200, n_boot_subjects=0).iloc[0]
+    assert out[True].ci_low > out[False].ci_high, (out[True].value, out[False].value)
+    assert out[True].value > 0.2 and abs(out[False].value) < 0.15
