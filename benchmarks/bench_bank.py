@@ -71,7 +71,7 @@ def bench_study(results_root):
     _, t_train = timed(train_world_models, train, ("coarse2", "coarse8", "fine", "shuffled"), seed=0, image_size=64, epochs=4,
                        checkpoint_every=4)
     out = Path(tempfile.mkdtemp(prefix="bench_bank_"))
-    cfg = BankConfig(bank=str(find_bank_file("demo")), n_images=500, pls_components=10, pls_splits=3, n_alphas=10, ridge_folds=3,
+    cfg = BankConfig(bank=str(find_bank_file("demo")), n_images=500, pls_components=10, pls_folds=3, n_alphas=10, encoding_cv=3,
                      world=dict(DEMO_WORLD), results_root=str(results_root),
                      train_dir=str(train), out_dir=str(out), progress=False)
     models = expand_bank(load_bank(cfg.bank), **cfg.paths())

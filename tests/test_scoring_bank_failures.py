@@ -22,7 +22,7 @@ def study(tmp_path_factory):
     bank = dict(name="fail", models=[
         dict(name="zeros", arch="custom_cnn", width=0.1, num_classes=8, weights=str(root / "zeros.pt"), readouts=READOUTS),
         dict(name="cnn", arch="custom_cnn", width=0.1, num_classes=8, readouts=READOUTS)])
-    cfg = vb.BankConfig(n_images=30, pls_components=2, pls_splits=2, ridge_folds=2, n_alphas=3, ceiling_splits=2, device="cpu",
+    cfg = vb.BankConfig(n_images=30, pls_components=2, pls_folds=2, encoding_cv=2, n_alphas=3, n_ceiling_splits=2, device="cpu",
                         poolings=["max"], analyses=["encoding_pls", "rsa"], pooling_components=64, progress=False,
                         out_dir=str(root / "study"), train_dir=str(root))
     return dict(root=root, ds=ds, bank=bank, cfg=cfg)
