@@ -26,6 +26,7 @@ def timed(f):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", choices=["crossnobis", "cka"], default=None, help="run one of the two benchmarks")
     a = ap.parse_args()
     from visreps.cka import linear_cka
     from visreps.crossval_rdm import compute_rdm_cv, noise_residuals
@@ -33,8 +34,16 @@ def main():
     from rsatoolbox.data.noise import prec_from_residuals
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at start")
     rows = []
-    n_c, n_r, P = (200, 4, 5000) if not a.quick else (50, 4, 800)
     r = np.random.default_rng(0)
+    if a.only != "cka": crossnobis(a, rows, r, compute_rdm_cv, noise_residuals, rsatoolbox, prec_from_residuals)
+    if a.only != "crossnobis": cka(a, rows, r, linear_cka)
+    print(f"\n| task | size | seconds |\n|---|---|---|")
+    for name, size, t in rows: print(f"| {name} | {size} | {t:.2f} |")
+    print(f"\nload average at end: {os.getloadavg()[0]:.1f}")
+
+
+def crossnobis(a, rows, r, compute_rdm_cv, noise_residuals, rsatoolbox, prec_from_residuals):
+    n_c, n_r, P = (200, 4, 5000) if not a.quick else (50, 4, 800)
     cond = np.tile(np.arange(n_c), n_r); run = np.repeat(np.arange(n_r), n_c)
     mix = r.standard_normal((50, P)) / np.sqrt(50)
     X = r.standard_normal((n_c, P))[cond] + r.standard_normal((n_c * n_r, 50)) @ mix + r.standard_normal((n_c * n_r, P))
@@ -53,9 +62,11 @@ def main():
     print(f"crossnobis with the same precision: max |visreps - rsatoolbox| = {np.abs(D2 - rd).max():.2e} (RDM scale {np.abs(rd).max():.2e})")
     print(f"speed-up (noise estimate + RDM): {(t_prec + t_tb) / t_ours:.1f}x")
 
+
+
+def cka(a, rows, r, linear_cka):
     n, p = (10_000, 4096) if not a.quick else (2000, 1024)
     Xf = r.standard_normal((n, p)); Yf = Xf @ (r.standard_normal((p, p)) / np.sqrt(p))[:, :p] + r.standard_normal((n, p))
-    del X
     def plain():
         x = Xf - Xf.mean(0); y = Yf - Yf.mean(0)
         return np.linalg.norm(x.T @ y) ** 2 / (np.linalg.norm(x.T @ x) * np.linalg.norm(y.T @ y))
@@ -65,10 +76,11 @@ def main():
     rows.append(("linear CKA, visreps", f"{n} x {p} (both)", t_cka))
     rows.append(("linear CKA debiased, visreps", f"{n} x {p}", t_deb))
     rows.append(("linear CKA, plain numpy", f"{n} x {p}", t_plain))
-    print(f"CKA: visreps {c1:.10f}, numpy {c0:.10f} (|diff| {abs(c1 - c0):.1e}); debiased {c2:.6f}; speed-up {t_plain / t_cka:.2f}x")
-    print(f"\n| task | size | seconds |\n|---|---|---|")
-    for name, size, t in rows: print(f"| {name} | {size} | {t:.2f} |")
-    print(f"\nload average at end: {os.getloadavg()[0]:.1f}")
+    X32, Y32 = Xf.astype(np.float32), Yf.astype(np.float32)
+    t32, c3 = timed(lambda: linear_cka(X32, Y32))
+    rows.append(("linear CKA, visreps, float32 input", f"{n} x {p}", t32))
+    print(f"CKA: visreps {c1:.10f}, numpy {c0:.10f} (|diff| {abs(c1 - c0):.1e}); debiased {c2:.6f}; float32 {c3:.6f}; "
+          f"speed-up {t_plain / t_cka:.2f}x (float64), {t_plain / t32:.2f}x (float32 input)")
 
 
 if __name__ == "__main__":
