@@ -107,6 +107,11 @@ def reference(nbs, tmp_path_factory):
     return ref
 
 
+def finished(root):
+    "Run folders in place (not the hidden temporary folders runs execute in)."
+    return [q for q in Path(root).glob("work/*/run.json") if not q.parent.name.startswith(".")]
+
+
 def kernel_pids(root):
     d = Path(root) / "pids"
     return [int(p.read_text()) for p in d.iterdir()] if d.is_dir() else []
@@ -119,7 +124,7 @@ def test_sigkill_then_rerun_ends_as_an_uninterrupted_sweep(nbs, reference, tmp_p
     if point == "mid-run":  # a=2's kernel has started (and sleeps); a=1 may or may not be finished
         wait_for(lambda: any(p.name.startswith("2-") for p in (root / "pids").glob("*")) if (root / "pids").is_dir() else False, p, what="the kernel of a=2")
     else:  # a=1 is finished (its run folder is in place); a=2 still runs
-        wait_for(lambda: len(list(root.glob("work/*/out.txt"))) == 1 and len(kernel_pids(root)) == 2, p, what="a finished run")
+        wait_for(lambda: len(finished(root)) == 1 and len(kernel_pids(root)) == 2, p, what="a finished run")
     family = [c.pid for c in psutil.Process(p.pid).children(recursive=True)]
     assert family, "the sweep had no child processes"
     p.send_signal(signal.SIGKILL)
@@ -140,20 +145,22 @@ def test_sigkill_then_rerun_ends_as_an_uninterrupted_sweep(nbs, reference, tmp_p
     if point == "after-first-stage": assert (root / "count-1.txt").read_text() == "x"
 
 
-def test_sigterm_stops_cleanly_and_says_so(nbs, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_and_ctrl_c_stop_cleanly_and_say_so(nbs, tmp_path, sig):
     root = tmp_path / "res"
     p = start_sweep(nbs, root, TOY_SLEEP="120")
     wait_for(lambda: len(kernel_pids(root)) == 2, p, what="two kernels")
     family = [c.pid for c in psutil.Process(p.pid).children(recursive=True)]
     t0 = time.time()
-    p.send_signal(signal.SIGTERM)
+    p.send_signal(sig)
     out, _ = p.communicate(timeout=60)
-    assert p.returncode == 128 + signal.SIGTERM, out
+    # SIGTERM: exit status 143; Ctrl-C: KeyboardInterrupt, which Python ends by SIGINT
+    assert p.returncode == (128 + signal.SIGTERM if sig == signal.SIGTERM else -signal.SIGINT), out
     assert time.time() - t0 < 30
     assert all_gone(family + kernel_pids(root)) == []
     st = {read_status(sp.with_name(sp.name[: -len(".status.json")]))["status"] for sp in root.glob("work/*.status.json")}
     assert "interrupted" in st and "running" not in st and "queued" not in st, st
-    assert json.loads((root / "sweeps" / "faults.json").read_text())["stopped"] == "SIGTERM"
+    assert json.loads((root / "sweeps" / "faults.json").read_text())["stopped"] == sig.name
     assert leftovers(root) == []
     assert "interrupted" in set(list_runs(root).status)
 
