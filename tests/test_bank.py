@@ -141,7 +141,7 @@ def test_ed_matches_independent_computation(tiny):
     net = vb.build_bank_model(m)
     images = vb.held_out_world_images(cfg.n_images, cfg.seed, cfg.image_size, cfg.world)
     f = extract_features(net, images, ["layer3.1"], stimulus_ids=[f"i{i}" for i in range(len(images))], pooling="max",
-                         image_size=64, device="cpu", progress=False)["layer3.1"].values.astype(np.float64)
+                         image_size=64, resize=cfg.resize, device="cpu", progress=False)["layer3.1"].values.astype(np.float64)
     lam = np.clip(np.linalg.eigvalsh(np.cov(f.T)), 0, None)
     want = lam.sum() ** 2 / (lam ** 2).sum()
     got = t[(t.model == m.name) & (t.layer == "layer3.1") & (t.pooling == "max")]["effective dimensionality"]

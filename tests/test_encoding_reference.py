@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-dataset = pytest.importorskip("visreps.dataset")
+import visreps.dataset as dataset  # the project's own module: a plain import, so a broken module fails this test instead of skipping it
 from visreps.encoding import RidgeEncoder, encoding_score, stimulus_ids_of
 from visreps.pls import cross_decompose
 
