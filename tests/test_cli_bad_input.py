@@ -58,7 +58,7 @@ CASES = [
     ("eval", lambda r: EV(r) + ["n_boot=many"], "n_boot='many'"),
     ("eval", lambda r: EV(r) + ["ceiling_splits=3"], "did you mean 'n_ceiling_splits'"),
     ("eval", lambda r: EV(r) + ["analyses=[pca_reconstruction]", "pca_ks=[500]"], "pca_ks=[500]"),
-    ("eval", lambda r: [a for a in EV(r) if not a.startswith("n_select")] + ["n_select=5", "analyses=[encoding]"], "n_select=5"),
+    ("eval", lambda r: [a for a in EV(r) if not a.startswith("n_select")] + ["n_select=5", "analyses=[pls]"], "n_select=5"),
     ("eval", lambda r: EV(r) + [f"checkpoint={r / 'missing.pt'}"], "missing.pt"),
     ("eval", lambda r: EV(r) + [f"checkpoint={r / 'corrupt.pt'}"], "corrupt.pt"),
     ("eval", lambda r: EV(r)[1:] + [f"dataset={r / 'nowhere'}"], "nowhere"),

@@ -10,12 +10,12 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "visreps"
 
-METRICS = ["rsa", "reliability", "encoding", "pls", "dimensionality", "geometry", "crossval_rdm", "rdmset", "edstudy"]
+METRICS = ["rsa", "gram", "reliability", "encoding", "pls", "dimensionality", "geometry", "crossval_rdm", "rdmset", "edstudy"]
 DATA = ["dataset", "world", "data.images", "data.nsd", "data.sources", "data.nsd_synthetic", "data.tvsd", "data.things_images",
         "data.brainio", "data.kriegeskorte92"]
 NETWORKS = {"visreps.models", "visreps.features", "visreps.training", "torchvision", "timm"}
 LOADERS = {"visreps.data", "visreps.world"}
-PIPELINES = {"visreps.evaluate", "visreps.bank", "visreps.sweep", "visreps.scoring", "visreps.training", "visreps.book"}
+PIPELINES = {"visreps.evaluate", "visreps.feature_cache", "visreps.steps", "visreps.bank", "visreps.sweep", "visreps.scoring", "visreps.training", "visreps.book"}
 CLI = {"visreps.cli"}
 
 # Known breaches, each with its reason and where it should go; anything else fails.
