@@ -111,3 +111,11 @@ def test_truncated_dataset_files_name_themselves(tmp_path):
             load_dataset(d)
     nc.write_bytes(good)
     assert load_dataset(d).subjects == ["s1"]
+
+
+def test_truncated_stimulus_file_names_itself(tmp_path):
+    d = _tiny_dataset().save(tmp_path / "ds")
+    h5 = d / "stimuli.h5"
+    h5.write_bytes(h5.read_bytes()[:500])
+    with pytest.raises(DataError, match="stimuli.h5' is truncated"):
+        load_dataset(d)
