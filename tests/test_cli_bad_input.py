@@ -23,6 +23,7 @@ def files(tmp_path_factory):
     (r / "empty_list.yaml").write_text("[]\n")
     (r / "bad.csv").write_text("x,y\n1,2\n")
     (r / "corrupt.pt").write_bytes(b"not a checkpoint")
+    (r / "broken.ipynb").write_text('{"cells": [')
     (r / "notds").mkdir()
     (r / "notds" / "chapter1.tex").write_text("x")
     return r
@@ -72,6 +73,7 @@ CASES = [
     ("sweep", lambda r: [str(r / "nope.yaml")], "nope.yaml"),
     ("sweep", lambda r: ["demo", "epochz=1", "--dry-run"], "epochz"),
     ("run", lambda r: [str(r / "nope.ipynb")], "nope.ipynb"),
+    ("run", lambda r: [str(r / "broken.ipynb")], "broken.ipynb"),
     ("book", lambda r: [f"book={r / 'nowhere'}"], "nowhere"),
     ("reproduce", lambda r: ["plan=nope"], "plan 'nope'"),
     ("reproduce", lambda r: ["executor=x"], "executor='x'"),
