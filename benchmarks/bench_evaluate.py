@@ -24,6 +24,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--full", action="store_true")
     p.add_argument("--analyses", default="rsa,encoding,pls,pca_reconstruction")
+    p.add_argument("--score-model", action="store_true", help="also time visreps.score_model (in memory) on the same model and data")
     a = p.parse_args()
     n_test, n_train, size, width = (1000, 1000, 224, 1.0) if a.full else (200, 200, 64, 0.25)
     torch.set_num_threads(2)
@@ -39,6 +40,13 @@ def main():
         rows.append((f"run_eval: {len(s.written)} runs, {s.n_records} records ({a.analyses})", total, f"CPU time {time.process_time() - c:.0f} s"))
         t = time.time(); s2 = run_eval(cfg, data=ds, progress=False)
         rows.append(("run_eval again (all runs finished: no-op)", time.time() - t, f"{len(s2.skipped)} skipped"))
+        if a.score_model:  # the in-memory API on the same network and data (nothing written), same numbers as the store
+            import visreps
+            model0, _ = load_eval_model(cfg)
+            opts = {k: v for k, v in cfg.to_dict().items() if k not in ("checkpoint", "results_root", "force", "arch", "num_classes",
+                                                                        "width", "model_seed", "dataset", "readouts", "analyses", "model_name")}
+            t, c = time.time(), time.process_time(); sc = visreps.score_model(model0, ds, cfg.readouts, cfg.analyses, **opts)
+            rows.append((f"score_model in memory: {len(sc)} score rows (same analyses)", time.time() - t, f"CPU time {time.process_time() - c:.0f} s"))
         # baseline vs streamed Gram, widest readout, test stimuli
         model, info = load_eval_model(cfg)
         cache = FeatureCache(Path(d) / "bench_features", model, info["weights"], ds.stimuli, 0, 64, "cpu", size, False)
