@@ -6,7 +6,7 @@
 
 Part 1, the stage: 6 networks (EfficientNet-Lite0/1/2 trained and untrained) x every readout x 92
 images: extraction, one RDM per readout, Kendall tau-a against hIT, mIT and mean behaviour with
-1,000 stimulus-bootstrap resamples (exact, with replacement) and 1,000 subject resamples, and the
+1,000 stimulus-bootstrap resamples (exact, with replacement) and --n-boot-subjects (200) subject resamples, and the
 noise ceilings (what experiments/real92_rsa.ipynb does). Target: under 2 minutes on 2 cores.
 
 Part 2, side by side: one network (trained Lite0), all its readouts, against hIT:
@@ -46,14 +46,14 @@ def build(arch, trained):
     return (build_model(arch, pretrained=True) if trained else build_model(arch, seed=0)).eval()
 
 
-def stage(ds, networks, n_boot):
+def stage(ds, networks, n_boot, n_boot_subjects):
     rows, t0 = [], time.perf_counter()
     t_extract = t_score = 0.0
     for arch, trained in networks:
         a = time.perf_counter()
         s = readout_summaries(build(arch, trained), ds.stimuli, None, device="cpu")
         b = time.perf_counter()
-        rdm_scores(s["rdms"], ds, ["hIT", "mIT", "behaviour"], "kendall_a", n_boot, 0, n_boot_subjects=n_boot)
+        rdm_scores(s["rdms"], ds, ["hIT", "mIT", "behaviour"], "kendall_a", n_boot, 0, n_boot_subjects=n_boot_subjects)
         c = time.perf_counter()
         t_extract += b - a; t_score += c - b
         rows.append((f"{arch} {'trained' if trained else 'untrained'}", len(s["rdms"]), b - a, c - b))
@@ -109,6 +109,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--networks", type=int, default=6, help="how many of the six networks the stage runs")
     ap.add_argument("--n-boot", type=int, default=1000)
+    ap.add_argument("--n-boot-subjects", type=int, default=200, help="subject resamples in the stage (plans/real92.yaml: 200)")
     ap.add_argument("--baseline-boot", type=int, default=100, help="bootstrap resamples the baseline runs (scaled to --n-boot)")
     ap.add_argument("--skip-stage", action="store_true")
     a = ap.parse_args()
@@ -117,8 +118,8 @@ def main():
     ds = load_kriegeskorte92(fetch=False)
 
     if not a.skip_stage:
-        rows, te, ts, tt = stage(ds, NETWORKS[:a.networks], a.n_boot)
-        print(f"\n## Part 1: the real-data stage ({a.networks} network(s), {a.n_boot} stimulus + {a.n_boot} subject resamples, 3 targets)")
+        rows, te, ts, tt = stage(ds, NETWORKS[:a.networks], a.n_boot, a.n_boot_subjects)
+        print(f"\n## Part 1: the real-data stage ({a.networks} network(s), {a.n_boot} stimulus + {a.n_boot_subjects} subject resamples, 3 targets)")
         print(f"{'network':32s} {'readouts':>8s} {'extract s':>10s} {'score s':>8s}")
         for r in rows: print(f"{r[0]:32s} {r[1]:8d} {r[2]:10.1f} {r[3]:8.1f}")
         print(f"{'total':32s} {sum(r[1] for r in rows):8d} {te:10.1f} {ts:8.1f}   wall {tt:.1f} s (target < 120 s)")
