@@ -68,7 +68,7 @@ def merge_parameters(notebook: str | Path, # the notebook
                      parameters: dict | list[str] | None, # name -> value, or "key=value" strings
                     ) -> dict:
     "The given parameters over the notebook's defaults; an unknown name is an error listing the declared ones."
-    from visreps.cli import read_options
+    from visreps.core import read_options
     nb = Path(notebook)
     given = read_options(None, parameters) if isinstance(parameters, (list, tuple)) else dict(parameters or {})
     declared = notebook_parameters(nb)
@@ -436,7 +436,7 @@ def load_plan(plan: str | Path | dict, # a plan file, a shipped plan's name, or 
               notebook_params: dict | None = None, # notebook name -> parameter overrides (merged over the plan's)
              ) -> Plan:
     "Read and check a sweep plan: keys, stages, grids, dependencies and notebook files."
-    from visreps.cli import read_options, _merge
+    from visreps.core import read_options, _merge
     path = None
     if isinstance(plan, dict): d = plan
     else:

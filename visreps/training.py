@@ -321,11 +321,14 @@ def _accumulate(logits, y, loss, sums):
     "Add a batch's summed loss, top-1 hits, top-5 hits and count to `sums` (on the device: no host sync per step)."
     hit = logits.topk(min(5, logits.shape[1]), dim=1).indices == y[:, None]
     sums[0] += loss.detach().double() * len(y); sums[1] += hit[:, 0].sum(); sums[2] += hit.any(1).sum(); sums[3] += len(y)
+    if len(sums) > 4: sums[4] = logits.shape[1]
 
 def _finish(sums) -> dict:
+    k = int(sums[4].item()) if len(sums) > 4 else 6  # the number of classes, read before the sum over processes
     if _dist()[1] > 1: torch.distributed.all_reduce(sums)
-    loss, c1, c5, n = sums.tolist()
-    return dict(loss=loss / n, top1=c1 / n, top5=c5 / n) if n else dict(loss=float("nan"), top1=float("nan"), top5=float("nan"))
+    loss, c1, c5, n = sums[:4].tolist()
+    top5 = c5 / n if n and k > 5 else float("nan")  # top-5 of 5 or fewer classes is trivially 1: undefined
+    return dict(loss=loss / n, top1=c1 / n, top5=top5) if n else dict(loss=float("nan"), top1=float("nan"), top5=float("nan"))
 
 @torch.no_grad()
 def evaluate_model(model: nn.Module, # the network (its train/eval mode is restored afterwards)
@@ -341,7 +344,7 @@ def evaluate_model(model: nn.Module, # the network (its train/eval mode is resto
     dev = store.device
     crit = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     params = {k: v.to(dev) for k, v in sample_augmentation(len(index), store.height, store.width, cfg, train=False).items()}
-    sums = torch.zeros(4, dtype=torch.float64, device=dev)
+    sums = torch.zeros(5, dtype=torch.float64, device=dev)
     bs = cfg.eval_batch_size
     chunks = [index[s:s + bs] for s in range(0, len(index), bs)]
     for j, (idx, x) in enumerate(zip(chunks, store.batches(chunks))):
@@ -490,7 +493,7 @@ def train(cfg: TrainConfig, # the run's config
         lr = opt.param_groups[0]["lr"]
         net.train()
         slices = [slice(s * cfg.batch_size + rank * b_local, s * cfg.batch_size + (rank + 1) * b_local) for s in range(n_steps)]
-        sums = torch.zeros(4, dtype=torch.float64, device=device)
+        sums = torch.zeros(5, dtype=torch.float64, device=device)
         aug = lambda sl, x: augment_batch(x, {k: v[sl] for k, v in params.items()}, cfg.image_size, channels_last=cl)
         if device.type == "cpu" and cfg.num_workers > 0:  # CPU: gather + augment the next batches in threads, overlapping compute
             stream = _pipeline(lambda sl: aug(sl, store._gather(order[sl])), slices, cfg.num_workers)
