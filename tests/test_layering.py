@@ -10,7 +10,7 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "visreps"
 
-METRICS = ["rsa", "gram", "reliability", "encoding", "pls", "dimensionality", "geometry", "crossval_rdm", "rdmset", "edstudy"]
+METRICS = ["rsa", "gram", "reliability", "encoding", "pls", "dimensionality", "geometry", "crossval_rdm", "rdmset", "edstudy", "cka", "cvpca", "inference", "reweighted_rsa", "variance_partition"]
 DATA = ["dataset", "world", "data.images", "data.nsd", "data.sources", "data.nsd_synthetic", "data.tvsd", "data.things_images",
         "data.brainio", "data.kriegeskorte92"]
 NETWORKS = {"visreps.models", "visreps.features", "visreps.training", "torchvision", "timm"}
