@@ -258,9 +258,18 @@ class NeuralDataset:
         common = set.intersection(*(set(da["stimulus_id"].values.tolist()) for da in self.responses.values()))
         return np.array([i for i in self.stimuli.stimulus_id if i in common])
 
+    def test_ids(self) -> np.ndarray:
+        "The held-out stimulus ids: those every subject saw, restricted to `attrs['test_ids']` when the data set names its test set (TVSD's monkeys saw every image; NSD-synthetic behind NSD)."
+        named = self.attrs.get("test_ids")
+        if len(self.responses) == 1: return np.array(named if named is not None else [], dtype=str)
+        shared = self.shared_ids()
+        if named is None: return shared
+        keep = set(np.asarray(named).astype(str).tolist())
+        return np.array([i for i in shared if i in keep], dtype=str)
+
     def split(self, subject: str) -> tuple[np.ndarray, np.ndarray]:
         "(train ids, test ids) for `subject`: its own stimuli, and the shared ones."
-        test = self.shared_ids() if len(self.responses) > 1 else np.array(self.attrs.get("test_ids", []), dtype=str)
+        test = self.test_ids()
         seen = list(dict.fromkeys(self.get(subject)["stimulus_id"].values.tolist()))
         test_set = set(test.tolist())
         return np.array([i for i in seen if i not in test_set]), np.array([i for i in seen if i in test_set])

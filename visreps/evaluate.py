@@ -132,7 +132,7 @@ def evaluation_test_ids(ds: NeuralDataset, # the data set
                         subjects: list[str], # the subjects evaluated
                        ) -> np.ndarray:
     "The held-out stimulus ids: shared by all subjects (or `attrs['test_ids']`), checked present in every subject's data."
-    test = ds.shared_ids() if len(ds.subjects) > 1 else np.asarray(ds.attrs.get("test_ids", []), dtype=str)
+    test = ds.test_ids()
     if len(test) < 3: raise DataError(f"dataset {ds.name!r} has {len(test)} held-out (shared) stimuli: expected at least 3")
     for s in subjects:
         seen = set(ds.get(s)["stimulus_id"].values.tolist())
