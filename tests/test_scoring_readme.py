@@ -22,7 +22,7 @@ def readme_example() -> str:
     "The first ```python block after a heading that says 'in Python' in README.md, or the copy above."
     readme = Path(__file__).resolve().parents[1] / "README.md"
     text = readme.read_text() if readme.exists() else ""
-    m = re.search(r"^#+ [^\n]*in Python[^\n]*\n(?:(?!^#).*\n)*?```python\n(.*?)```", text, flags=re.M | re.S | re.I)
+    m = re.search(r"^#+ [^\n]*in Python[^\n]*\n(?:(?!#)[^\n]*\n)*?```python\n(.*?)```", text, flags=re.M | re.S | re.I)  # [^\n]: no backtracking blow-up
     return m.group(1) if m else EXAMPLE
 
 
