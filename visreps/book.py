@@ -71,6 +71,7 @@ def filter_toc(toc: dict, # the parsed _toc.yml
             if not isinstance(e, dict): out.append(e); continue
             for key in ("sections", "chapters"):
                 if key in e: e[key] = walk(e[key])
+            if e.get("file") and "sections" in e and not e["sections"]: del e["sections"]  # a page whose sections were all left out
             if e.get("file") == "api/index" and api:
                 e["sections"] = [dict(file=a) for a in api]
             if drop(e.get("file")):
