@@ -204,7 +204,7 @@ def test_the_paper_plan_renders_its_book(tmp_path, monkeypatch):
     from visreps.book import reproduce
     plan = miniature_paper_plan(tmp_path)
     book = tmp_path / "book"
-    shutil.copytree(ROOT / "book", book, ignore=shutil.ignore_patterns("_build", "generated", "api", "real"))
+    shutil.copytree(ROOT / "book", book, ignore=shutil.ignore_patterns("_build", "generated", "api"))
     monkeypatch.chdir(tmp_path)
     log = []
     index = reproduce(ReproduceConfig(plan=str(plan), book=str(book), results_root=str(tmp_path / "results")), log=log.append)
