@@ -101,10 +101,10 @@ WRITER = textwrap.dedent("""
     import torch; torch.set_num_threads(1)  # three writers share the cores
     out, go, me = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
     m = build_model("custom_cnn", 4, width=0.25, seed=0, image_size=64)
-    imgs = np.random.default_rng(0).integers(0, 256, (24, 64, 64, 3), dtype=np.uint8)
+    imgs = np.random.default_rng(0).integers(0, 256, (64, 64, 64, 3), dtype=np.uint8)
     (out.parent / f"{me}.ready").touch()
     while not go.exists(): time.sleep(0.01)  # start together, once every writer has imported and built its model
-    f = extract_features(m, imgs, ["conv1.pre", "conv3.post", "fc2.post"], stimulus_ids=[f"s{i}" for i in range(24)],
+    f = extract_features(m, imgs, ["conv1.pre", "conv3.post", "fc2.post"], stimulus_ids=[f"s{i}" for i in range(64)],
                          batch_size=2, device="cpu", out_dir=out, progress=False)
     h = hashlib.sha256(b"".join(np.ascontiguousarray(f[r].values).tobytes() for r in f)).hexdigest()
     (out.parent / f"{me}.sha").write_text(h)
@@ -130,8 +130,8 @@ def test_concurrent_writers_of_one_folder(tmp_path):
     assert sorted(man["readouts"]) == ["conv1.pre", "conv3.post", "fc2.post"]
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no temporary files
     m = build_model("custom_cnn", 4, width=0.25, seed=0, image_size=64)
-    imgs = np.random.default_rng(0).integers(0, 256, (24, 64, 64, 3), dtype=np.uint8)
-    ref = extract_features(m, imgs, ["conv1.pre", "conv3.post", "fc2.post"], stimulus_ids=[f"s{i}" for i in range(24)],
+    imgs = np.random.default_rng(0).integers(0, 256, (64, 64, 64, 3), dtype=np.uint8)
+    ref = extract_features(m, imgs, ["conv1.pre", "conv3.post", "fc2.post"], stimulus_ids=[f"s{i}" for i in range(64)],
                            batch_size=2, device="cpu", progress=False)
     for r in ref: np.testing.assert_allclose(load_features(out, r).values, ref[r].values, rtol=1e-5, atol=1e-5)
 

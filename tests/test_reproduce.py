@@ -111,10 +111,10 @@ def test_api_reference_pages(small_reproduce):
     from visreps.book import notebook_module
     assert len(pages) - 1 == sum(notebook_module(json.loads(p.read_text())) is not None for p in (ROOT / "nbs").glob("*.ipynb"))
     index = text_of((api / "index.html").read_text())
-    assert "visreps.rsa" in index and "nbs/03_rsa.ipynb" in index
+    assert "visreps.rsa" in index and "nbs/30_rsa.ipynb" in index
     rsa = (api / "rsa.html").read_text()
     text = text_of(rsa)
-    assert "Module visreps.rsa ; source: the literate notebook nbs/03_rsa.ipynb" in text
+    assert "Module visreps.rsa ; source: the literate notebook nbs/30_rsa.ipynb" in text
     assert re.search(r"def\s+compute_rdm", text) and "#|" not in rsa  # the exported source, without nbdev directives
     # the methods page links each module to its API page
     metrics = (small_reproduce.html / "methods" / "metrics.html").read_text()

@@ -93,7 +93,10 @@ def test_demo_plan_expands_to_the_demo_design():
     specs = expand_plan(plan, "/nonexistent/results")
     by = collections.defaultdict(list)
     for s in specs: by[s.stage].append(s)
-    assert [st.name for st in plan.stages] == ["world", "source", "train", "evaluate", "bank", "figures"]
+    assert [st.name for st in plan.stages] == ["world", "source", "train", "evaluate", "bank", "real", "real_ed", "figures"]
+    assert [s.name for s in by["real"]] == ["real92_reference", "real92_rsa", "closest_real92"]
+    assert by["real"][1].parameters["image_size"] is None  # each network's own input size, not the world's 64 px
+    assert [s.name for s in by["real_ed"]] == ["real92_ed"] and by["real_ed"][0].parameters["image_size"] is None
     assert sorted(s.parameters["n_classes"] for s in by["train"]) == [2, 4, 8, 16, 32, 64]
     assert {s.parameters["labels"] for s in by["train"]} == {"pca"} and by["source"][0].parameters["labels"] == "fine"
     finals = collections.defaultdict(set)
@@ -114,12 +117,13 @@ def test_paper_plan_parses_and_expands_to_the_full_design():
     plan = load_plan("paper")
     specs = expand_plan(plan, "/nonexistent/results")
     train = [s for s in specs if s.stage == "train"]
+    fine = [s for s in specs if s.stage == "train_fine"]
     assert len(train) == 4 * 6 * 3  # label sources x granularities x seeds
     names = {s.parameters["run_name"] for s in train}
     assert len(names) == len(train) and "dino-pca16-s2" in names
     assert {s.parameters["label_file"] for s in train if s.parameters["run_name"] == "vit-pca8-s3"} == {"/data/visreps_labels/vit/pca_labels_8.csv"}
     assert all(s.parameters["images"] == "/data/imagenet_packed_224" and s.parameters["epochs"] == 20 for s in train)
-    fine = [s for s in specs if s.stage == "train_fine"]
+    assert all(s.parameters["warmup_epochs"] == 3 for s in train + fine)  # the authors' cluster configuration
     assert sorted(s.parameters["run_name"] for s in fine) == ["imagenet1000-s1", "imagenet1000-s2", "imagenet1000-s3"]
     ev = [s for s in specs if s.stage == "evaluate"]
     trained = names | {s.parameters["run_name"] for s in fine}

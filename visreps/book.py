@@ -238,7 +238,7 @@ _KERNEL = {"kernelspec": {"name": "python3", "display_name": "Python 3", "langua
            "language_info": {"name": "python", "pygments_lexer": "ipython3"}}
 
 def api_notebook(nb: dict, # a literate notebook of nbs/
-                 source: str, # its path, as shown on the page (e.g. nbs/03_rsa.ipynb)
+                 source: str, # its path, as shown on the page (e.g. nbs/30_rsa.ipynb)
                  links: dict[str, str] | None = None, # notebook file name -> API docname, for links between pages
                 ) -> dict:
     "The API page of one literate notebook: prose, exported source and examples, no outputs, no nbdev directives."
