@@ -80,7 +80,8 @@ def test_front_page_quotes_the_runs_numbers(small_reproduce):
     assert shown[:2] == ["2", "24"] and shown[5] == "1"  # the tiny world of this run, seed 1
     assert shown[8] == f"{float(numbers['untrained_best_rho']):.3f}"
     assert "trained and evaluated no networks" in shown[9]  # this plan has no evaluation stage: the abstract says so
-    assert shown[10:] == [numbers["published_ed_n"], f"{float(numbers['published_ed_r']):.3f}"] and shown[-1] == "0.588"
+    assert shown[10:12] == [numbers["published_ed_n"], f"{float(numbers['published_ed_r']):.3f}"] and shown[11] == "0.588"
+    assert shown[12:] == [numbers["real_sentences"]] and "no real stage" in shown[12]  # this plan has no real stage: said so
     text = text_of((r.html / "intro.html").read_text())
     assert "{glue" not in text and "summary.ipynb::" not in text
     # the untrained network's number is the one the first_rsa page computes for the same world and network
