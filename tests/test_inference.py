@@ -108,3 +108,96 @@ def test_bootstrap_rejects_unsupported_method():
     mods, subj = toy()
     with pytest.raises(ValueError, match="method='kendall_a'"):
         two_factor_bootstrap(mods, subj, "kendall_a")
+
+
+# --- the exact Spearman route: the fast path (fixed sort orders, integer pool sorts) against the slow one it replaced ---
+
+class _SlowRanker:
+    "Reference: weighted average ranks by sorting the values and a cumulative sum of the weights (the former implementation)."
+    def __init__(self, v):
+        self.order = np.argsort(v, kind="stable")
+        sv = v[self.order]
+        new = np.r_[True, sv[1:] != sv[:-1]]
+        self.group = np.cumsum(new) - 1
+        self.group_end = np.r_[np.flatnonzero(new)[1:] - 1, v.size - 1]
+
+    def ranks(self, w):
+        cum = np.cumsum(w[self.order])
+        c_end = cum[self.group_end]
+        before = np.r_[0.0, c_end[:-1]]
+        r = np.empty(w.size); r[self.order] = (before + (c_end - before + 1) / 2)[self.group]
+        return r
+
+
+def _wpearson(w, x, y):
+    s0 = w.sum(); wx = w * x
+    m1x, m1y = wx.sum(), w @ y
+    return (s0 * (wx @ y) - m1x * m1y) / np.sqrt((s0 * (wx @ x) - m1x ** 2) * (s0 * (w @ (y * y)) - m1y ** 2))
+
+
+def _slow_spearman_stats(M, S, c, k):
+    "Scores, lower and upper ceiling of one (stimulus counts, subject counts) pair: every RDM and every pool re-ranked."
+    n = M.shape[1]; iu = np.triu_indices(n, 1)
+    w = c[iu[0]] * c[iu[1]]
+    RM = [_SlowRanker(m[iu]).ranks(w) for m in M]; RS = np.stack([_SlowRanker(s[iu]).ranks(w) for s in S])
+    sc = np.array([[_wpearson(w, a, b) for b in RS] for a in RM]) @ k / k.sum()
+    pool = lambda a: _SlowRanker((a @ RS) / a.sum()).ranks(w)
+    present = np.flatnonzero(k > 0)
+    lo = np.mean([np.nan if k.sum() == k[s] else _wpearson(w, RS[s], pool(np.where(np.arange(len(k)) == s, 0, k))) for s in present])
+    hi = np.mean([_wpearson(w, RS[s], pool(k)) for s in present])
+    return np.r_[sc, lo, hi, sc / hi]
+
+
+def test_fast_spearman_equals_slow_reference():
+    "Every draw, subject-only draw, stimulus-only draw and jackknife row of the fast path equals the re-ranking reference."
+    mods, subj = toy(seed=3, n=30, ns=5)
+    mods["tied"] = np.round(mods["m1"], 0)  # ties in a model RDM
+    subj[1] = np.round(subj[1], 0)  # and in a subject RDM
+    n, ns, B = 30, 5, 12
+    stim_idx, subj_idx = bootstrap_draws(n, ns, B, seed=8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = two_factor_bootstrap(mods, subj, "spearman", draws=(stim_idx, subj_idx), n_jack_blocks=6)
+    M = np.stack(list(mods.values()))
+    C = [np.bincount(s, minlength=n).astype(float) for s in stim_idx]; K = [np.bincount(s, minlength=ns).astype(float) for s in subj_idx]
+    ones_c, ones_k = np.ones(n), np.ones(ns)
+    np.testing.assert_allclose(res.estimate, _slow_spearman_stats(M, subj, ones_c, ones_k), atol=1e-10)
+    np.testing.assert_allclose(res.both, [_slow_spearman_stats(M, subj, C[b], K[b]) for b in range(B)], atol=1e-10)
+    np.testing.assert_allclose(res.subj, [_slow_spearman_stats(M, subj, ones_c, K[b]) for b in range(B)], atol=1e-10)
+    np.testing.assert_allclose(res.stim, [_slow_spearman_stats(M, subj, C[b], ones_k) for b in range(B)], atol=1e-10)
+    from visreps.inference import _jack_counts
+    jack = [_slow_spearman_stats(M, subj, ones_c, 1.0 - np.eye(ns)[s]) for s in range(ns)]
+    jack += [_slow_spearman_stats(M, subj, cj, ones_k) for cj in _jack_counts(n, 6, 0)]
+    np.testing.assert_allclose(res.jack, jack, atol=1e-10)
+    # the threads do not change the numbers
+    from visreps.inference import draw_correlations_spearman
+    allC = np.stack([ones_c, *C])
+    cl = [[ones_k, *K]] + [[K[b], ones_k] for b in range(B)]
+    R1, c1 = draw_correlations_spearman(M, subj, allC, cl, n_jobs=1)
+    R2, c2 = draw_correlations_spearman(M, subj, allC, cl, n_jobs=2)
+    np.testing.assert_array_equal(R1, R2); assert c1 == c2
+
+
+def test_spearman_draws_equal_rsatoolbox_dual_bootstrap():
+    "The Spearman route (scores and both ceilings on each draw) against rsatoolbox's eval_dual_bootstrap fed the same draws."
+    import rsatoolbox
+    import rsatoolbox.inference.evaluate as rev
+    mods, subj = toy(seed=5, n=14, ns=4)
+    n, ns, B = 14, 4, 10
+    stim_idx, subj_idx = bootstrap_draws(n, ns, B, seed=2)
+    ours = two_factor_bootstrap(mods, subj, "spearman", draws=(stim_idx, subj_idx))
+    data = rsatoolbox.rdm.RDMs(subj, pattern_descriptors={"index": np.arange(n)}, rdm_descriptors={"index": np.arange(ns)})
+    models = [rsatoolbox.model.ModelFixed(k, rsatoolbox.rdm.RDMs(v[None])) for k, v in mods.items()]
+    it = iter(range(B))
+    def sample(rdms, rdm_descriptor="index", pattern_descriptor="index"):
+        b = next(it)
+        return rdms.subsample(rdm_descriptor, subj_idx[b]).subsample_pattern(pattern_descriptor, stim_idx[b]), subj_idx[b], stim_idx[b]
+    orig, rev.bootstrap_sample = rev.bootstrap_sample, sample
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tb = rev.eval_dual_bootstrap(models, data, method="spearman", N=B)
+    finally:
+        rev.bootstrap_sample = orig
+    np.testing.assert_allclose(ours.both[:, :3], tb.evaluations[:, :, 0, 0, 0], atol=1e-10)
+    np.testing.assert_allclose(ours.both[:, 3:5], tb.noise_ceiling[:, :, 0, 0].T, atol=1e-10)

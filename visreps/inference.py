@@ -6,12 +6,14 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 import scipy.stats
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from .core import make_rng
@@ -20,9 +22,10 @@ from .rsa import compare_rdms, rdm_to_vector, rank_average, _order
 from .core import DataError
 
 # %% auto #0
-__all__ = ['SCORE_COLUMNS', 'stack_rdms', 'bootstrap_draws', 'draw_correlations_pearson', 'dual_bootstrap_variance',
-           'bca_interval', 'TwoFactorBootstrap', 'two_factor_bootstrap', 'score_table', 'two_factor_bootstrap_encoding',
-           'adjust_pvalues', 'model_differences', 'permutation_test_rsa', 'kendalls_w', 'rank_stability']
+__all__ = ['SCORE_COLUMNS', 'stack_rdms', 'bootstrap_draws', 'draw_correlations_pearson', 'draw_correlations_spearman',
+           'dual_bootstrap_variance', 'bca_interval', 'TwoFactorBootstrap', 'two_factor_bootstrap', 'score_table',
+           'two_factor_bootstrap_encoding', 'adjust_pvalues', 'model_differences', 'permutation_test_rsa', 'kendalls_w',
+           'rank_stability']
 
 # %% ../nbs/44_inference.ipynb #ecc5ba17
 def _rdm_array(a, name: str) -> np.ndarray:
@@ -121,33 +124,127 @@ def draw_correlations_pearson(M, # (n_models, n, n) model RDMs
             R_ss[:, i, j] = R_ss[:, j, i] = _pearson_from_moments(s0, *mS[i], *mS[j], _quad(C, S[i] * S[j]))
     return R_ms, R_ss
 
-class _Ranker:
-    "An RDM's upper triangle sorted once, to give weighted average ranks for any pair weights in O(m)."
-    def __init__(self, v):
-        self.order, self.ties = _order(v)
+# %% ../nbs/44_inference.ipynb #2b13efe8
+class _FixedOrder:
+    "An RDM's pairs sorted once; the weighted average ranks of any draw follow from a cumulative sum of the pair counts in that order."
+    def __init__(self, v, # (m,) the RDM's upper triangle (pairs i < j, row-major)
+                 I, J, # (m,) stimulus indices of each pair
+                ):
+        order, self.ties = _order(v)
+        self.I, self.J = I[order], J[order]  # the pairs in sorted order
+        self.inv = np.empty(v.size, dtype=np.intp); self.inv[order] = np.arange(v.size)
         if self.ties:
-            sv = v[self.order]
-            new = np.r_[True, sv[1:] != sv[:-1]]
-            self.group = np.cumsum(new) - 1
+            sv = v[order]; new = np.r_[True, sv[1:] != sv[:-1]]
+            self.group = np.cumsum(new) - 1  # tie group of each sorted position
             self.group_end = np.r_[np.flatnonzero(new)[1:] - 1, v.size - 1]
 
-    def ranks(self, w):
-        "Average ranks of the entries when entry e appears w[e] times (ties, including copies, share their mean rank)."
-        ws = w[self.order]
-        cum = np.cumsum(ws)
+    def twice_ranks(self, c, # (n,) integer stimulus counts of the draw
+                    Z, # indices of the pairs with c_i c_j > 0, or None for all
+                    w, # (len(Z),) integer counts c_i c_j of those pairs
+                   ) -> np.ndarray:
+        "2 x the ranks of the pairs Z among the pairs with their copies (ties share their mean rank), as float64 integers."
+        ws = c[self.I]; ws *= c[self.J]
+        cum = np.cumsum(ws, dtype=np.int64)  # counts up to and including each sorted position
+        pos = self.inv if Z is None else self.inv[Z]
         if self.ties:
             c_end = cum[self.group_end]
-            before = np.r_[0.0, c_end[:-1]]
-            rs = (before + (c_end - before + 1) / 2)[self.group]
-        else:
-            rs = cum - (ws - 1) / 2
-        r = np.empty_like(rs); r[self.order] = rs
-        return r
+            before = np.zeros_like(c_end); before[1:] = c_end[:-1]
+            c_end += before; c_end += 1  # 2 x the mean rank of each tie group
+            return c_end[self.group[pos]].astype(np.float64)
+        r = cum[pos]; r *= 2; r -= w; r += 1
+        return r.astype(np.float64)
 
-def _wpearson(w, x, y):
-    s0 = w.sum(); wx = w * x
-    m1x, m1y = wx.sum(), w @ y
-    return (s0 * (wx @ y) - m1x * m1y) / np.sqrt((s0 * (wx @ x) - m1x ** 2) * (s0 * (w @ (y * y)) - m1y ** 2))
+# %% ../nbs/44_inference.ipynb #fa3babc9
+def _twice_ranks_of_keys(key, # (m,) float64 holding integers >= 0
+                         w, # (m,) integer counts of the entries (> 0)
+                        ) -> np.ndarray:
+    "2 x the average ranks of the entries when entry e appears w[e] times (equal keys share their mean rank)."
+    m = key.size
+    b = max(1, int(m - 1).bit_length())  # bits of the index
+    if key.max() < 2.0 ** (64 - b):
+        pk = key.astype(np.uint64); pk <<= np.uint64(b); pk |= np.arange(m, dtype=np.uint64)
+        pk.sort()
+        order = (pk & np.uint64((1 << b) - 1)).astype(np.intp)
+        pk >>= np.uint64(b); sk = pk
+    else:
+        order = np.argsort(key, kind="stable"); sk = key[order]
+    ws = w[order]; cum = np.cumsum(ws, dtype=np.int64)
+    new = np.empty(m, dtype=bool); new[0] = True; np.not_equal(sk[1:], sk[:-1], out=new[1:])
+    if new.all():
+        cum *= 2; cum -= ws; cum += 1; rs = cum
+    else:
+        c_end = cum[np.r_[np.flatnonzero(new)[1:] - 1, m - 1]]
+        before = np.zeros_like(c_end); before[1:] = c_end[:-1]
+        rs = (c_end + before + 1)[np.cumsum(new) - 1]
+    out = np.empty(m); out[order] = rs
+    return out
+
+# %% ../nbs/44_inference.ipynb #b2020a43
+def _reduced(a) -> tuple:
+    "Integer subject counts divided by their greatest common divisor (the pool they define is the same)."
+    a = [int(x) for x in a]
+    g = math.gcd(*a)
+    return tuple(x // g for x in a)
+
+def _spearman_row(c, # (n,) integer stimulus counts
+                  ks, # subject-count vectors whose ceilings are wanted
+                  rm, rs, # _FixedOrder of the model and of the subject RDMs
+                  iu, # the pairs (i, j) of the upper triangle
+                 ) -> tuple[np.ndarray, dict]:
+    "Models x subjects Spearman correlations on one draw, and {subject counts: (lower, upper ceiling)}."
+    w = c[iu[0]] * c[iu[1]]
+    Z = None if w.all() else np.flatnonzero(w)
+    if Z is not None: w = w[Z]
+    wf = w.astype(np.float64); mid = float(w.sum()) + 1  # 2 x the mean rank
+    nm, ns = len(rm), len(rs)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        RS2 = np.stack([r.twice_ranks(c, Z, w) for r in rs])
+        X = np.concatenate([np.stack([r.twice_ranks(c, Z, w) for r in rm]), RS2]); X -= mid  # centred (x 2)
+        Xw = X * wf
+        G = Xw @ X.T
+        d = np.sqrt(np.diag(G))
+        R = G[:nm, nm:] / np.outer(d[:nm], d[nm:])
+        Sw, dS = Xw[nm:], d[nm:]
+        pools = {}
+        def corr(a):  # correlation of every subject with the pool of subject counts a
+            key = _reduced(a)
+            if key not in pools:
+                y = _twice_ranks_of_keys(np.asarray(key, dtype=np.float64) @ RS2, w); y -= mid
+                pools[key] = (Sw @ y) / (dS * np.sqrt((wf * y) @ y))
+            return pools[key]
+        ceil = {}
+        for k in ks:
+            kt = tuple(int(x) for x in k)
+            if kt in ceil: continue
+            k = np.asarray(kt)
+            present = np.flatnonzero(k > 0)
+            low = [np.nan if k.sum() == k[s] else corr(np.where(np.arange(ns) == s, 0, k))[s] for s in present]
+            ceil[kt] = (float(np.mean(low)), float(np.mean(corr(k)[present])))
+    return R, ceil
+
+def draw_correlations_spearman(M, # (n_models, n, n) model RDMs
+                               S, # (n_subjects, n, n) subject RDMs
+                               C, # (n_rows, n) integer stimulus counts per row (a draw, the full set, a jackknife block)
+                               ceilings, # per row: the subject-count vectors whose noise ceilings are wanted
+                               progress: bool = False,
+                               n_jobs: int = 2, # threads
+                              ) -> tuple[np.ndarray, list]:
+    "Weighted Spearman correlations on each row, exact: models x subjects (n_rows, n_models, n_subjects), and per row {subject counts (tuple): (lower, upper ceiling)}."
+    n = M.shape[1]
+    iu = np.triu_indices(n, 1)
+    it = np.int32 if n < 40_000 else np.int64  # c_i c_j <= n^2 must fit
+    I, J = iu[0].astype(np.int32), iu[1].astype(np.int32)
+    Ci = np.asarray(C).astype(it)
+    if not np.array_equal(Ci, C): raise ValueError("stimulus counts must be integers")
+    rm = [_FixedOrder(m[iu], I, J) for m in M]; rs = [_FixedOrder(s[iu], I, J) for s in S]
+    chunk = 200  # subject-count vectors per task (row 0 carries every subject-only draw)
+    tasks = [(t, ks[i:i + chunk]) for t, ks in enumerate(ceilings) for i in range(0, max(len(ks), 1), chunk)]
+    R_ms = np.empty((len(C), len(M), len(S))); ceil = [dict() for _ in C]
+    run = lambda task: _spearman_row(Ci[task[0]], task[1], rm, rs, iu)
+    with threadpool_limits(1), ThreadPoolExecutor(max(1, n_jobs)) as ex:  # BLAS threads stall on a busy machine
+        for (t, _), (R, cl) in tqdm(zip(tasks, ex.map(run, tasks)), total=len(tasks), desc="spearman draws", disable=not progress):
+            R_ms[t] = R; ceil[t].update(cl)
+    return R_ms, ceil
 
 # %% ../nbs/44_inference.ipynb #f6b3fb5a
 def _ceiling_pearson(R, # (n_subjects, n_subjects) weighted correlations of the subject RDMs on a draw
@@ -161,22 +258,6 @@ def _ceiling_pearson(R, # (n_subjects, n_subjects) weighted correlations of the 
         a = k.copy(); a[s] = 0
         low.append(np.nan if a.sum() == 0 else (R[s] @ a) / np.sqrt(a @ R @ a))
     return float(np.mean(low)), float(up[present].mean())
-
-def _zscore_w(w, x):
-    s0 = w.sum(); mu = (w @ x) / s0
-    return (x - mu) / np.sqrt((w @ (x - mu) ** 2) / s0)
-
-def _ceiling_spearman(RS, # (n_subjects, m) weighted ranks of the subject RDMs on a draw
-                      w, # (m,) pair weights of the draw
-                      k, # (n_subjects,) subject counts
-                     ) -> tuple[float, float]:
-    "As `_ceiling_pearson` for ranks: the pool is the mean of the subjects' ranks, ranked again on the draw."
-    present = np.flatnonzero(k > 0)
-    pool = lambda a: _Ranker((a @ RS) / a.sum()).ranks(w)
-    low = [np.nan if (k.sum() - k[s]) == 0 else _wpearson(w, RS[s], pool(np.where(np.arange(len(k)) == s, 0, k))) for s in present]
-    up_pool = pool(k)  # the pool of all drawn subjects: ranked once
-    up = [_wpearson(w, RS[s], up_pool) for s in present]
-    return float(np.mean(low)), float(np.mean(up))
 
 # %% ../nbs/44_inference.ipynb #b980e8a5
 def dual_bootstrap_variance(v_both, # variance(s) over draws resampling both factors
@@ -299,16 +380,9 @@ def two_factor_bootstrap(model_rdms, # dict name -> (n, n) RDM, or (n_models, n,
         R_ms, R_ss = draw_correlations_pearson(M, S, allC, progress)
         ceil = lambda t, k: _ceiling_pearson(R_ss[t], k)
     else:
-        iu = np.triu_indices(n, 1)
-        rm = [_Ranker(m[iu]) for m in M]; rs = [_Ranker(s[iu]) for s in S]
-        R_ms = np.empty((len(allC), nm, ns)); R_ss = None
-        cache = {}
-        for t in tqdm(range(len(allC)), desc="spearman draws", disable=not progress):
-            w = allC[t][iu[0]] * allC[t][iu[1]]
-            RM = np.stack([r.ranks(w) for r in rm]); RS = np.stack([r.ranks(w) for r in rs])
-            R_ms[t] = [[_wpearson(w, a, b) for b in RS] for a in RM]
-            cache[t] = (RS, w)
-        ceil = lambda t, k: _ceiling_spearman(cache[t][0], cache[t][1], k)
+        ceilings = [[ones_k, *K, *Kj]] + [[K[b], ones_k] for b in range(B)] + [[ones_k]] * len(Cj)
+        R_ms, cl = draw_correlations_spearman(M, S, allC, ceilings, progress)
+        ceil = lambda t, k: cl[t][tuple(int(x) for x in k)]
     def stats(t, k):
         sc = R_ms[t] @ k / k.sum()
         lo, hi = ceil(t, k)
