@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from visreps.evaluate import EvalConfig, FeatureCache, load_eval_model, rdm_from_gram, run_eval
+from visreps.evaluate import EvalConfig, FeatureCache, rdm_from_gram, run_eval
+from visreps.identity import load_eval_model
 from visreps.world import make_world
 
 

@@ -35,8 +35,9 @@ import torch
 from visreps.data.kriegeskorte92 import load_kriegeskorte92
 from visreps.features import extract_features, preprocess_images
 from visreps.models import build_model, input_spec, readout_points
-from visreps.rdmset import (_entry_weights, bootstrap_compare, noise_ceiling, rdm_scores, readout_summaries, rsa_scores,
+from visreps.rdmset import (_entry_weights, bootstrap_compare, noise_ceiling, rdm_scores, rsa_scores,
                             stimulus_bootstrap_counts)
+from visreps.scoring import readout_summaries
 from visreps.rsa import rdm_to_vector
 
 NETWORKS = [(a, t) for a in ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2") for t in (True, False)]

@@ -46,6 +46,7 @@ def default_readouts(arch: str, # an architecture of `visreps.models.ARCHITECTUR
     if arch.startswith("resnet"): return [p for p in points if p != "stem"]
     return [p for p in points if p.endswith(".post")]
 
+# %% ../nbs/55_bank.ipynb #7b192398
 @dataclass
 class BankEntry(Config):
     "One entry of a bank file: which networks (architecture, training state) and which readout layers."
@@ -94,6 +95,7 @@ class Bank:
     base_dir: Path = Path(".") # relative checkpoint/weights paths are resolved against this folder
     description: str = ""
 
+# %% ../nbs/55_bank.ipynb #5cfd06a5
 def load_bank(bank: str | Path | dict, # a YAML file, or its content as a mapping
               base_dir: str | Path | None = None, # folder for relative paths; None = the current folder
              ) -> Bank:
@@ -154,18 +156,21 @@ class BankModel:
             if getattr(self, k): d[f"{k}_sha"] = hash_file(getattr(self, k))
         return d
 
+# %% ../nbs/55_bank.ipynb #970ff006
 def _resolve(pattern: str, base_dir: Path, paths: dict) -> str:
     p = str(pattern)
     for k, v in paths.items(): p = p.replace("{" + k + "}", str(v))
     p = str(Path(p).expanduser())
     return p if Path(p).is_absolute() else str(base_dir / p)
 
+# %% ../nbs/55_bank.ipynb #22350bab
 def _fill(template: str | None, where: str, **values) -> str | None:
     if template is None: return None
     try: return template.format(**values)
     except (KeyError, IndexError, ValueError) as e:
         raise ConfigError(f"{where}: task={template!r} uses an unknown placeholder {e}; available: {sorted(values)}") from None
 
+# %% ../nbs/55_bank.ipynb #1000dadc
 def _checkpoint_models(e: BankEntry, base_dir: Path, paths: dict) -> list[BankModel]:
     pattern = _resolve(e.checkpoints, base_dir, paths)
     files = sorted(_glob.glob(pattern)) if _glob.has_magic(pattern) else ([pattern] if Path(pattern).is_file() else [])
@@ -204,6 +209,7 @@ def _checkpoint_models(e: BankEntry, base_dir: Path, paths: dict) -> list[BankMo
     if not models: raise FileNotFoundError(f"bank entry {e.name!r}: no checkpoint matching {pattern!r} has an epoch in epochs={e.epochs}")
     return models
 
+# %% ../nbs/55_bank.ipynb #74553372
 def expand_bank(bank: Bank | str | Path | dict, # a bank, or what `load_bank` reads
                 results_root: str | Path = "results", # fills {results_root} in paths
                 **paths, # further placeholders, e.g. train_dir="results/demo/train"
@@ -292,6 +298,7 @@ def pooled_features(model: torch.nn.Module, # the network, in eval mode
                              pooling_components=pooling_components, seed=seed, progress=progress)
     return {(r, p): np.asarray(feats[p][r].values, dtype=np.float32) for r in readouts for p in poolings}
 
+# %% ../nbs/55_bank.ipynb #4c7f6c31
 def pca_features(model: torch.nn.Module, # the network, in eval mode
                  fit_images, # (m, H, W, 3) uint8 held-out images the principal axes are fitted on
                  images, # (n, H, W, 3) uint8 (or a StimulusSet): the images to describe
@@ -311,6 +318,7 @@ def pca_features(model: torch.nn.Module, # the network, in eval mode
     X = torch.as_tensor(raw(images).astype(np.float64))
     return ((X - pca.mean) @ pca.components.T).numpy().astype(np.float32)
 
+# %% ../nbs/55_bank.ipynb #23ccf25c
 def layer_eigen_metrics(X, # (n_images, n_features)
                         fraction: float = 0.8, # share of variance for the "80% variance" count
                        ) -> dict: # the reference table's eigenmetric columns
@@ -332,6 +340,8 @@ def find_bank_file(bank: str | Path, # a path, or the name of a bank shipped in 
     raise FileNotFoundError(f"bank={str(bank)!r}: no such file, and no bank of that name in {str(shipped)!r}")
 
 from .scoring import ANALYSES as _REGISTRY, analyses_of
+
+# %% ../nbs/55_bank.ipynb #5ae56b2a
 ANALYSES = analyses_of("ed")  # the registry in `visreps.scoring`: ("encoding_pls", "encoding_ridge", "rsa")
 STUDY_COLUMNS = KEY_COLUMNS + ("roi", "pooling", "analysis", "score", "raw", "reliability") + EIGEN_METRIC_COLUMNS + \
     ("model", "entry", "seed", "epoch", "final", "n_classes", "n_features", "n_images") # the tidy table's columns
@@ -407,6 +417,7 @@ class StudyData:
     pls_labels: np.ndarray | None = None # (n_shared,) classes stratifying the PLS splits, or None (plain random splits)
     pls_splits_note: str = "random 90/10 splits" # how the PLS splits were drawn, for the rows' convention
 
+# %% ../nbs/55_bank.ipynb #98c4fa3c
 def held_out_world_images(n_images: int, # how many
                           seed: int = 0, # the study's seed; the images get a seed of their own derived from it
                           image_size: int = 64, # px
@@ -419,6 +430,7 @@ def held_out_world_images(n_images: int, # how many
                                 "n_train_per_subject": 0, "n_test": n_images})
     return render_images(sample_design(wc), image_size, ed_seed, wc.pixel_noise)
 
+# %% ../nbs/55_bank.ipynb #5b9b5b71
 def _voxels(ds, subject, rois, ids):
     from visreps.dataset import average_repetitions
     parts, labels = [], []
@@ -473,6 +485,7 @@ def prepare_study(cfg: BankConfig, # the study's settings
     return StudyData(ed_images=ed, stimuli=ds.stimuli.images_for(ids), stimulus_ids=ids, rois=rois, subjects=subjects,
                      pls=pls, shared_ids=shared, rdms=rdms, data_id=data_id, pls_labels=labels, pls_splits_note=note)
 
+# %% ../nbs/55_bank.ipynb #9930e6f8
 def _pls_strata(ds, shared, column):
     "The classes that stratify the PLS splits (the ED study's: by object), or None when the data cannot be stratified, with a note."
     import math
@@ -492,6 +505,7 @@ def _pls_strata(ds, shared, column):
 def _ceiled(raw: float, ceiling: float) -> float:
     return float((raw / ceiling) ** 2) if ceiling > 0 and np.isfinite(raw) else float("nan")
 
+# %% ../nbs/55_bank.ipynb #8ace46a0
 def score_layer(X, # (n_stimuli, n_features) encoding features, rows in `data.stimulus_ids` order
                 data: StudyData, # from `prepare_study`
                 cfg: BankConfig, # analyses and their sizes
@@ -541,6 +555,7 @@ def score_layer(X, # (n_stimuli, n_features) encoding features, rows in `data.st
 # %% ../nbs/55_bank.ipynb #d15e752c
 def _slug(s: str) -> str: return re.sub(r"[^A-Za-z0-9_.-]+", "_", s).strip("_")[:80]
 
+# %% ../nbs/55_bank.ipynb #c74f70ca
 def _identity_columns(m: BankModel) -> dict:
     from visreps.edstudy import NO_TASK
     return dict(architecture=m.architecture, task=m.task if m.task is not None else NO_TASK, kind=m.kind, source=m.source,
@@ -603,6 +618,7 @@ def study_model(m: BankModel, # from `expand_bank`
             done[r] = rows
     return [row for r in m.readouts for row in done[r]]
 
+# %% ../nbs/55_bank.ipynb #e3ccc2db
 def run_bank(cfg: BankConfig, # the study's settings (cfg.bank: the bank file)
              bank: Bank | dict | None = None, # a bank to use instead of the file cfg.bank
              dataset=None, # a `NeuralDataset` to use instead of cfg.dataset
@@ -640,6 +656,7 @@ def run_bank(cfg: BankConfig, # the study's settings (cfg.bank: the bank file)
     log(f"[bank] {len(table)} rows -> {out_dir / 'table.csv'} ({time.time() - t0:.1f} s)")
     return table
 
+# %% ../nbs/55_bank.ipynb #ea3c5662
 def load_study_table(path: str | Path, # a table.csv written by `run_bank`
                     ) -> pd.DataFrame:
     "A study table read back, with its identity columns as written (task 'none' for untrained models)."
@@ -672,6 +689,7 @@ def study_slice(table: pd.DataFrame, # the tidy study table
     out.attrs["failures"] = failures.to_dict("records")  # model-layers left out, with their errors: counted by `summarize_study`
     return out
 
+# %% ../nbs/55_bank.ipynb #e614f231
 def summarize_study(table: pd.DataFrame, # a model-layer table: a `study_slice` or `visreps.edstudy.load_reference()`
                     x: str = "effective dimensionality", # predictor column
                     y: str = "score", # score column
@@ -692,6 +710,7 @@ def _model_layers(table: pd.DataFrame, pooling: str) -> pd.DataFrame:
     cols = ["model", "architecture", "task", "kind", "entry", "seed", "epoch", "final", "n_classes", "layer"] + list(EIGEN_METRIC_COLUMNS)
     return t[cols].drop_duplicates(subset=["model", "layer"]).reset_index(drop=True)
 
+# %% ../nbs/55_bank.ipynb #9adbc1f3
 def ed_over_epochs(table: pd.DataFrame, # the tidy study table
                    pooling: str = "max", # pooling of the eigenspectrum metrics
                   ) -> pd.DataFrame: # one row per checkpoint and layer: task, seed, epoch, layer, ED...
@@ -699,6 +718,7 @@ def ed_over_epochs(table: pd.DataFrame, # the tidy study table
     t = _model_layers(table, pooling)
     return t[t.epoch.notna()].sort_values(["task", "seed", "epoch"], kind="stable").reset_index(drop=True)
 
+# %% ../nbs/55_bank.ipynb #81c286d8
 def ed_by_granularity(table: pd.DataFrame, # the tidy study table
                       pooling: str = "max", # pooling of the eigenspectrum metrics
                       exclude_tasks=("shuffled",), # controls left out of the granularity trend
@@ -728,6 +748,7 @@ def world_task_labels(task: str, # "fine", "coarseK" (K a power of two) or "shuf
         return category_at_level(category, level, n_levels), k
     raise ValueError(f"task={task!r}: expected 'fine', 'shuffled' or 'coarseK' (K a power of two)")
 
+# %% ../nbs/55_bank.ipynb #5cb44eff
 def train_world_models(out_root: str | Path, # run folders go to out_root/<task>/
                        tasks=("coarse2", "fine", "shuffled"), # label sets (see `world_task_labels`)
                        seed: int = 0, # the world's seed (the training images get their own)

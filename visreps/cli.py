@@ -55,6 +55,7 @@ class Command:
             self.config_ref = getattr(importlib.import_module(mod), cls)
         return self.config_ref
 
+# %% ../nbs/90_cli.ipynb #6f49b0e1
 COMMANDS: dict[str, Command] = {}
 
 def command(name: str, # the subcommand's name
@@ -80,6 +81,7 @@ def config_fields_help(cls: type) -> dict[str, str]:
         for m in re.finditer(r"^\s+(\w+)\s*:[^\n#]*#\s*(.+)$", src, flags=re.M): out[m.group(1)] = m.group(2).strip()
     return out
 
+# %% ../nbs/90_cli.ipynb #5ad1746d
 def config_help(cls: type) -> str:
     "A table of a config's options: name, default and explanation."
     docs = config_fields_help(cls)
@@ -125,6 +127,7 @@ def build_parser(only: str | None = None, # a command's name: only its options a
 # always about the input), with a pointer to --debug for where they came from.
 USER_ERRORS = tuple(dict.fromkeys((VisrepsError, getattr(_sweep, "CommandError", VisrepsError), OSError, ValueError, KeyError)))
 
+# %% ../nbs/90_cli.ipynb #f4eddff7
 def _user_message(e: BaseException) -> str:
     "The sentence a user reads for `e`: its message (a file error names the file), and --debug for errors outside the family."
     if isinstance(e, KeyError) and e.args: msg = str(e.args[0])
@@ -164,6 +167,7 @@ class WorldJob(WorldConfig):
     def world_config(self) -> WorldConfig:
         return WorldConfig.from_dict({k: v for k, v in self.to_dict().items() if k in WorldConfig.keys()})
 
+# %% ../nbs/90_cli.ipynb #6da883d2
 @command("world", WorldJob, "Generate a synthetic world (images + simulated responses) and save it as a data set folder.")
 def world_command(cfg: WorldJob, args=None) -> str:
     wc, force = cfg.world_config(), bool(getattr(args, "force", False))
@@ -186,10 +190,12 @@ def _add_run_arguments(p):
     p.add_argument("--log-output", action="store_true", help="echo the notebook's output while it runs")
     p.add_argument("--timeout", type=float, default=None, help="seconds before the run is killed (default: no limit)")
 
+# %% ../nbs/90_cli.ipynb #deb2334f
 @dataclass
 class RunOptions(Config):
     "`visreps run` takes the notebook's own parameters as key=value; its options are flags (--results-root, --kernel, --force)."
 
+# %% ../nbs/90_cli.ipynb #2693d6f6
 @command("run", RunOptions, "Execute an experiment notebook for one setting of its parameters (papermill), once per setting.",
          add_arguments=_add_run_arguments, free_overrides=True)
 def run_command(cfg, args) -> str:
@@ -211,6 +217,7 @@ class BookConfig(Config):
     build: bool = True # build the HTML (false: only copy the executed notebooks into book/generated/)
     plan: str | None = None # only the pages this plan makes (a file or a shipped plan's name); None = every page of the book
 
+# %% ../nbs/90_cli.ipynb #b06348ec
 @command("book", BookConfig, "Copy the executed experiment notebooks into the book and build it with Jupyter Book (warnings are errors).")
 def book_command(cfg: BookConfig, args=None) -> str:
     index = build_book(cfg.book, cfg.results_root, cfg.runs, cfg.build, plan=load_plan(cfg.plan) if cfg.plan else None)
@@ -222,14 +229,17 @@ def _labels(cfg, args=None):
     from visreps.steps import run_labels
     return run_labels(cfg)
 
+# %% ../nbs/90_cli.ipynb #1097681d
 def _train(cfg, args=None):
     from visreps.steps import run_train
     return run_train(cfg)
 
+# %% ../nbs/90_cli.ipynb #55971905
 def _eval(cfg, args=None):
     from visreps.evaluate import run_eval
     return str(run_eval(cfg.replace(force=cfg.force or bool(getattr(args, "force", False)))))
 
+# %% ../nbs/90_cli.ipynb #a8d52400
 def _bank(cfg, args=None):
     from visreps.bank import bank_command
     return bank_command(cfg, args)
@@ -251,10 +261,12 @@ def _add_sweep_arguments(p):
     p.add_argument("--dry-run", action="store_true", help="list the runs and their state; run nothing")
     p.add_argument("--kernel", default="python3", help="Jupyter kernel (default: python3)")
 
+# %% ../nbs/90_cli.ipynb #7ec6cdb6
 @dataclass
 class SweepOptions(Config):
     "`visreps sweep` takes overrides of the plan's defaults as key=value; its options are flags (--workers, --executor, ...)."
 
+# %% ../nbs/90_cli.ipynb #7c97a2ec
 @command("sweep", SweepOptions, "Execute a sweep plan: stages of parameterized notebook runs (local pool or SLURM), finished runs reused.",
          add_arguments=_add_sweep_arguments, free_overrides=True)
 def sweep_command(cfg, args) -> str:
@@ -305,6 +317,7 @@ class ReproduceConfig(Config):
             if not isinstance(v, dict): raise ConfigError(f"params.{k}={v!r}: expected a mapping of parameter names to values")
         self.world_config()  # checks the plan and the world's options now, not after minutes of work
 
+# %% ../nbs/90_cli.ipynb #d20d1d9e
 def reproduce(cfg: ReproduceConfig, # the demonstration's settings
               force: bool = False, # redo every run
               log=print, # progress messages
@@ -313,6 +326,7 @@ def reproduce(cfg: ReproduceConfig, # the demonstration's settings
     from visreps.book import reproduce as _reproduce
     return _reproduce(cfg, force=force, log=log)
 
+# %% ../nbs/90_cli.ipynb #4dc1fc06
 @command("reproduce", ReproduceConfig, "The demonstration end to end: the demo sweep (world, training, evaluation, bank, figures), then the book.")
 def reproduce_command(cfg: ReproduceConfig, args=None) -> str:
     index = reproduce(cfg, force=bool(getattr(args, "force", False)), log=lambda m: print(m, file=sys.stderr))
@@ -323,10 +337,12 @@ def _add_runs_arguments(p):
     p.add_argument("--results-root", default="results", help="the results folder a sweep wrote (default: results)")
     p.add_argument("--all-columns", action="store_true", help="also show the error and update time of each run")
 
+# %% ../nbs/90_cli.ipynb #84d91147
 @dataclass
 class RunsOptions(Config):
     "`visreps runs` takes filters as key=value (a column: stage, notebook, status; or a notebook parameter); its options are flags."
 
+# %% ../nbs/90_cli.ipynb #5b1cd57b
 @command("runs", RunsOptions, "List the runs of a results folder (stage, notebook, status, path, parameters), filtered by key=value.",
          add_arguments=_add_runs_arguments, free_overrides=True)
 def runs_command(cfg, args) -> str:

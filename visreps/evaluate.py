@@ -27,12 +27,12 @@ from .dataset import NeuralDataset, average_repetitions
 from .results import ResultsStore, make_run_id
 from .gram import bootstrap_mean_r, gram_statistics, pca_reconstruction_gram, rdm_from_gram
 from .feature_cache import FeatureCache, _IdsView
+from .identity import load_eval_model
 
 # %% auto #0
-__all__ = ['ANALYSES', 'EvalConfig', 'hash_state_dict', 'load_eval_model', 'evaluation_test_ids', 'draw_selection_ids',
-           'rsa_ceiling', 'voxel_reliability', 'mean_ceiling', 'select_scores_rsa', 'select_scores_encoding',
-           'select_scores_pls', 'choose_readouts', 'SubjectEvaluation', 'responses_hash', 'EvalSummary', 'EvalPlan',
-           'plan_eval', 'evaluate_runs', 'run_eval']
+__all__ = ['ANALYSES', 'EvalConfig', 'evaluation_test_ids', 'draw_selection_ids', 'rsa_ceiling', 'voxel_reliability',
+           'mean_ceiling', 'select_scores_rsa', 'select_scores_encoding', 'select_scores_pls', 'choose_readouts',
+           'SubjectEvaluation', 'responses_hash', 'EvalSummary', 'EvalPlan', 'plan_eval', 'evaluate_runs', 'run_eval']
 
 # %% ../nbs/53_evaluate.ipynb #35a573f9
 from .scoring import analyses_of
@@ -89,44 +89,6 @@ class EvalConfig(Config):
             from visreps.storage import check_name
             check_name(self.model_name, "model_name")
 
-# %% ../nbs/53_evaluate.ipynb #e170c37c
-def hash_state_dict(model: torch.nn.Module, n: int = 16) -> str:
-    "A short sha256 of a model's parameters and buffers (names, shapes, dtypes and bytes)."
-    h = hashlib.sha256()
-    for k, v in model.state_dict().items():
-        t = v.detach().cpu().contiguous()
-        h.update(f"{k}:{tuple(t.shape)}:{t.dtype};".encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-    return h.hexdigest()[:n]
-
-def load_eval_model(cfg: EvalConfig, # the evaluation config
-                   ) -> tuple[torch.nn.Module, dict]:
-    "The network to evaluate (eval mode, CPU) and its identity: name, checkpoint label, weights hash, config."
-    from visreps.models import build_model, load_model_from_checkpoint, model_config, read_checkpoint
-    if cfg.checkpoint is None:
-        kw = dict(width=cfg.width if cfg.width is not None else 1.0) if cfg.arch == "custom_cnn" else {}
-        model = build_model(cfg.arch, cfg.num_classes or 1000, seed=cfg.model_seed, image_size=cfg.image_size, **kw).eval()
-        info = dict(model=cfg.model_name or f"{cfg.arch}-untrained-s{cfg.model_seed}", checkpoint="untrained",
-                    weights=f"state:{hash_state_dict(model)}")
-    else:
-        path = Path(cfg.checkpoint)
-        try: ck = read_checkpoint(path)
-        except (ValueError, RuntimeError, EOFError) as e:
-            if isinstance(e, (ConfigError, DataError)): raise
-            raise DataError(f"checkpoint={str(path)!r}: not a readable visreps checkpoint ({str(e).splitlines()[0][:300]})") from e
-        model = load_model_from_checkpoint(path, arch=cfg.arch)
-        have = model_config(model)
-        for key in ("num_classes", "width"):
-            want = getattr(cfg, key)
-            if want is not None and have.get(key, 1.0 if key == "width" else None) != want:
-                raise ConfigError(f"checkpoint {str(path)!r} holds a network with {key}={have.get(key)!r}, but the config asks for {key}={want!r}")
-        label = f"epoch_{int(ck['epoch']):04d}" if isinstance(ck.get("epoch"), (int, np.integer)) else path.stem
-        default_name = path.parent.parent.name if path.parent.name == "checkpoints" else path.stem
-        # identity = the weights, not the file's bytes (which hold wall-clock times): bit-identical retraining reuses the runs
-        info = dict(model=cfg.model_name or default_name, checkpoint=label, weights=f"state:{hash_state_dict(model)}")
-    info["model_config"] = model_config(model)
-    return model, info
-
 # %% ../nbs/53_evaluate.ipynb #d98b48e0
 def evaluation_test_ids(ds: NeuralDataset, # the data set
                         subjects: list[str], # the subjects evaluated
@@ -140,6 +102,7 @@ def evaluation_test_ids(ds: NeuralDataset, # the data set
         if miss: raise DataError(f"subject {s!r} lacks responses to {len(miss)} of the {len(test)} test stimuli, e.g. {miss[:3]}: every test stimulus must be in every subject's data")
     return test
 
+# %% ../nbs/53_evaluate.ipynb #3e833fe6
 def draw_selection_ids(train_ids, # (n_train,) the subject's training stimulus ids
                        n_select: int, # how many to draw (all when fewer)
                        seed: int, # the evaluation seed
@@ -161,10 +124,12 @@ def _test_presentations(responses: xr.DataArray, stimulus_ids) -> tuple[xr.DataA
     counts = pd.Series(da["stimulus_id"].values.astype(str)).value_counts()
     return da, counts.reindex(ids).fillna(0).astype(int).values
 
+# %% ../nbs/53_evaluate.ipynb #7f6838ba
 def _enough_repeats(counts) -> bool:
     "A ceiling needs at least 3 test stimuli seen at least twice."
     return int((np.asarray(counts) >= 2).sum()) >= 3
 
+# %% ../nbs/53_evaluate.ipynb #2900a0b2
 def rsa_ceiling(responses: xr.DataArray, # (presentation, neuroid) one subject's responses in one ROI
                 stimulus_ids, # the test stimuli
                 method: str = "spearman", metric: str = "correlation", n_splits: int = 10, seed: int = 0,
@@ -175,6 +140,7 @@ def rsa_ceiling(responses: xr.DataArray, # (presentation, neuroid) one subject's
     if not _enough_repeats(counts): return None
     return rdm_reliability(da, metric, method, n_splits, seed, device="cpu", min_reps=2, target_reps=counts)
 
+# %% ../nbs/53_evaluate.ipynb #eee30977
 def voxel_reliability(responses: xr.DataArray, stimulus_ids, n_splits: int = 10, seed: int = 0):
     "Per-voxel split-half reliability of the test data (`visreps.reliability.split_half_reliability`), or None with fewer than 3 repeated test stimuli."
     from visreps.reliability import split_half_reliability
@@ -182,6 +148,7 @@ def voxel_reliability(responses: xr.DataArray, stimulus_ids, n_splits: int = 10,
     if not _enough_repeats(counts): return None
     return split_half_reliability(da, n_splits, seed, min_reps=2, target_reps=counts)
 
+# %% ../nbs/53_evaluate.ipynb #3105829e
 def mean_ceiling(reliability) -> float:
     "Mean over voxels of sqrt(max(rho_j, 0)): the ceiling of a mean voxelwise correlation."
     return float(np.mean(np.sqrt(np.clip(np.asarray(reliability, dtype=float), 0, None))))
@@ -191,6 +158,7 @@ def _roi_blocks(Y: xr.DataArray, rois: list[str]) -> dict[str, np.ndarray]:
     roi = Y["roi"].values.astype(str)
     return {r: np.flatnonzero(roi == r) for r in rois}
 
+# %% ../nbs/53_evaluate.ipynb #d3801f77
 def select_scores_rsa(features: dict, # readout -> DataArray (stimulus, feature) of the selection stimuli
                       Y: xr.DataArray, # (stimulus, neuroid) averaged responses to the same stimuli, coord roi
                       rois: list[str], method: str = "spearman", metric: str = "correlation",
@@ -205,6 +173,7 @@ def select_scores_rsa(features: dict, # readout -> DataArray (stimulus, feature)
         for j, r in enumerate(rois): out[i, j] = compare_rdms(a, brain[r], method)
     return out
 
+# %% ../nbs/53_evaluate.ipynb #fa848ef8
 def _fit_ridge(Xtr, Ytr, cv, device, seed):
     from visreps.encoding import RidgeEncoder
     return RidgeEncoder(cv=cv, device=device, seed=seed).fit(np.asarray(Xtr, dtype=np.float32), np.asarray(Ytr, dtype=np.float32))
@@ -230,6 +199,7 @@ def select_scores_encoding(features: dict, Y: xr.DataArray, rois: list[str], cv:
             out[i, j] = np.nanmean(r[pos:pos + len(b)]); pos += len(b)
     return out
 
+# %% ../nbs/53_evaluate.ipynb #2fe80728
 def _pls_components(n_components, n, p, q, n_folds):
     return int(min(n_components, p, q, n - int(np.ceil(n / n_folds)) - 1))
 
@@ -246,6 +216,7 @@ def select_scores_pls(features: dict, Y: xr.DataArray, rois: list[str], n_compon
             out[i, j] = cross_decompose(X, np.asarray(Y.values)[:, b], k, n_folds, seed, device=device).mean_test_r[0]
     return out
 
+# %% ../nbs/53_evaluate.ipynb #4f8f875f
 def choose_readouts(scores: np.ndarray, # (n_readouts, n_rois) selection scores
                     readouts: list[str], rois: list[str]) -> dict[str, str]:
     "roi -> the readout with the highest selection score (the earliest on ties)."
@@ -461,6 +432,7 @@ def responses_hash(da: xr.DataArray) -> str:
     for c in ("stimulus_id", "repetition", "neuroid_id", "roi"): h.update(np.asarray(da[c].values).astype(str).tobytes())
     return h.hexdigest()[:16]
 
+# %% ../nbs/53_evaluate.ipynb #e2e69ed2
 @dataclass
 class EvalSummary:
     "What `run_eval` did."
@@ -473,6 +445,7 @@ class EvalSummary:
         return (f"eval: {len(self.written)} run(s) written, {len(self.skipped)} already done, {self.n_records} records "
                 f"in {self.seconds:.0f} s -> {self.root / 'runs'}")
 
+# %% ../nbs/53_evaluate.ipynb #9f928eec
 def _check_selection(ds, cfg, model_readouts):
     subjects = [str(s) for s in (cfg.subjects or ds.subjects)]
     miss = [s for s in subjects if s not in ds.subjects]
@@ -484,6 +457,7 @@ def _check_selection(ds, cfg, model_readouts):
         if lack: raise ConfigError(f"rois={cfg.rois!r}: ROI(s) {lack} not in the data of subject {s!r} (dataset {ds.name!r}); its ROIs: {have}")
     return subjects, rois
 
+# %% ../nbs/53_evaluate.ipynb #3a199af6
 @dataclass
 class EvalPlan:
     "The runs of one evaluation, one per (subject, analysis), each with the identity that names it in the results store."
@@ -498,6 +472,7 @@ class EvalPlan:
     image_size: int
     runs: list # (subject, analysis, identity, run id, selection ids, training ids)
 
+# %% ../nbs/53_evaluate.ipynb #626b21e2
 def plan_eval(cfg: EvalConfig, # the options
               ds: NeuralDataset, # the data
               model: torch.nn.Module, # the network (eval mode)
@@ -527,6 +502,7 @@ def plan_eval(cfg: EvalConfig, # the options
             runs.append((s, a, ident, make_run_id(ident), sel, train_ids))
     return EvalPlan(cfg, ds, model, info, readouts, subjects, rois, test_ids, image_size, runs)
 
+# %% ../nbs/53_evaluate.ipynb #63536f09
 def evaluate_runs(plan: EvalPlan, # from `plan_eval`
                   runs: list, # some of `plan.runs`
                   cache: FeatureCache, # features (on disk, or in memory with root=None)
@@ -547,6 +523,7 @@ def evaluate_runs(plan: EvalPlan, # from `plan_eval`
             raise DataError(f"analysis {a!r} of subject {s!r} (dataset {ds.name!r}) yielded no test scores: nothing was written")
         yield run, records, arrays
 
+# %% ../nbs/53_evaluate.ipynb #636cd4bb
 def run_eval(cfg: EvalConfig, # what to evaluate
              data: NeuralDataset | None = None, # the data set, when already loaded (else `cfg.dataset` is loaded)
              progress: bool = True, # progress bars

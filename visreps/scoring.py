@@ -5,13 +5,17 @@
 # %% ../nbs/54_scoring.ipynb #d509b977
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
-from .core import ConfigError, DataError
+from .core import ConfigError, DataError, atomic_path
 
 # %% auto #0
-__all__ = ['ANALYSES', 'STUDY_ANALYSES', 'SCORE_COLUMNS', 'Analysis', 'analyses_of', 'score_table', 'score_model']
+__all__ = ['ANALYSES', 'STUDY_ANALYSES', 'SCORE_COLUMNS', 'Analysis', 'analyses_of', 'score_table', 'score_model',
+           'readout_summaries']
 
 # %% ../nbs/54_scoring.ipynb #f3af5f8c
 from dataclasses import dataclass
@@ -101,17 +105,10 @@ def _eval_config(readouts, analyses, options: dict):
     return EvalConfig.from_dict(dict(options, readouts=None if readouts is None else ([readouts] if isinstance(readouts, str) else list(readouts)),
                                      analyses=list(analyses)))
 
-# %% ../nbs/54_scoring.ipynb #81c5aaf9
-def _model_info(model, model_name: str | None) -> dict:
-    from visreps.evaluate import hash_state_dict
-    from visreps.models import model_identity
-    ident = model_identity(model)
-    name = model_name or (f"{ident['arch']}" if "arch" in ident else type(model).__name__)
-    return dict(model=name, checkpoint="in-memory", weights=f"state:{hash_state_dict(model)}", model_config=ident)
-
 # %% ../nbs/54_scoring.ipynb #d77943cc
 def _score_rdmset(model, rdmset, readouts, analyses, model_name, progress, options) -> pd.DataFrame:
     from visreps.features import extract_features
+    from visreps.identity import identify_model
     from visreps.rdmset import rsa_scores
     if list(analyses) != ["rsa"]: raise ConfigError(f"analyses={list(analyses)!r}: an RDM set supports only ['rsa']")
     if rdmset.stimuli is None:
@@ -123,7 +120,7 @@ def _score_rdmset(model, rdmset, readouts, analyses, model_name, progress, optio
     feat = extract_features(model, rdmset.stimuli, readouts, batch_size=opts.pop("batch_size", 64), device=opts.pop("device", "auto"),
                             image_size=opts.pop("image_size", None), progress=progress)
     method = opts.pop("rsa_method", "kendall_a")
-    df = rsa_scores(feat, rdmset, opts.pop("targets", None), method=method, model=model_name or _model_info(model, None)["model"], **opts)
+    df = rsa_scores(feat, rdmset, opts.pop("targets", None), method=method, model=identify_model(model, model_name)["model"], **opts)
     return df
 
 # %% ../nbs/54_scoring.ipynb #426b6378
@@ -153,13 +150,56 @@ def score_model(model, # any torch.nn.Module taking (n, 3, H, W) images
     if not isinstance(dataset, NeuralDataset):
         raise ConfigError(f"dataset: expected a NeuralDataset, an RDMSet or a source string, got {type(dataset).__name__}")
     from visreps.evaluate import FeatureCache, evaluate_runs, plan_eval
+    from visreps.identity import identify_model
     cfg = _eval_config(readouts, analyses, options)
     was_training = model.training
     model.eval()
     try:
-        info = _model_info(model, model_name)
+        info = identify_model(model, model_name)
         plan = plan_eval(cfg, dataset, model, info)
         cache = FeatureCache(None, model, info["weights"], dataset.stimuli, cfg.seed, cfg.batch_size, cfg.device, plan.image_size, progress)
         records = [r for _, recs, _ in evaluate_runs(plan, plan.runs, cache, progress) for r in recs]
     finally: model.train(was_training)
     return score_table(records, cfg, include_selection)
+
+# %% ../nbs/54_scoring.ipynb #ad02db86
+def readout_summaries(model, # any torch.nn.Module
+                      stimuli, # a `visreps.dataset.StimulusSet`: the images (and their ids)
+                      readouts=None, # see `visreps.features.extract_features`; None: the model's readout points
+                      rdm_metric: str = "correlation", # the RDMs' dissimilarity
+                      cache=None, # an .npz path to write and reuse, or None
+                      progress: bool = False, # progress bar of the extraction
+                      **extract_options, # passed to `extract_features` (image_size, resize, batch_size, device...)
+                     ) -> dict:
+    "{'rdms': {readout: (n, n)}, 'ed': {readout: ED}, 'n_features': {readout: int}, 'stimulus_id': ids} of every readout."
+    from visreps.dimensionality import effective_dimensionality_from_eigenvalues
+    from visreps.features import extract_features
+    from visreps.identity import hash_weights
+    from visreps.rsa import METRICS, compute_rdm
+    if rdm_metric not in METRICS: raise ValueError(f"rdm_metric={rdm_metric!r}: expected one of {list(METRICS)}")
+    ids = stimuli.stimulus_id
+    key = json.dumps(dict(weights=hash_weights(model), readouts=readouts, rdm_metric=rdm_metric, ids=ids.tolist(),
+                          options={k: str(v) for k, v in sorted(extract_options.items())}, format=1), sort_keys=True)
+    if cache is not None and Path(cache).exists():
+        with np.load(cache, allow_pickle=False) as z:
+            if str(z["key"]) == key:
+                names = z["readouts"].tolist()
+                return dict(rdms=dict(zip(names, z["rdms"])), ed=dict(zip(names, z["ed"].tolist())),
+                            n_features=dict(zip(names, z["n_features"].tolist())), stimulus_id=ids)
+    feats = extract_features(model, stimuli, readouts, progress=progress, **extract_options)
+    rdms, ed, nf = {}, {}, {}
+    for name in list(feats):
+        X = np.asarray(feats.pop(name).values, dtype=np.float64).reshape(len(ids), -1)
+        X = X[:, np.ptp(X, axis=0) > 0]
+        nf[name] = X.shape[1]
+        if X.shape[1] == 0: raise DataError(f"readout {name!r}: every feature is constant over the {len(ids)} stimuli")
+        rdms[name] = compute_rdm(X, rdm_metric, device="cpu")
+        Xc = X - X.mean(0)
+        ed[name] = effective_dimensionality_from_eigenvalues(np.clip(np.linalg.eigvalsh(Xc @ Xc.T), 0, None))
+        del X, Xc
+    if cache is not None:
+        with atomic_path(Path(cache)) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(f, key=np.array(key), readouts=np.array(list(rdms)), rdms=np.stack(list(rdms.values())),
+                         ed=np.array(list(ed.values())), n_features=np.array(list(nf.values())))
+    return dict(rdms=rdms, ed=ed, n_features=nf, stimulus_id=ids)

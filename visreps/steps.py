@@ -34,6 +34,7 @@ class LabelsConfig(Config):
     batch_size: int = 256
     image_size: int | None = None # network input side; None = the model's own (else 224)
 
+# %% ../nbs/52_steps.ipynb #e96c6fe6
 def run_labels(cfg: LabelsConfig) -> str:
     "Write PCA label files for a data set's images; returns a one-line summary."
     from visreps.data.sources import load_neural_data
@@ -62,6 +63,7 @@ class TrainRunConfig(TrainConfig):
     labels: str = "column:category" # a label CSV (image,pca_label), or column:<metadata column>
     out_dir: str = "results/train/run" # run folder (config.json, metrics.csv, checkpoints/)
 
+# %% ../nbs/52_steps.ipynb #e132d5ca
 def training_labels(ds: NeuralDataset, labels: str, num_classes: int) -> np.ndarray:
     "(n_images,) labels of a data set's stimuli from a label CSV or a metadata column (`column:NAME`)."
     from visreps.labeling import read_label_csv
@@ -75,6 +77,7 @@ def training_labels(ds: NeuralDataset, labels: str, num_classes: int) -> np.ndar
         return np.asarray(y, dtype=np.int64)
     return read_label_csv(labels, image_ids=ids, n_classes=num_classes, allow_extra=True)[1]
 
+# %% ../nbs/52_steps.ipynb #3d365e29
 def run_train(cfg: TrainRunConfig) -> str:
     "Train a network on a data set's images and labels (resuming a killed run); returns a one-line summary."
     from visreps.data.sources import load_neural_data

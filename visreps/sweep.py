@@ -64,6 +64,7 @@ def notebook_parameters(notebook: str | Path, # an .ipynb with a cell tagged `pa
         except (ValueError, SyntaxError): out[p.name] = p.default
     return out
 
+# %% ../nbs/56_sweep.ipynb #3dd1e09b
 def merge_parameters(notebook: str | Path, # the notebook
                      parameters: dict | list[str] | None, # name -> value, or "key=value" strings
                     ) -> dict:
@@ -76,6 +77,7 @@ def merge_parameters(notebook: str | Path, # the notebook
     if unknown: raise ConfigError(f"{nb.name} has no parameter(s) {unknown}; its parameters are {sorted(declared)}")
     return {**declared, **given}
 
+# %% ../nbs/56_sweep.ipynb #a3954438
 def type_problem(value, default) -> str | None:
     "Why `value` cannot stand in for a parameter whose declared default is `default` (None when it can)."
     if default is None or value is None: return None
@@ -86,10 +88,12 @@ def type_problem(value, default) -> str | None:
     if ok is None or got in ok: return None  # a text default takes any value (the notebook parses it)
     return f"expected {'a number' if want == 'float' else 'an integer' if want == 'int' else 'true or false' if want == 'bool' else 'a ' + want} like its default {default!r}, got {value!r}"
 
+# %% ../nbs/56_sweep.ipynb #6b825d97
 def is_name_parameter(key: str) -> bool:
     "Parameters that become file or folder names: `name` and `*_name` (e.g. `run_name`)."
     return key == "name" or key.endswith("_name")
 
+# %% ../nbs/56_sweep.ipynb #0a2e3c75
 def check_name_parameters(parameters: dict, where: str) -> dict:
     "Check that every name parameter (see `is_name_parameter`) is one safe path component once its templates are filled."
     for k, v in parameters.items():
@@ -98,6 +102,7 @@ def check_name_parameters(parameters: dict, where: str) -> dict:
             except ConfigError as e: raise ConfigError(f"{where}: {e}") from None
     return parameters
 
+# %% ../nbs/56_sweep.ipynb #b1790f11
 _TEMPLATE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 def fill_templates(parameters: dict, # name -> value (strings may hold {name} placeholders)
@@ -132,17 +137,20 @@ def run_identity(notebook: str | Path, # the notebook
     if upstream: out["upstream"] = upstream
     return out
 
+# %% ../nbs/56_sweep.ipynb #e77c814f
 def run_dir_for(notebook: str | Path, parameters: dict | None = None, results_root: str | Path = "results",
                 upstream: str | None = None) -> Path:
     "Where `run_notebook` puts (or put) the run of `notebook` with `parameters` (and `upstream` runs)."
     stem = check_name(Path(notebook).stem, "notebook name")
     return Path(results_root) / stem / hash_json(run_identity(notebook, parameters, upstream), n=12)
 
+# %% ../nbs/56_sweep.ipynb #d0bff4df
 def status_path(run_dir: str | Path) -> Path:
     "The status file of a run: `<run id>.status.json` beside the run folder."
     run_dir = Path(run_dir)
     return run_dir.with_name(f"{run_dir.name}.status.json")
 
+# %% ../nbs/56_sweep.ipynb #8320ae22
 def read_status(run_dir: str | Path) -> dict | None:
     "A run's status record, or None when it was never queued. A truncated or garbage file reads as `{'status': 'failed', 'corrupt': why}`: not finished, so it is run again."
     p = status_path(run_dir)
@@ -153,6 +161,7 @@ def read_status(run_dir: str | Path) -> dict | None:
     if why: return dict(status="failed", corrupt=f"status file {str(p)!r} is truncated or corrupt ({why})", error=f"status file {str(p)!r} is truncated or corrupt")
     return rec
 
+# %% ../nbs/56_sweep.ipynb #2b3b6c2e
 def write_status(run_dir: str | Path, # the run's folder (final name)
                  status: str, # one of RUN_STATES
                  **fields, # more fields (error, log, parameters, ...), merged over the current record
@@ -166,11 +175,13 @@ def write_status(run_dir: str | Path, # the run's folder (final name)
     write_json_atomic(status_path(run_dir), rec)
     return rec
 
+# %% ../nbs/56_sweep.ipynb #5a2235b2
 def status_is_stale(st: dict | None) -> bool:
     "Whether a `queued`/`running` status was left by a process that is gone (dead, or its pid now another process's)."
     if not st or st.get("status") not in ("queued", "running"): return False
     return token_alive(st.get("owner") or ({"pid": st["pid"], "host": st.get("host")} if "pid" in st else None)) is False
 
+# %% ../nbs/56_sweep.ipynb #bbb67793
 def run_problem(run_dir: str | Path, # a run folder
                 results_root: str | Path | None = None, # to resolve relative output paths
                ) -> str | None:
@@ -187,6 +198,7 @@ def run_problem(run_dir: str | Path, # a run folder
         if not q.exists(): return f"its output {str(q)!r} is gone"
     return None
 
+# %% ../nbs/56_sweep.ipynb #4bc5d985
 def find_runs(name: str, # the notebook's name (file stem)
               results_root: str | Path = "results",
              ) -> list[Path]:
@@ -212,6 +224,7 @@ def _child_command(cmd: list[str]) -> list[str]:
     if not sys.platform.startswith("linux"): return cmd
     return [sys.executable, "-c", _PDEATHSIG_LAUNCHER, str(os.getpid()), *cmd[1:]] if cmd[0] == sys.executable else cmd
 
+# %% ../nbs/56_sweep.ipynb #6f9529d3
 def _kill_tree(pid: int):
     "Terminate a process and all its descendants (the papermill process and its kernel)."
     import psutil
@@ -234,6 +247,7 @@ def stop_all_runs():
     for t in ts: t.start()
     for t in ts: t.join()
 
+# %% ../nbs/56_sweep.ipynb #a659d037
 def notebook_error(path: str | Path) -> str | None:
     "The first error an executed notebook shows (`Name: message`), or None."
     try: nb = nbformat_read(path)
@@ -244,10 +258,12 @@ def notebook_error(path: str | Path) -> str | None:
                 return f"{o.get('ename', 'Error')}: {o.get('evalue', '')}".strip()
     return None
 
+# %% ../nbs/56_sweep.ipynb #b3f9bf98
 def nbformat_read(path):
     import nbformat
     return nbformat.read(str(path), as_version=4)
 
+# %% ../nbs/56_sweep.ipynb #f00bd210
 def _tail(path: Path, n: int = 5) -> str:
     try: lines = [l for l in path.read_text(errors="replace").splitlines() if l.strip()]
     except OSError: return ""
@@ -281,9 +297,11 @@ def run_notebook(notebook: str | Path, # path of the experiment notebook
     except WaitStopped:
         raise _NotStarted(f"{nb} was not started: the sweep was stopped while another process was running it") from None
 
+# %% ../nbs/56_sweep.ipynb #7597a95a
 class _NotStarted(CommandError):
     "A run this process did not start (its status belongs to whoever runs it)."
 
+# %% ../nbs/56_sweep.ipynb #d43b71b6
 def _run_locked(nb, out, root, filled, force, kernel, log_output, timeout, threads, stage, upstream, say) -> Path:
     "The body of `run_notebook`, run holding the run's lock."
     # holding the run's lock: nobody else is running it, so 'running' statuses and temporary folders are leftovers
@@ -305,6 +323,7 @@ def _run_locked(nb, out, root, filled, force, kernel, log_output, timeout, threa
     if recovered: say(f"[run] {nb.stem} {out.name}: {recovered}; running it again")
     return _execute_notebook(nb, out, root, filled, kernel, log_output, timeout, threads, stage, upstream, recovered)
 
+# %% ../nbs/56_sweep.ipynb #a9d43441
 def _execute_notebook(nb, out, root, filled, kernel, log_output, timeout, threads, stage, upstream, recovered) -> Path:
     tmp = temp_sibling(out)
     failed = out.with_name(f".{out.name}.failed")
@@ -384,6 +403,7 @@ class Stage:
     timeout: float | None = None # seconds per run
     description: str = ""
 
+# %% ../nbs/56_sweep.ipynb #cd4ca967
 @dataclass
 class Plan:
     "A sweep plan (see `load_plan`)."
@@ -396,6 +416,7 @@ class Plan:
     description: str = ""
     path: Path | None = None
 
+# %% ../nbs/56_sweep.ipynb #6a06d093
 def find_plan(plan: str | Path) -> Path:
     "A plan file: a path, or the name of a plan shipped in the repository's plans/ folder (`demo`, `paper`)."
     p = Path(plan)
@@ -405,6 +426,7 @@ def find_plan(plan: str | Path) -> Path:
     avail = sorted(q.stem for q in shipped.parent.glob("*.yaml")) if shipped.parent.is_dir() else []
     raise FileNotFoundError(f"plan {str(plan)!r}: no such file, and no shipped plan of that name (shipped: {avail})")
 
+# %% ../nbs/56_sweep.ipynb #e4208905
 def _check_keys(d: dict, allowed, where: str):
     if not isinstance(d, dict): raise ConfigError(f"{where}: expected a mapping, got {type(d).__name__}")
     bad = sorted(set(d) - set(allowed))
@@ -507,6 +529,7 @@ class RunSpec:
     @property
     def name(self) -> str: return self.notebook.stem
 
+# %% ../nbs/56_sweep.ipynb #5eec7ca0
 def expand_plan(plan: Plan, # from `load_plan`
                 results_root: str | Path = "results", # the results folder
                 stages: list[str] | None = None, # only these stages (default: all)
@@ -560,6 +583,7 @@ def execute_run(notebook: str, parameters: dict, results_root: str, force: bool 
         try: return write_status(rd, "failed", error=msg, stage=stage, notebook=str(notebook)) if rd is not None else dict(status="failed", error=msg)
         except OSError: return dict(status="failed", error=msg)
 
+# %% ../nbs/56_sweep.ipynb #00bb95f0
 @dataclass
 class SweepSummary:
     "What `run_sweep` did: one row per run."
@@ -591,6 +615,7 @@ class SweepSummary:
                          + (f"\n      log: {r['log']}" if r.get("log") else ""))
         return "\n".join(lines)
 
+# %% ../nbs/56_sweep.ipynb #8443c3cd
 def _cpu_seconds() -> float:
     a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
@@ -743,6 +768,7 @@ def list_runs(results_root: str | Path = "results", # the results folder a sweep
         else: raise ConfigError(f"list_runs: no column or parameter {k!r}; columns: {list(INDEX_COLUMNS)}, parameters: {sorted(known_params)}")
     return df.reset_index(drop=True)
 
+# %% ../nbs/56_sweep.ipynb #c1c127c9
 def update_index(results_root: str | Path, plan: str | None = None) -> Path:
     "Rewrite `results_root/runs.tsv` from the status files (atomically, under its lock); returns its path."
     root = Path(results_root).resolve()
