@@ -10,11 +10,12 @@ import dataclasses
 import numpy as np
 
 from .encoding import DEFAULT_ALPHAS, RidgeEncoder, align_stimuli, group_kfold
-from .rsa import METHODS, METRICS, compare_rdms, compute_rdm
-from .core import to_numpy
+from .core import make_rng, to_numpy
+from .inference import bca_interval, draw_correlations_pearson, draw_correlations_spearman
+from .rsa import METHODS, METRICS, compare_rdms, compare_vectors, compute_rdm
 
 # %% auto #0
-__all__ = ['ReweightedRSAResult', 'reweighted_rsa']
+__all__ = ['ReweightedRSAResult', 'bootstrap_fold_rdms', 'reweighted_rsa']
 
 # %% ../nbs/33_reweighted_rsa.ipynb #271527bc
 @dataclasses.dataclass
@@ -30,7 +31,66 @@ class ReweightedRSAResult:
     method: str
     seed: int
     best_alphas: list # per fold: (n_neuroids,) chosen penalties
+    stimulus_ids: np.ndarray | None = None # (n_stimuli,) the aligned stimulus order (that of `folds` and of bootstrap draws)
+    folds: list | None = None # per fold: test indices into that order
+    fold_rdms: list | None = None # per fold: (predicted, measured, readout) test RDMs
+    n_boot: int = 0 # bootstrap draws over test stimuli (0: no interval)
+    ci: str = "" # "percentile" or "bca"
+    level: float = float("nan")
+    ci_low: float = float("nan") # interval of `score`
+    ci_high: float = float("nan")
+    plain_ci_low: float = float("nan") # interval of `plain_score`
+    plain_ci_high: float = float("nan")
+    boot: np.ndarray | None = None # (n_boot,) `score` on each draw (NaN where a fold drew < 3 distinct stimuli)
+    plain_boot: np.ndarray | None = None # (n_boot,) `plain_score` on each draw
 
+# %% ../nbs/33_reweighted_rsa.ipynb #05ecc119
+def _fold_means(pairs, folds, counts, method):
+    "Mean over folds of each fold's RDM comparison, for each row of stimulus counts (copies kept, self-pairs dropped); NaN where a fold has < 3 distinct stimuli."
+    out = np.zeros(len(counts))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for (a, b), te in zip(pairs, folds):
+            Cf = counts[:, te]
+            if method == "spearman": r = draw_correlations_spearman(a[None], b[None], Cf, [[] for _ in Cf], n_jobs=1)[0][:, 0, 0]
+            elif method == "pearson": r = draw_correlations_pearson(a[None], b[None], Cf.astype(np.float64))[0][:, 0, 0]
+            else:  # kendall_a: the drawn RDMs materialised
+                r = np.full(len(Cf), np.nan)
+                for i, c in enumerate(Cf):
+                    idx = np.repeat(np.arange(len(c)), c); keep = np.triu(idx[:, None] != idx[None, :], 1)
+                    x, y = a[np.ix_(idx, idx)][keep], b[np.ix_(idx, idx)][keep]
+                    if x.size and np.ptp(x) > 0 and np.ptp(y) > 0: r[i] = compare_vectors(x, y, method)
+            r[np.count_nonzero(Cf, axis=1) < 3] = np.nan
+            out += r
+    return out / len(folds)
+
+def bootstrap_fold_rdms(pairs, # per fold: (RDM a, RDM b) on the fold's test stimuli
+                        folds, # per fold: test indices into the stimuli (disjoint)
+                        n_stimuli: int,
+                        method: str = "spearman", # RDM comparison
+                        n_boot: int = 1000, seed: int = 0,
+                        draws=None, # (n_boot, n_stimuli) stimulus indices to reuse (e.g. `bootstrap_draws`); None: drawn here
+                       ) -> tuple[float, np.ndarray, np.ndarray]:
+    "Mean over folds of the RDM comparison: on all stimuli, on each bootstrap draw of the stimuli, and leaving out each stimulus in turn (jackknife)."
+    if method not in METHODS: raise ValueError(f"method={method!r}: expected one of {list(METHODS)}")
+    if len(pairs) != len(folds): raise ValueError(f"{len(pairs)} RDM pairs for {len(folds)} folds")
+    pairs = [(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)) for a, b in pairs]
+    for f, ((a, b), te) in enumerate(zip(pairs, folds)):
+        if a.shape != (len(te), len(te)) or b.shape != (len(te), len(te)):
+            raise ValueError(f"fold {f}: RDMs of shapes {a.shape} and {b.shape} for {len(te)} test stimuli")
+    if draws is None:
+        if n_boot < 2: raise ValueError(f"n_boot={n_boot!r}: expected at least 2 draws")
+        draws = make_rng(seed, "reweighted_rsa_bootstrap").integers(0, n_stimuli, size=(n_boot, n_stimuli))
+    draws = np.asarray(draws)
+    if draws.ndim != 2 or draws.size == 0 or draws.min() < 0 or draws.max() >= n_stimuli:
+        raise ValueError(f"draws have shape {draws.shape} with indices in [{draws.min() if draws.size else '-'}, "
+                         f"{draws.max() if draws.size else '-'}]: expected (n_boot, n) indices into the {n_stimuli} stimuli")
+    counts = np.vstack([np.ones((1, n_stimuli), dtype=np.int64),
+                        np.stack([np.bincount(d, minlength=n_stimuli) for d in draws]),
+                        1 - np.eye(n_stimuli, dtype=np.int64)])  # all stimuli, the draws, each stimulus left out
+    v = _fold_means(pairs, folds, counts, method)
+    return float(v[0]), v[1:1 + len(draws)], v[1 + len(draws):]
+
+# %% ../nbs/33_reweighted_rsa.ipynb #846911d6
 def reweighted_rsa(features, # (n_stimuli, n_features) readout: array, tensor or DataArray(stimulus, feature)
                    responses, # (n_stimuli, n_neuroids) repetition-averaged responses: array or DataArray(stimulus, neuroid)
                    n_folds: int = 5, # outer folds over stimuli (test RDMs)
@@ -39,26 +99,46 @@ def reweighted_rsa(features, # (n_stimuli, n_features) readout: array, tensor or
                    method: str = "spearman", # RDM comparison
                    alphas=DEFAULT_ALPHAS, # ridge penalties to search (inside each training set)
                    inner_cv: int = 5, # grouped folds of the penalty search
-                   seed: int = 0, # seed of the folds
+                   seed: int = 0, # seed of the folds (and of the bootstrap draws)
                    device: str = "cpu", # where the ridge runs
+                   n_boot: int = 0, # bootstrap draws over test stimuli for an interval; 0: none
+                   ci: str = "bca", # "percentile" or "bca"
+                   level: float = 0.95, # coverage of the interval
+                   draws=None, # (n_boot, n_stimuli) stimulus indices (aligned order) to reuse instead of drawing
                   ) -> ReweightedRSAResult:
-    "Feature-reweighted RSA: ridge from readout to voxels on training stimuli; RSA between predicted and measured held-out responses."
+    "Feature-reweighted RSA: ridge from readout to voxels on training stimuli; RSA between predicted and measured held-out responses; optionally a bootstrap interval over test stimuli."
     if metric not in METRICS: raise ValueError(f"metric={metric!r}: expected one of {list(METRICS)}")
     if method not in METHODS: raise ValueError(f"method={method!r}: expected one of {list(METHODS)}")
+    if ci not in ("percentile", "bca"): raise ValueError(f"ci={ci!r}: expected 'percentile' or 'bca'")
+    if not 0 < level < 1: raise ValueError(f"level={level!r}: expected a coverage in (0, 1)")
     X, Y, stim = align_stimuli(features, responses)
     X, Y = np.asarray(to_numpy(X), dtype=np.float64), np.asarray(to_numpy(Y), dtype=np.float64)
     n = X.shape[0]
     g = np.arange(n) if groups is None else np.asarray(groups)
     if len(g) != n: raise ValueError(f"groups has {len(g)} labels but there are {n} stimuli")
     folds = group_kfold(g, n_folds, seed)
-    scores, plain, alph = [], [], []
+    scores, plain, alph, rdms = [], [], [], []
     for f, (tr, te) in enumerate(folds):
         if len(te) < 3: raise ValueError(f"outer fold {f} has {len(te)} test stimuli: an RDM needs at least 3; use fewer folds")
         enc = RidgeEncoder(alphas=alphas, cv=inner_cv, device=device, dtype="float64", seed=seed + f).fit(X[tr], Y[tr], groups=g[tr])
         pred = np.asarray(enc.predict(X[te]))
         measured = compute_rdm(Y[te], metric, device="cpu")
-        scores.append(compare_rdms(compute_rdm(pred, metric, device="cpu"), measured, method))
-        plain.append(compare_rdms(compute_rdm(X[te], metric, device="cpu"), measured, method))
+        rdms.append((compute_rdm(pred, metric, device="cpu"), measured, compute_rdm(X[te], metric, device="cpu")))
+        scores.append(compare_rdms(rdms[-1][0], measured, method))
+        plain.append(compare_rdms(rdms[-1][2], measured, method))
         alph.append(enc.best_alphas_)
-    return ReweightedRSAResult(float(np.mean(scores)), np.array(scores), float(np.mean(plain)), np.array(plain),
-                               n_folds, n, metric, method, seed, alph)
+    res = ReweightedRSAResult(float(np.mean(scores)), np.array(scores), float(np.mean(plain)), np.array(plain),
+                              n_folds, n, metric, method, seed, alph, None if stim is None else np.asarray(stim),
+                              [te for _, te in folds], rdms)
+    if n_boot or draws is not None:
+        tests = res.folds
+        for which in ("score", "plain"):
+            k = 0 if which == "score" else 2
+            est, boot, jack = bootstrap_fold_rdms([(r[k], r[1]) for r in rdms], tests, n, method, n_boot, seed, draws)
+            ok = np.isfinite(boot)
+            if ok.sum() < 2: raise ValueError(f"only {int(ok.sum())} of {len(boot)} bootstrap draws gave a defined {which}: the test folds are too small")
+            lo, hi = bca_interval(boot[ok], est, jack if ci == "bca" else None, level)
+            if which == "score": res.ci_low, res.ci_high, res.boot = lo, hi, boot
+            else: res.plain_ci_low, res.plain_ci_high, res.plain_boot = lo, hi, boot
+        res.n_boot, res.ci, res.level = len(res.boot), ci, level
+    return res
