@@ -12,10 +12,12 @@ noise ceilings (what experiments/real92_rsa.ipynb does). Target: under 2 minutes
 Part 2, side by side: one network (trained Lite0), all its readouts, against hIT:
   visreps: extract_features (every readout, one pass) + rsa_scores (RDMs, tau-a, 1,000 stimulus
            resamples, noise ceiling);
-  baseline: a plain forward-hook extraction (thingsvision 2.7.3 was not installed: see
-           benchmarks/README.md; the hooks do what its extractor does for torch models: register a
-           forward hook per module, run batches, flatten) on the same preprocessed input tensor,
-           plus rsatoolbox 0.3.2 (calc_rdm 'correlation', compare 'tau-a', bootstrap by
+  baseline: extraction by thingsvision 2.7.3 (`get_extractor_from_model(..., backend="pt")`,
+           `extract_features(module_names=..., flatten_acts=True)`) run in its own venv, given with
+           --thingsvision PYTHON (see benchmarks/README.md: it needs torch 2.0 and TensorFlow, so it is
+           installed with --no-deps beside a link to the project's venv), on the same preprocessed
+           input tensor; without that option, plain forward hooks stand in for it (what its torch
+           extractor does: a forward hook per module, batches, flatten); plus rsatoolbox 0.3.2 (calc_rdm 'correlation', compare 'tau-a', bootstrap by
            subsample_pattern + compare per resample, boot_noise_ceiling).
   The baseline's bootstrap runs --baseline-boot resamples (default 100) and is scaled linearly to
   1,000 (each resample costs the same); both the measured and the scaled times are printed.
@@ -74,6 +76,35 @@ def hook_features(model, x, paths, batch_size=64):
     return {p: torch.cat(v).numpy() for p, v in out.items()}
 
 
+TV_SCRIPT = """
+import sys, time, numpy as np, torch
+torch.set_num_threads(int(sys.argv[4]))
+from thingsvision import get_extractor_from_model
+from visreps.models import build_model
+model = build_model("efficientnet_lite0", pretrained=True).eval()
+x = torch.from_numpy(np.load(sys.argv[1]))
+paths = sys.argv[3].split(",")
+ext = get_extractor_from_model(model, device="cpu", backend="pt")
+t0 = time.perf_counter()
+f = ext.extract_features(batches=[x[s:s + 64] for s in range(0, len(x), 64)], module_names=paths, flatten_acts=True, output_type="ndarray")
+dt = time.perf_counter() - t0
+np.savez(sys.argv[2], seconds=dt, **{p.replace(".", "__"): f[p] for p in paths})
+"""
+
+
+def thingsvision_features(python, x, paths, tmp):
+    "Extraction by thingsvision in its own interpreter; returns (seconds inside it, {path: (n, d) features})."
+    import subprocess
+    from pathlib import Path
+    here = Path(__file__).resolve().parents[1]
+    np.save(tmp / "x.npy", x.numpy())
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(python).resolve().parents[1] / "stubs"), str(here)]))
+    subprocess.run([python, "-c", TV_SCRIPT, str(tmp / "x.npy"), str(tmp / "tv.npz"), ",".join(paths), str(torch.get_num_threads())],
+                   check=True, env=env)
+    z = np.load(tmp / "tv.npz")
+    return float(z["seconds"]), {p: z[p.replace(".", "__")] for p in paths}
+
+
 def baseline(ds, model, n_boot_baseline, counts):
     import rsatoolbox
     from rsatoolbox.inference import boot_noise_ceiling
@@ -91,7 +122,7 @@ def baseline(ds, model, n_boot_baseline, counts):
     t0 = time.perf_counter()
     vals, boots = {}, {}
     for name, p in paths.items():
-        X = feats[p][:, np.ptp(feats[p], 0) > 0].astype(np.float64)
+        X = feats[p].astype(np.float64)
         r = rsatoolbox.rdm.calc_rdm(rsatoolbox.data.Dataset(X, obs_descriptors=index), method="correlation")
         vals[name] = float(rsatoolbox.rdm.compare(r, target, method="tau-a")[0, 0])
         b = []
@@ -113,6 +144,7 @@ def main():
     ap.add_argument("--n-boot-subjects", type=int, default=200, help="subject resamples in the stage (plans/real92.yaml: 200)")
     ap.add_argument("--baseline-boot", type=int, default=100, help="bootstrap resamples the baseline runs (scaled to --n-boot)")
     ap.add_argument("--skip-stage", action="store_true")
+    ap.add_argument("--thingsvision", default="", help="python of a venv holding thingsvision 2.7.3 (benchmarks/README.md): its extraction as the baseline's")
     a = ap.parse_args()
     torch.set_num_threads(min(2, os.cpu_count() or 1))
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, load average {os.getloadavg()[0]:.1f}")
@@ -135,6 +167,19 @@ def main():
     t_v_score, c_v_score = time.perf_counter() - t0, time.process_time() - c0
     counts = stimulus_bootstrap_counts(ds.n_stimuli, a.n_boot, 0)
     t_b_ext, t_b_score, vals, boots, ceil, bfeats, paths = baseline(ds, model, a.baseline_boot, counts)
+    t_hooks, tv_row = t_b_ext, None
+    if a.thingsvision:
+        import tempfile
+        from pathlib import Path
+        spec = input_spec(model)
+        t0 = time.perf_counter()
+        x = preprocess_images(ds.stimuli.images, spec["image_size"], spec["crop_fraction"], normalization=spec["normalization"])
+        t_pre = time.perf_counter() - t0
+        with tempfile.TemporaryDirectory() as tmp:
+            t_tv, tvf = thingsvision_features(a.thingsvision, x, list(paths.values()), Path(tmp))
+        d_tv = max(float(np.abs(tvf[p] - bfeats[p]).max()) for p in paths.values())
+        t_b_ext = t_pre + t_tv  # the baseline's extraction is thingsvision's (+ the same preprocessing)
+        tv_row = (t_pre, t_tv, d_tv)
     scale = a.n_boot / a.baseline_boot
     t_b_score_1000 = t_b_score * scale  # the per-readout RDM and ceiling are a small part; conservative upper bound
     ours = ours.set_index("readout")
@@ -148,11 +193,15 @@ def main():
     from visreps.rsa import compute_rdm
     db = 0.0
     for k, p in paths.items():
-        X = bfeats[p][:, np.ptp(bfeats[p], 0) > 0].astype(np.float64)
+        X = bfeats[p].astype(np.float64)
         ours_b = bootstrap_compare(rdm_to_vector(compute_rdm(X)), tgt, Wt, "kendall_a")
         db = max(db, float(np.abs(ours_b - boots[k][:20]).max()))
     print(f"{'':28s} {'visreps s':>10s} {'baseline s':>11s} {'ratio':>7s}")
-    print(f"{'extraction (all readouts)':28s} {t_v_ext:10.1f} {t_b_ext:11.1f} {t_b_ext / t_v_ext:7.2f}")
+    if tv_row:
+        print(f"{'extraction, thingsvision':28s} {t_v_ext:10.1f} {t_b_ext:11.1f} {t_b_ext / t_v_ext:7.2f}   "
+              f"(preprocessing {tv_row[0]:.1f} s + thingsvision {tv_row[1]:.1f} s; max |feature diff| vs hooks {tv_row[2]:.2e})")
+        print(f"{'extraction, plain hooks':28s} {t_v_ext:10.1f} {t_hooks:11.1f} {t_hooks / t_v_ext:7.2f}")
+    else: print(f"{'extraction (all readouts)':28s} {t_v_ext:10.1f} {t_b_ext:11.1f} {t_b_ext / t_v_ext:7.2f}   (plain hooks; --thingsvision not given)")
     print(f"{'scoring (measured)':28s} {t_v_score:10.1f} {t_b_score:11.1f}   baseline ran {a.baseline_boot} resamples; visreps CPU {c_v_score:.1f} s")
     print(f"{'scoring (1,000 resamples)':28s} {t_v_score:10.1f} {t_b_score_1000:11.1f} {t_b_score_1000 / t_v_score:7.1f}")
     tot_v, tot_b = t_v_ext + t_v_score, t_b_ext + t_b_score_1000

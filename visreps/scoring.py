@@ -179,7 +179,7 @@ def readout_summaries(model, # any torch.nn.Module
     if rdm_metric not in METRICS: raise ValueError(f"rdm_metric={rdm_metric!r}: expected one of {list(METRICS)}")
     ids = stimuli.stimulus_id
     key = json.dumps(dict(weights=hash_weights(model), readouts=readouts, rdm_metric=rdm_metric, ids=ids.tolist(),
-                          options={k: str(v) for k, v in sorted(extract_options.items())}, format=1), sort_keys=True)
+                          options={k: str(v) for k, v in sorted(extract_options.items())}, format=2), sort_keys=True)
     if cache is not None and Path(cache).exists():
         with np.load(cache, allow_pickle=False) as z:
             if str(z["key"]) == key:
@@ -190,9 +190,7 @@ def readout_summaries(model, # any torch.nn.Module
     rdms, ed, nf = {}, {}, {}
     for name in list(feats):
         X = np.asarray(feats.pop(name).values, dtype=np.float64).reshape(len(ids), -1)
-        X = X[:, np.ptp(X, axis=0) > 0]
-        nf[name] = X.shape[1]
-        if X.shape[1] == 0: raise DataError(f"readout {name!r}: every feature is constant over the {len(ids)} stimuli")
+        nf[name] = X.shape[1]  # every feature: units constant over the stimuli (dead ReLUs) are part of each pattern
         rdms[name] = compute_rdm(X, rdm_metric, device="cpu")
         Xc = X - X.mean(0)
         ed[name] = effective_dimensionality_from_eigenvalues(np.clip(np.linalg.eigvalsh(Xc @ Xc.T), 0, None))
