@@ -98,7 +98,7 @@ def thingsvision_features(python, x, paths, tmp):
     from pathlib import Path
     here = Path(__file__).resolve().parents[1]
     np.save(tmp / "x.npy", x.numpy())
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(python).resolve().parents[1] / "stubs"), str(here)]))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(python).absolute().parents[1] / "stubs"), str(here)]))
     subprocess.run([python, "-c", TV_SCRIPT, str(tmp / "x.npy"), str(tmp / "tv.npz"), ",".join(paths), str(torch.get_num_threads())],
                    check=True, env=env)
     z = np.load(tmp / "tv.npz")
