@@ -39,10 +39,12 @@ def subject_number(subject) -> int:
     if not s.isdigit() or int(s) < 1: raise ValueError(f"subject={subject!r}: expected a subject number such as 1 or 'subj01'")
     return int(s)
 
+# %% ../../nbs/13_nsd.ipynb #c714c821
 def subject_name(subject) -> str:
     "NSD's name for a subject: 'subj01'."
     return f"subj{subject_number(subject):02d}"
 
+# %% ../../nbs/13_nsd.ipynb #832c1be2
 @dataclass(frozen=True)
 class NSDLayout:
     "Paths of NSD's native files under `root`."
@@ -85,6 +87,7 @@ class NSDDesign:
         if s > self.n_subjects: raise KeyError(f"subject {subject_name(s)!r} is not in the design {self.path!r}, which has {self.n_subjects} subjects")
         return self.subjectim[s - 1, self.masterordering]
 
+# %% ../../nbs/13_nsd.ipynb #a1f0d207
 def _read_mat_arrays(path: Path, names) -> dict:
     if h5py.is_hdf5(path):  # MATLAB v7.3
         with h5py.File(path, "r") as f:
@@ -150,6 +153,7 @@ def read_label_table(path: str | Path) -> dict[int, str]:
         if int(parts[0]) > 0: out[int(parts[0])] = parts[1]
     return out
 
+# %% ../../nbs/13_nsd.ipynb #a745fcaf
 def find_atlas(roi: str) -> tuple[str, str]:
     "(atlas, region) for an NSD region name or 'atlas:name'."
     if ":" in roi:
@@ -172,6 +176,7 @@ def roi_labels(layout: NSDLayout, subject, atlas: str) -> tuple[dict[int, str], 
     if p.exists(): return read_label_table(p), str(p)
     return {i + 1: n for i, n in enumerate(DEFAULT_LABELS[atlas])}, "built-in"
 
+# %% ../../nbs/13_nsd.ipynb #2e73f5bf
 def select_voxels(layout: NSDLayout, # where the files are
                   subject, # 1..8 or 'subj01'
                   roi: str | list[str], # NSD region name(s), e.g. "ventral", ["V1v", "V1d"], "floc-faces:FFA-1"
@@ -253,6 +258,7 @@ def read_session_betas(path: str | Path, # betas_sessionNN.hdf5 or .nii.gz
     if not np.isfinite(out).all(): raise ValueError(f"beta file {str(path)!r}: non-finite betas in the ROI voxels")
     return out
 
+# %% ../../nbs/13_nsd.ipynb #313d020e
 def zscore_session(b: np.ndarray, # (n_trials, n_voxels) one session's betas
                   ) -> tuple[np.ndarray, int]:
     "Z-score each voxel over the session's trials (ddof=0); constant voxels become 0. Returns (z, n_constant)."
@@ -402,6 +408,7 @@ def nsd_shared_ids(root: str | Path, index_base: int = 0) -> np.ndarray:
     "The stimulus ids of NSD's shared 1,000 images (`sharedix`), in the design's order."
     return nsd_stimulus_ids(read_expdesign(NSDLayout(root).expdesign).sharedix, index_base)
 
+# %% ../../nbs/13_nsd.ipynb #f0605606
 def load_nsd_dataset(root: str | Path, # the NSD root
                      subjects=(1,), # subject numbers or names
                      roi: str | list[str] = "ventral", # NSD region name(s)
@@ -431,6 +438,7 @@ def load_nsd_dataset(root: str | Path, # the NSD root
                  test_ids=test_ids.tolist())
     return NeuralDataset(name, responses, StimulusSet(stim_ids, imgs, meta), attrs)
 
+# %% ../../nbs/13_nsd.ipynb #a47b8970
 def load_nsd(root: str | Path, # the NSD root
              subject=1, # 1..8 or 'subj01'
              roi: str | list[str] = "ventral", # NSD region name(s)
