@@ -34,12 +34,15 @@ def __getattr__(name):
 class VisrepsError(Exception):
     "Base of the errors a user reads: the message names the file, key or value and what was expected."
 
+# %% ../nbs/00_core.ipynb #bc86069c
 class ConfigError(VisrepsError, ValueError):
     "A config key or value is not what the config expects."
 
+# %% ../nbs/00_core.ipynb #ea64c3b2
 class CommandError(VisrepsError, RuntimeError):
     "A command cannot go on (a step failed, a tool is missing); the message says what to do."
 
+# %% ../nbs/00_core.ipynb #5743c9bb
 class DataError(VisrepsError, ValueError):
     "Input data is not what it should be (a file, key, id or value is missing or malformed)."
 
@@ -67,11 +70,13 @@ def atomic_path(path: str | Path, # final destination
         if os.path.exists(tmp): os.unlink(tmp)
         raise
 
+# %% ../nbs/00_core.ipynb #c2334fcc
 def write_text_atomic(path: str | Path, text: str):
     "Write `text` to `path` atomically."
     with atomic_path(path) as tmp: Path(tmp).write_text(text, encoding="utf-8")
     return Path(path)
 
+# %% ../nbs/00_core.ipynb #332cc8f5
 def write_json_atomic(path: str | Path, obj):
     "Write `obj` as indented JSON to `path` atomically."
     return write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
@@ -158,6 +163,7 @@ def load_options_file(path: str | Path, # a YAML or JSON file holding a mapping
         raise ConfigError(f"Config file {str(path)!r} must hold a mapping of keys to values, got a {type(d).__name__}")
     return d
 
+# %% ../nbs/00_core.ipynb #daf8ac16
 def _merge(base: dict, new: dict) -> dict:
     "`new` over `base`, merging nested mappings."
     out = dict(base)
@@ -247,6 +253,7 @@ def hash_json(obj, n: int = 16) -> str:
     "A stable short hash of a JSON-serialisable object (keys sorted)."
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=_json_default).encode()).hexdigest()[:n]
 
+# %% ../nbs/00_core.ipynb #1607905c
 def hash_file(path: str | Path, n: int = 16, chunk: int = 1 << 20) -> str:
     "A short sha256 of a file's bytes, read in chunks."
     h = hashlib.sha256()
