@@ -60,11 +60,13 @@ def ensure_under(path: str | Path, # a path about to be written
 class WaitStopped(InterruptedError):
     "Raised by `locked(..., stop=event)` when the event is set while waiting for the lock."
 
+# %% ../nbs/01_storage.ipynb #2b66aa8b
 def lock_path(path: str | Path) -> Path:
     "Where the lock of `path` lives: `.<name>.lock` in the same folder."
     path = Path(path)
     return path.with_name(f".{path.name}.lock")
 
+# %% ../nbs/01_storage.ipynb #0b03c879
 def lock_for(path: str | Path, # the thing to be written (need not exist)
              timeout: float | None = None, # seconds to wait for it (None: forever)
             ) -> filelock.FileLock:
@@ -75,6 +77,7 @@ def lock_for(path: str | Path, # the thing to be written (need not exist)
     lk.timeout = -1 if timeout is None else timeout
     return lk
 
+# %% ../nbs/01_storage.ipynb #7a26c61b
 @contextmanager
 def locked(path: str | Path, # the thing to be written
            wait_message=None, # called once with a sentence when someone else holds the lock (e.g. `print`)
@@ -108,6 +111,7 @@ def process_token(pid: int | None = None) -> dict:
     pid = os.getpid() if pid is None else pid
     return dict(host=socket.gethostname(), pid=pid, started=_start_time(pid))
 
+# %% ../nbs/01_storage.ipynb #2f084da9
 def token_alive(token: dict | None) -> bool | None:
     "True when the process of `token` is still running, False when it is gone (or its pid now belongs to another process), None when it ran on another host."
     import psutil
@@ -131,6 +135,7 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
         while b := f.read(chunk): h.update(b)
     return h.hexdigest()
 
+# %% ../nbs/01_storage.ipynb #55a53e21
 def write_text_atomic(path: str | Path, text: str) -> Path:
     "Write `text` to `path` through a unique temporary sibling and a rename."
     path = Path(path)
@@ -143,6 +148,7 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
         tmp.unlink(missing_ok=True); raise
     return path
 
+# %% ../nbs/01_storage.ipynb #0a5e9082
 def read_json(path: str | Path, what: str = "file") -> dict | list:
     "Parse a JSON file; a truncated or garbage file is a `DataError` naming it."
     path = Path(path)
@@ -150,6 +156,7 @@ def read_json(path: str | Path, what: str = "file") -> dict | list:
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise DataError(f"{what} {str(path)!r} is truncated or corrupt ({type(e).__name__}: {e}); delete it (or rerun what wrote it)") from None
 
+# %% ../nbs/01_storage.ipynb #bd221494
 def read_checksums(folder: str | Path) -> dict:
     "The sidecar of `folder` (empty when there is none or it is unreadable)."
     p = Path(folder) / SIDECAR
@@ -158,6 +165,7 @@ def read_checksums(folder: str | Path) -> dict:
     except (json.JSONDecodeError, UnicodeDecodeError): return {}
     return d if isinstance(d, dict) else {}
 
+# %% ../nbs/01_storage.ipynb #a8b3bf7d
 def record_checksum(path: str | Path) -> dict:
     "Compute `path`'s checksum and store it in its folder's sidecar; returns the entry."
     path = Path(path)
@@ -168,6 +176,7 @@ def record_checksum(path: str | Path) -> dict:
         write_text_atomic(side, json.dumps(d, indent=1, sort_keys=True) + "\n")
     return entry
 
+# %% ../nbs/01_storage.ipynb #9773266b
 def forget_checksum(path: str | Path):
     "Drop `path`'s entry from its folder's sidecar (when the file is removed or replaced by hand)."
     path = Path(path)
@@ -177,6 +186,7 @@ def forget_checksum(path: str | Path):
         d = read_checksums(path.parent)
         if d.pop(path.name, None) is not None: write_text_atomic(side, json.dumps(d, indent=1, sort_keys=True) + "\n")
 
+# %% ../nbs/01_storage.ipynb #c856f0e5
 def verify_checksum(path: str | Path) -> bool | None:
     "True: `path` matches its recorded checksum; False: it differs (or is gone); None: no checksum recorded."
     path = Path(path)
@@ -191,6 +201,7 @@ def temp_sibling(path: str | Path, kind: str = "tmp") -> Path:
     path = Path(path)
     return path.with_name(f".{path.name}.{kind}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
 
+# %% ../nbs/01_storage.ipynb #023d2a9b
 @contextmanager
 def atomic_dir(path: str | Path, # the folder to (re)create
                replace=None, # None: an existing folder is replaced; a callable(path) that raises to refuse
@@ -212,12 +223,14 @@ def atomic_dir(path: str | Path, # the folder to (re)create
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True); raise
 
+# %% ../nbs/01_storage.ipynb #0b62cff7
 def stale_siblings(path: str | Path, kinds=("tmp", "old")) -> list[Path]:
     "Leftovers of interrupted `atomic_dir`/`write_text_atomic` calls for `path` (`.<name>.tmp-*`, `.<name>.old-*`)."
     path = Path(path)
     if not path.parent.is_dir(): return []
     return sorted(p for k in kinds for p in path.parent.glob(f".{path.name}.{k}-*"))
 
+# %% ../nbs/01_storage.ipynb #da2776e2
 def remove_stale(paths) -> list[Path]:
     "Remove leftovers (call it holding the lock of what they belong to, so none of them is live); returns what was removed."
     out = []
@@ -239,6 +252,7 @@ def declare_output(path: str | Path):
         with open(f, "a", encoding="utf-8") as fh: fh.write(json.dumps(str(Path(path).resolve())) + "\n")
     except OSError: pass  # the sweep's folder is gone (the run is being stopped): nothing to record
 
+# %% ../nbs/01_storage.ipynb #518839bc
 def declared_outputs(file: str | Path) -> list[str]:
     "The paths `declare_output` recorded in `file` (in order, once each)."
     p = Path(file)
