@@ -92,6 +92,7 @@ def select_roi(da: xr.DataArray, # responses (presentation, neuroid)
     if missing: raise KeyError(f"ROI {missing[0]!r} not in the data of subject {da.attrs.get('subject')!r}; available ROIs: {have}")
     return da.isel(neuroid=np.isin(da["roi"].values, rois))
 
+# %% ../nbs/10_dataset.ipynb #f5a19d45
 def average_repetitions(da: xr.DataArray, # responses (presentation, neuroid)
                         ) -> xr.DataArray:
     "Mean over the repeats of each stimulus: (stimulus, neuroid), `stimulus` indexed by stimulus id in first-shown order."
@@ -182,6 +183,7 @@ def save_stimuli(stimuli: StimulusSet, path: str | Path, batch: int = 512) -> Pa
             f.attrs["format"] = "visreps-stimuli-1"
     return path
 
+# %% ../nbs/10_dataset.ipynb #8ec05527
 def load_stimuli(path: str | Path, # an HDF5 file written by `save_stimuli`
                  lazy: bool = True, # keep images on disk and read on demand
                 ) -> StimulusSet:
@@ -223,6 +225,7 @@ def check_replaceable(path: str | Path):
         raise DataError(f"data set folder {str(path)!r} also holds {foreign[:5]}, which a data set does not write; refusing to replace it "
                         "(move those files away, or choose another folder)")
 
+# %% ../nbs/10_dataset.ipynb #f6cb3920
 @dataclass
 class NeuralDataset:
     "Responses of several subjects (each a validated `responses` array) and the stimuli they saw."
