@@ -108,6 +108,7 @@ def category_at_level(category, # (n,) fine classes in [0, 2**n_levels)
     if not 1 <= level <= n_levels: raise ValueError(f"level={level!r}: expected 1..{n_levels}")
     return np.asarray(category) >> (n_levels - level)
 
+# %% ../nbs/11_world.ipynb #80c88c6b
 def category_bits(category, # (n,) fine classes
                   n_levels: int, # depth of the tree
                  ) -> np.ndarray:
@@ -383,10 +384,12 @@ def make_world(seed: int | None = None, # the world's seed (overrides `config.se
     test_ids = design.stimulus_id[design.split == "test"].tolist()
     return NeuralDataset(cfg.name, responses, stimuli, dict(world=cfg.to_dict(), world_id=world_id(cfg), n_levels=cfg.n_levels, test_ids=test_ids))
 
+# %% ../nbs/11_world.ipynb #576adabf
 def world_id(cfg: WorldConfig) -> str:
     "A short hash naming the world that `cfg` generates."
     return hash_json(dict(world=cfg.to_dict(), version=2), n=12)
 
+# %% ../nbs/11_world.ipynb #c52246a5
 def load_or_make_world(config: WorldConfig | dict | None = None, # the world
                        root: str | Path = "results/worlds", # cache folder
                        force: bool = False, # regenerate even if cached
