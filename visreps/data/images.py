@@ -39,6 +39,7 @@ def read_wnids(path: str | Path) -> list[str]:
     if len(set(wnids)) != len(wnids): raise ValueError(f"{str(path)!r}: duplicate wnids")
     return wnids
 
+# %% ../../nbs/12_images.ipynb #85edb6dd
 def class_index(wnids) -> dict[str, int]:
     "wnid -> class index, by sorted wnid."
     return {w: i for i, w in enumerate(sorted(set(wnids)))}
@@ -129,6 +130,7 @@ def read_pca_labels(path: str | Path) -> pd.DataFrame:
     if df.pca_label.isna().any() or (df.pca_label < 0).any(): raise ValueError(f"{str(path)!r}: pca_label must be non-negative integers")
     return df.astype({"pca_label": np.int64})
 
+# %% ../../nbs/12_images.ipynb #3407895c
 def attach_pca_labels(table: pd.DataFrame, # image table with a `path` or `image` column
                       labels: str | Path | pd.DataFrame, # a PCA-label CSV or its DataFrame
                       column: str = "pca_label", # name of the new column
@@ -239,6 +241,7 @@ class LazyImages:
             if z is not None: z.close()
         return out[0] if scalar else out
 
+# %% ../../nbs/12_images.ipynb #fdcd278a
 class ArrayImages:
     "Rows of an image array-like (an HDF5 dataset of any image size) fitted to size x size on demand."
     dtype = np.dtype(np.uint8)
@@ -267,6 +270,7 @@ class ArrayImages:
         out = raw[inv.ravel()] if same else np.stack([_fit_square(Image.fromarray(raw[j]), self.size) for j in inv.ravel()]) if len(inv) else np.empty((0, self.size, self.size, 3), np.uint8)
         return out[0] if scalar else out
 
+# %% ../../nbs/12_images.ipynb #214b054c
 class ConcatImages:
     "Several image array-likes of one size, one after another."
     dtype = np.dtype(np.uint8)
@@ -400,6 +404,7 @@ class PackedImages:
         "The store as a `StimulusSet` (images stay memory-mapped)."
         return StimulusSet(self.index["id"].to_numpy(), self.images, self.index.drop(columns=["path"]).rename(columns={"id": "stimulus_id"}))
 
+# %% ../../nbs/12_images.ipynb #f7bf0216
 def load_packed(path: str | Path, # a folder written by `pack_images`
                 verify: str = "quick", # "quick", "full" (recompute the checksum) or "none"
                ) -> PackedImages:
