@@ -71,6 +71,7 @@ def read_synthetic_design(path: str | Path, # nsdsynthetic_expdesign.mat (v5 or 
     one_back = np.r_[False, mo[1:] == mo[:-1]]
     return pd.DataFrame(dict(trial=np.arange(len(mo)), image=mo, repetition=rep, one_back=one_back))
 
+# %% ../../nbs/14_nsd_synthetic.ipynb #c7446df3
 def synthetic_stimulus_ids(images, subject, n_common: int = N_COMMON) -> np.ndarray:
     "Stimulus ids of 0-based NSD-synthetic images: `synthetic-k`, or `synthetic-k-subjAA` for a subject's own images."
     images = np.asarray(images, dtype=np.int64)
