@@ -43,6 +43,7 @@ def monkey_name(monkey) -> str:
     if len(m) != 1 or not m.isalpha(): raise ValueError(f"monkey={monkey!r}: expected a monkey letter such as 'F' or 'N' (or 'monkeyF')")
     return f"monkey{m.upper()}"
 
+# %% ../../nbs/15_tvsd.ipynb #75d77c87
 def tvsd_paths(folder: str | Path, monkey) -> dict:
     "The release's files of one monkey: {'mua': ..., 'images': ...}."
     d = Path(folder)/monkey_name(monkey)
@@ -78,6 +79,7 @@ def read_mat_numeric(path: str | Path, names, optional=()) -> dict:
     if missing: raise KeyError(f"{str(path)!r} lacks the variable(s) {missing}")
     return {n: np.asarray(m[n]) for n in want if n in m}
 
+# %% ../../nbs/15_tvsd.ipynb #5b5f7294
 def read_mat_cellstr_struct(path: str | Path, struct: str, fields) -> dict:
     "String cell fields of a MATLAB struct: {field: [str, ...]}."
     path = Path(path)
