@@ -32,6 +32,7 @@ def things_image_root(folder: str | Path) -> Path:
     if not folder.is_dir(): raise FileNotFoundError(f"THINGS image folder {str(folder)!r} does not exist; expected {EXPECTED_LAYOUT}")
     return folder/"object_images" if (folder/"object_images").is_dir() else folder
 
+# %% ../../nbs/16_things_images.ipynb #7b36353c
 def things_image_table(folder: str | Path, # the THINGS images folder (holding object_images/, or object_images itself)
                        concepts=None, # only these concepts (folder names)
                        images_per_concept: int | None = None, # the first k images of each concept (by file name)
