@@ -134,6 +134,7 @@ def find_stimulus_set(assembly_path: str | Path, stimulus_set_identifier: str) -
             if (d/f"{n}.csv").is_file(): return d/f"{n}.csv"
     return None
 
+# %% ../../nbs/17_brainio.ipynb #aa08f6ab
 def read_stimulus_set(csv: str | Path, # the stimulus set's CSV
                       ids=None, # only these stimulus ids (in this order); None: all rows
                       zip_path: str | Path | None = None, # its ZIP; default: the CSV's name with .zip, else files next to the CSV
@@ -206,6 +207,7 @@ def select_time_bins(da: xr.DataArray, # an assembly, possibly with a time_bin d
     out = flat.isel(time_bin=sel).mean("time_bin") if len(sel) > 1 else flat.isel(time_bin=sel[0])
     return out, dict(time_bins=used)
 
+# %% ../../nbs/17_brainio.ipynb #fc28b74e
 def _plain(da: xr.DataArray) -> xr.DataArray:
     "Drop MultiIndexes, keep their levels as plain coordinates."
     idx = [d for d in da.dims if d in da.indexes]
