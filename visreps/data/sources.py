@@ -96,6 +96,7 @@ def parse_source(source: str) -> tuple[str, str]:
     if sep and kind in SOURCES: return kind, arg
     return "folder", source
 
+# %% ../../nbs/19_sources.ipynb #7c8add35
 def source_options(source: str) -> tuple[str, dict]:
     "(source without options, options) of `kind:arg?key=value&key=value` (values read as YAML)."
     import yaml
@@ -111,6 +112,7 @@ def source_options(source: str) -> tuple[str, dict]:
         except yaml.YAMLError as e: raise ValueError(f"source={source!r}: option {k!r} has an unreadable value {v!r}: {e}") from None
     return base, opts
 
+# %% ../../nbs/19_sources.ipynb #9ac01cdb
 def load_neural_data(source: str, # "world", "world:<folder>", "nsd:<root>", "things:<folder>", "kriegeskorte92", ... (see `SOURCES`), or a data set folder; options may follow "?"
                      **options, # passed to the loader (over those in the string)
                     ):
