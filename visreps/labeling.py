@@ -162,12 +162,14 @@ class PCALabeler:
     def _check_fitted(self):
         if not hasattr(self, "scores_"): raise ValueError("this PCALabeler is not fitted yet: call .fit(features) first")
 
+# %% ../nbs/22_labeling.ipynb #a9dabac8
 def bits_to_labels(bits, # (n, m) bool, first column the most significant bit
                   ) -> np.ndarray:
     "Binary code to int labels: `sum_k bits[:, k] * 2**(m-1-k)`."
     bits = np.asarray(bits, dtype=np.int64)
     return bits @ (2 ** np.arange(bits.shape[1] - 1, -1, -1, dtype=np.int64))
 
+# %% ../nbs/22_labeling.ipynb #1f7076f2
 def make_pca_labels(features, # (n_images, n_features) features of the label source
                     n_classes: int, # K, a power of two in 2..64
                    ) -> np.ndarray:
@@ -200,6 +202,7 @@ def write_label_csv(path: str | Path, # destination `.csv`
     if provenance is not None: write_json_atomic(path.with_suffix(".json"), provenance)
     return path
 
+# %% ../nbs/22_labeling.ipynb #5d2349e9
 def read_label_csv(path: str | Path, # an `image,pca_label` CSV
                    image_ids=None, # (n,) ids to return labels for, in this order (basenames are matched); None: the file's order
                    n_classes: int | None = None, # when given, every label must lie in 0..n_classes-1
@@ -251,6 +254,7 @@ def features_for_labels(model: torch.nn.Module, # the label source network
                           image_size=image_size, out_dir=out_dir, overwrite=True, progress=progress)[readout]
     return da.data
 
+# %% ../nbs/22_labeling.ipynb #70eb3675
 def write_label_files(labeler: PCALabeler, # fitted, with image_ids
                       out_dir: str | Path, # folder for pca_labels_K.csv (+ .json sidecars)
                       n_classes=VALID_N_CLASSES, # the granularities to write
