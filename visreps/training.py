@@ -99,6 +99,7 @@ class WarmupCosine:
         t = (e - self.warmup) / max(1, self.epochs - self.warmup)
         return self.final + (1 - self.final) * 0.5 * (1 + math.cos(math.pi * min(t, 1.0)))
 
+# %% ../nbs/23_training.ipynb #445fd475
 def make_optimizer(model: nn.Module, cfg: TrainConfig):
     "AdamW with weight decay on `ndim > 1` parameters only, and its per-epoch warm-up/cosine scheduler."
     params = [p for p in model.parameters() if p.requires_grad]
@@ -132,6 +133,7 @@ def sample_augmentation(n: int, # number of images
     else: flip, angle = torch.zeros(n, dtype=torch.bool), zeros
     return dict(crop=torch.stack([cx, cy, cw, ch], 1), flip=flip, angle=angle)
 
+# %% ../nbs/23_training.ipynb #cfcdc779
 def affine_theta(params: dict, height: int, width: int, size: int) -> torch.Tensor:
     "(n, 2, 3) `affine_grid` matrices for crop, flip and rotation parameters."
     cx, cy, cw, ch = params["crop"].double().unbind(1)
@@ -143,6 +145,7 @@ def affine_theta(params: dict, height: int, width: int, size: int) -> torch.Tens
                          torch.stack([sin * fx / (height / 2), cos * fy / (height / 2), cy / (height / 2)], 1)], 1)
     return theta
 
+# %% ../nbs/23_training.ipynb #672f0973
 def sampling_grid(theta: torch.Tensor, # (n, 2, 3) affine maps in normalised coordinates
                   size: int, # output side
                  ) -> torch.Tensor:
@@ -153,6 +156,7 @@ def sampling_grid(theta: torch.Tensor, # (n, 2, 3) affine maps in normalised coo
         torch.add((theta[:, j, 1, None] * lin + theta[:, j, 2, None])[:, :, None], (theta[:, j, 0, None] * lin)[:, None, :], out=grid[..., j])
     return grid
 
+# %% ../nbs/23_training.ipynb #5cc56b87
 def augment_batch(images: torch.Tensor, # (b, H, W, 3) uint8, on the compute device
                   params: dict, # from `sample_augmentation` (rows for this batch)
                   size: int, # output side
@@ -179,6 +183,7 @@ def check_images(images) -> tuple[int, int, int]:
         raise TypeError(f"images must be uint8 (n, H, W, 3), got dtype {dtype}")
     return shape[:3]
 
+# %% ../nbs/23_training.ipynb #8633a9f7
 def check_labels(labels, n: int, num_classes: int) -> torch.Tensor:
     "Labels as an int64 tensor, checked: one per image, in 0..num_classes-1."
     y = labels if isinstance(labels, torch.Tensor) else torch.from_numpy(np.array(labels))  # a copy: read-only arrays are fine
@@ -190,6 +195,7 @@ def check_labels(labels, n: int, num_classes: int) -> torch.Tensor:
         raise ValueError(f"labels out of range for num_classes={num_classes}: found values in [{int(y.min())}, {int(y.max())}], expected 0..{num_classes - 1}")
     return y
 
+# %% ../nbs/23_training.ipynb #a9ede659
 class ImageStore:
     "uint8 images (n, H, W, 3) on the compute device or in host memory, served as batches on the device."
     def __init__(self, images, # (n, H, W, 3) uint8: numpy, memmap or tensor
@@ -258,6 +264,7 @@ def save_train_state(path: str | Path, state: dict) -> Path:
     record_checksum(path)
     return path
 
+# %% ../nbs/23_training.ipynb #4462097b
 def load_train_state(path: str | Path, map_location="cpu",
                      verify: bool = True, # check the file against its recorded checksum first
                     ) -> dict:
@@ -273,18 +280,21 @@ def load_train_state(path: str | Path, map_location="cpu",
         raise DataError(f"checkpoint {str(path)!r} lacks the 'model' and 'config' entries of a visreps checkpoint")
     return ck
 
+# %% ../nbs/23_training.ipynb #c2bbb9e9
 def list_checkpoints(out_dir: str | Path) -> dict[int, Path]:
     "`{epoch: path}` of the kept checkpoints `checkpoints/epoch_NNNN.pt` of a run folder."
     d = Path(out_dir) / "checkpoints"
     if not d.is_dir(): return {}
     return dict(sorted((int(m.group(1)), p) for p in d.iterdir() if (m := CHECKPOINT_RE.match(p.name))))
 
+# %% ../nbs/23_training.ipynb #09db953c
 def check_checkpoints(out_dir: str | Path) -> dict[str, str]:
     "`{file: problem}` for every checkpoint of a run folder that does not match its recorded checksum (empty when all are whole)."
     d = Path(out_dir) / "checkpoints"
     files = list(list_checkpoints(out_dir).values()) + ([d / "last.pt"] if (d / "last.pt").exists() else [])
     return {str(p): "does not match its checksum (truncated or altered)" for p in files if verify_checksum(p) is False}
 
+# %% ../nbs/23_training.ipynb #e64a75ec
 def resume_point(out_dir: str | Path, # a run folder
                  say=None, # called with a sentence for each bad checkpoint and for a fallback
                 ) -> tuple[dict | None, Path | None]:
