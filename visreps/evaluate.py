@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+from fastcore.basics import patch
 import pandas as pd
 import torch
 import xarray as xr
@@ -227,7 +228,7 @@ def choose_readouts(scores: np.ndarray, # (n_readouts, n_rois) selection scores
         out[r] = readouts[int(np.nanargmax(col))]
     return out
 
-# %% ../nbs/53_evaluate.ipynb #63bf55e6
+# %% ../nbs/53_evaluate.ipynb #3b6e257f
 def _rec(**kw) -> dict:
     return {k: (float(v) if isinstance(v, (np.floating, float)) and np.isfinite(v) else (None if isinstance(v, (np.floating, float)) else v)) for k, v in kw.items()}
 
@@ -308,117 +309,125 @@ class SubjectEvaluation:
         arrays["readouts"] = np.array(self.readouts); arrays["rois"] = np.array(self.rois)
         return recs, arrays, chosen
 
-    def run_rsa(self):
-        from visreps.rsa import bootstrap_rsa, compute_rdm
-        cfg = self.cfg
-        recs, arrays, chosen = self._selection("rsa", cfg.rsa_method)
-        stats = self.test_gram(chosen.values())
-        Yt = self.brain(self.test_ids)
-        for roi, ro in chosen.items():
-            st = stats[ro]
-            a = rdm_from_gram(st["G"], st["s"], int(st["D"]), cfg.rdm_metric)
-            b = compute_rdm(Yt.values[:, self.roi_columns(roi)], cfg.rdm_metric, "cpu")
-            res = bootstrap_rsa(a, b, cfg.n_boot, cfg.boot_frac, cfg.seed, cfg.rsa_method)
-            rel = self.rsa_ceiling(roi)
-            c, norm, formula = self._ceiled(res.estimate, rel, "RDM")
-            recs.append(_rec(**self.base, roi=roi, analysis="rsa", metric=cfg.rsa_method, readout=ro, value=res.estimate, ci_low=res.ci[0], ci_high=res.ci[1],
-                             ceiling=c, normalized=norm, formula=formula, split="test", n_stimuli=len(self.test_ids), seed=cfg.seed,
-                             extra=dict(n_features=int(st["D"]), projected=False, rdm_metric=cfg.rdm_metric, n_boot=cfg.n_boot,
-                                        reliability=None if rel is None else float(rel.value), r_half=None if rel is None else float(rel.split_half_r))))
-            arrays[f"bootstrap__{roi}"] = res.distribution
-        return recs, arrays
-
-    def run_pca_reconstruction(self):
-        from visreps.rsa import bootstrap_rsa, compare_rdms, compute_rdm
-        cfg = self.cfg
-        recs, arrays, chosen = self._selection("pca_reconstruction", cfg.rsa_method)
-        stats = self.test_gram(chosen.values())
-        Yt = self.brain(self.test_ids)
-        n = len(self.test_ids)
-        ks = [k for k in cfg.pca_ks if k <= n - 1]
-        if not ks: raise DataError(f"pca_ks={list(cfg.pca_ks)}: every k exceeds n_test_stimuli - 1 = {n - 1} (dataset {self.base.get('dataset')!r}), "
-                                   "so the PCA-reconstruction analysis would yield nothing; choose pca_ks below the number of test stimuli")
-        for roi, ro in chosen.items():
-            st = stats[ro]
-            b = compute_rdm(Yt.values[:, self.roi_columns(roi)], cfg.rdm_metric, "cpu")
-            rel = self.rsa_ceiling(roi)
-            full = compare_rdms(rdm_from_gram(st["G"], st["s"], int(st["D"]), cfg.rdm_metric), b, cfg.rsa_method)
-            for k, (Gk, sk) in pca_reconstruction_gram(st["G"], st["s"], ks).items():
-                a = rdm_from_gram(Gk, sk, int(st["D"]), cfg.rdm_metric)
-                if cfg.pca_n_boot:
-                    res = bootstrap_rsa(a, b, cfg.pca_n_boot, cfg.boot_frac, cfg.seed, cfg.rsa_method)
-                    v, lo, hi = res.estimate, *res.ci
-                    arrays[f"bootstrap__{roi}__k{k}"] = res.distribution
-                else: v, lo, hi = compare_rdms(a, b, cfg.rsa_method), None, None
-                c, norm, formula = self._ceiled(v, rel, "RDM")
-                recs.append(_rec(**self.base, roi=roi, analysis="pca_reconstruction", metric=f"{cfg.rsa_method}_pc{k}", readout=ro, value=v,
-                                 ci_low=lo, ci_high=hi, ceiling=c, normalized=norm, formula=formula, split="test", n_stimuli=n, seed=cfg.seed,
-                                 extra=dict(k=k, full_value=full, fraction_of_full=v / full if full else None, n_features=int(st["D"]))))
-        return recs, arrays
-
-    def run_encoding(self):
-        cfg = self.cfg
-        from visreps.encoding import pearson_columns
-        from visreps.rsa import bootstrap_indices
-        recs, arrays, chosen = self._selection("encoding", "pearson_r")
-        proj = cfg.fit_projection or None
-        Ytr, Yte = self.brain(self.train_ids), self.brain(self.test_ids)
-        idx = bootstrap_indices(len(self.test_ids), cfg.n_boot, cfg.boot_frac, cfg.seed)
-        tr_feats = self.cache.projected(self.train_ids, sorted(set(chosen.values())), proj)
-        te_stats = self.test_gram(chosen.values())
-        for ro in dict.fromkeys(chosen.values()):
-            rois = [r for r in self.rois if chosen[r] == ro]
-            cols = np.concatenate([self.roi_columns(r) for r in rois])
-            enc = _fit_ridge(np.asarray(tr_feats[ro].values), Ytr.values[:, cols], cfg.encoding_cv, cfg.device, cfg.seed)
-            pred = np.asarray(enc.predict(te_stats[ro]["projected"]))
-            r_all = pearson_columns(pred, Yte.values[:, cols])
-            pos = 0
-            for roi in rois:
-                sl = slice(pos, pos + len(self.roi_columns(roi))); pos = sl.stop
-                r, y, p = r_all[sl], Yte.values[:, cols][:, sl], pred[:, sl]
-                dist = bootstrap_mean_r(p, y, idx)
-                rel = voxel_reliability(self.responses.isel(neuroid=self.roi_columns(roi)), self.test_ids, cfg.n_ceiling_splits, cfg.seed)
-                v = float(np.nanmean(r))
-                c = mean_ceiling(rel.value) if rel is not None else None
-                formula = ("no noise ceiling: the test stimuli lack repeats" if rel is None else
-                           "value = mean over the ROI's voxels of the test Pearson r_j; ceiling = mean over voxels of sqrt(max(rel_j, 0)); "
-                           f"normalized = value / ceiling; {rel.formula}")
-                lo, hi = np.nanpercentile(dist, [2.5, 97.5])
-                recs.append(_rec(**self.base, roi=roi, analysis="encoding", metric="pearson_r", readout=ro, value=v, ci_low=lo, ci_high=hi,
-                                 ceiling=c, normalized=v / c if c else None, formula=formula,
-                                 split="test", n_stimuli=len(self.test_ids), seed=cfg.seed,
-                                 extra=dict(n_train=len(self.train_ids), n_features=int(pred.shape[1] and tr_feats[ro].shape[1]),
-                                            projected=bool(proj), median_r=float(np.nanmedian(r)), n_voxels=len(r))))
-                arrays[f"bootstrap__{roi}"] = dist; arrays[f"voxel_r__{roi}"] = r
-                arrays[f"best_alpha__{roi}"] = np.asarray(enc.best_alphas_)[sl]
-                if rel is not None: arrays[f"voxel_reliability__{roi}"] = np.asarray(rel.value)
-        return recs, arrays
-
-    def run_pls(self):
-        from visreps.pls import cross_decompose
-        cfg = self.cfg
-        recs, arrays, chosen = self._selection("pls", "test_r_c1")
-        te_stats = self.test_gram(chosen.values())
-        Yt = self.brain(self.test_ids)
-        rng = make_rng(cfg.seed, "pls_fold_bootstrap")
-        for roi, ro in chosen.items():
-            X, Y = te_stats[ro]["projected"], Yt.values[:, self.roi_columns(roi)]
-            k = _pls_components(cfg.pls_components, len(X), X.shape[1], Y.shape[1], cfg.pls_folds)
-            cd = cross_decompose(X, Y, k, cfg.pls_folds, cfg.seed, device=cfg.device)
-            boots = cd.test_r[rng.integers(0, cd.n_folds, size=(cfg.n_boot, cd.n_folds))].mean(1)  # (n_boot, k): folds resampled
-            for c in range(k):
-                lo, hi = np.percentile(boots[:, c], [2.5, 97.5])
-                recs.append(_rec(**self.base, roi=roi, analysis="pls", metric=f"test_r_c{c + 1}", readout=ro, value=cd.mean_test_r[c],
-                                 ci_low=lo, ci_high=hi, ceiling=None, normalized=None,
-                                 formula="no noise ceiling: mean over folds of the held-out correlation between model and brain scores of one PLS-SVD component; CI from resampling folds",
-                                 split="test", n_stimuli=len(self.test_ids), seed=cfg.seed,
-                                 extra=dict(component=c + 1, n_folds=cd.n_folds, covariance_explained=float(cd.covariance_explained[:, c].mean()))))
-            arrays[f"test_r__{roi}"] = cd.test_r; arrays[f"bootstrap__{roi}"] = boots
-            arrays[f"covariance_explained__{roi}"] = cd.covariance_explained
-        return recs, arrays
-
     def run(self, analysis: str):
         return getattr(self, f"run_{analysis}")()
+
+# %% ../nbs/53_evaluate.ipynb #3b259fef
+@patch
+def run_rsa(self: SubjectEvaluation):
+    from visreps.rsa import bootstrap_rsa, compute_rdm
+    cfg = self.cfg
+    recs, arrays, chosen = self._selection("rsa", cfg.rsa_method)
+    stats = self.test_gram(chosen.values())
+    Yt = self.brain(self.test_ids)
+    for roi, ro in chosen.items():
+        st = stats[ro]
+        a = rdm_from_gram(st["G"], st["s"], int(st["D"]), cfg.rdm_metric)
+        b = compute_rdm(Yt.values[:, self.roi_columns(roi)], cfg.rdm_metric, "cpu")
+        res = bootstrap_rsa(a, b, cfg.n_boot, cfg.boot_frac, cfg.seed, cfg.rsa_method)
+        rel = self.rsa_ceiling(roi)
+        c, norm, formula = self._ceiled(res.estimate, rel, "RDM")
+        recs.append(_rec(**self.base, roi=roi, analysis="rsa", metric=cfg.rsa_method, readout=ro, value=res.estimate, ci_low=res.ci[0], ci_high=res.ci[1],
+                         ceiling=c, normalized=norm, formula=formula, split="test", n_stimuli=len(self.test_ids), seed=cfg.seed,
+                         extra=dict(n_features=int(st["D"]), projected=False, rdm_metric=cfg.rdm_metric, n_boot=cfg.n_boot,
+                                    reliability=None if rel is None else float(rel.value), r_half=None if rel is None else float(rel.split_half_r))))
+        arrays[f"bootstrap__{roi}"] = res.distribution
+    return recs, arrays
+
+# %% ../nbs/53_evaluate.ipynb #4347969a
+@patch
+def run_pca_reconstruction(self: SubjectEvaluation):
+    from visreps.rsa import bootstrap_rsa, compare_rdms, compute_rdm
+    cfg = self.cfg
+    recs, arrays, chosen = self._selection("pca_reconstruction", cfg.rsa_method)
+    stats = self.test_gram(chosen.values())
+    Yt = self.brain(self.test_ids)
+    n = len(self.test_ids)
+    ks = [k for k in cfg.pca_ks if k <= n - 1]
+    if not ks: raise DataError(f"pca_ks={list(cfg.pca_ks)}: every k exceeds n_test_stimuli - 1 = {n - 1} (dataset {self.base.get('dataset')!r}), "
+                               "so the PCA-reconstruction analysis would yield nothing; choose pca_ks below the number of test stimuli")
+    for roi, ro in chosen.items():
+        st = stats[ro]
+        b = compute_rdm(Yt.values[:, self.roi_columns(roi)], cfg.rdm_metric, "cpu")
+        rel = self.rsa_ceiling(roi)
+        full = compare_rdms(rdm_from_gram(st["G"], st["s"], int(st["D"]), cfg.rdm_metric), b, cfg.rsa_method)
+        for k, (Gk, sk) in pca_reconstruction_gram(st["G"], st["s"], ks).items():
+            a = rdm_from_gram(Gk, sk, int(st["D"]), cfg.rdm_metric)
+            if cfg.pca_n_boot:
+                res = bootstrap_rsa(a, b, cfg.pca_n_boot, cfg.boot_frac, cfg.seed, cfg.rsa_method)
+                v, lo, hi = res.estimate, *res.ci
+                arrays[f"bootstrap__{roi}__k{k}"] = res.distribution
+            else: v, lo, hi = compare_rdms(a, b, cfg.rsa_method), None, None
+            c, norm, formula = self._ceiled(v, rel, "RDM")
+            recs.append(_rec(**self.base, roi=roi, analysis="pca_reconstruction", metric=f"{cfg.rsa_method}_pc{k}", readout=ro, value=v,
+                             ci_low=lo, ci_high=hi, ceiling=c, normalized=norm, formula=formula, split="test", n_stimuli=n, seed=cfg.seed,
+                             extra=dict(k=k, full_value=full, fraction_of_full=v / full if full else None, n_features=int(st["D"]))))
+    return recs, arrays
+
+# %% ../nbs/53_evaluate.ipynb #248068de
+@patch
+def run_encoding(self: SubjectEvaluation):
+    cfg = self.cfg
+    from visreps.encoding import pearson_columns
+    from visreps.rsa import bootstrap_indices
+    recs, arrays, chosen = self._selection("encoding", "pearson_r")
+    proj = cfg.fit_projection or None
+    Ytr, Yte = self.brain(self.train_ids), self.brain(self.test_ids)
+    idx = bootstrap_indices(len(self.test_ids), cfg.n_boot, cfg.boot_frac, cfg.seed)
+    tr_feats = self.cache.projected(self.train_ids, sorted(set(chosen.values())), proj)
+    te_stats = self.test_gram(chosen.values())
+    for ro in dict.fromkeys(chosen.values()):
+        rois = [r for r in self.rois if chosen[r] == ro]
+        cols = np.concatenate([self.roi_columns(r) for r in rois])
+        enc = _fit_ridge(np.asarray(tr_feats[ro].values), Ytr.values[:, cols], cfg.encoding_cv, cfg.device, cfg.seed)
+        pred = np.asarray(enc.predict(te_stats[ro]["projected"]))
+        r_all = pearson_columns(pred, Yte.values[:, cols])
+        pos = 0
+        for roi in rois:
+            sl = slice(pos, pos + len(self.roi_columns(roi))); pos = sl.stop
+            r, y, p = r_all[sl], Yte.values[:, cols][:, sl], pred[:, sl]
+            dist = bootstrap_mean_r(p, y, idx)
+            rel = voxel_reliability(self.responses.isel(neuroid=self.roi_columns(roi)), self.test_ids, cfg.n_ceiling_splits, cfg.seed)
+            v = float(np.nanmean(r))
+            c = mean_ceiling(rel.value) if rel is not None else None
+            formula = ("no noise ceiling: the test stimuli lack repeats" if rel is None else
+                       "value = mean over the ROI's voxels of the test Pearson r_j; ceiling = mean over voxels of sqrt(max(rel_j, 0)); "
+                       f"normalized = value / ceiling; {rel.formula}")
+            lo, hi = np.nanpercentile(dist, [2.5, 97.5])
+            recs.append(_rec(**self.base, roi=roi, analysis="encoding", metric="pearson_r", readout=ro, value=v, ci_low=lo, ci_high=hi,
+                             ceiling=c, normalized=v / c if c else None, formula=formula,
+                             split="test", n_stimuli=len(self.test_ids), seed=cfg.seed,
+                             extra=dict(n_train=len(self.train_ids), n_features=int(pred.shape[1] and tr_feats[ro].shape[1]),
+                                        projected=bool(proj), median_r=float(np.nanmedian(r)), n_voxels=len(r))))
+            arrays[f"bootstrap__{roi}"] = dist; arrays[f"voxel_r__{roi}"] = r
+            arrays[f"best_alpha__{roi}"] = np.asarray(enc.best_alphas_)[sl]
+            if rel is not None: arrays[f"voxel_reliability__{roi}"] = np.asarray(rel.value)
+    return recs, arrays
+
+# %% ../nbs/53_evaluate.ipynb #90fdb25f
+@patch
+def run_pls(self: SubjectEvaluation):
+    from visreps.pls import cross_decompose
+    cfg = self.cfg
+    recs, arrays, chosen = self._selection("pls", "test_r_c1")
+    te_stats = self.test_gram(chosen.values())
+    Yt = self.brain(self.test_ids)
+    rng = make_rng(cfg.seed, "pls_fold_bootstrap")
+    for roi, ro in chosen.items():
+        X, Y = te_stats[ro]["projected"], Yt.values[:, self.roi_columns(roi)]
+        k = _pls_components(cfg.pls_components, len(X), X.shape[1], Y.shape[1], cfg.pls_folds)
+        cd = cross_decompose(X, Y, k, cfg.pls_folds, cfg.seed, device=cfg.device)
+        boots = cd.test_r[rng.integers(0, cd.n_folds, size=(cfg.n_boot, cd.n_folds))].mean(1)  # (n_boot, k): folds resampled
+        for c in range(k):
+            lo, hi = np.percentile(boots[:, c], [2.5, 97.5])
+            recs.append(_rec(**self.base, roi=roi, analysis="pls", metric=f"test_r_c{c + 1}", readout=ro, value=cd.mean_test_r[c],
+                             ci_low=lo, ci_high=hi, ceiling=None, normalized=None,
+                             formula="no noise ceiling: mean over folds of the held-out correlation between model and brain scores of one PLS-SVD component; CI from resampling folds",
+                             split="test", n_stimuli=len(self.test_ids), seed=cfg.seed,
+                             extra=dict(component=c + 1, n_folds=cd.n_folds, covariance_explained=float(cd.covariance_explained[:, c].mean()))))
+        arrays[f"test_r__{roi}"] = cd.test_r; arrays[f"bootstrap__{roi}"] = boots
+        arrays[f"covariance_explained__{roi}"] = cd.covariance_explained
+    return recs, arrays
 
 # %% ../nbs/53_evaluate.ipynb #d1df014a
 _ANALYSIS_PARAMS = dict(rsa=("rsa_method", "rdm_metric", "n_boot", "boot_frac", "n_ceiling_splits"),
