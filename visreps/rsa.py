@@ -241,6 +241,7 @@ def compare_vectors(x: np.ndarray, # (m,) upper-triangle dissimilarities of RDM 
             raise ValueError(f"RDM {name} is constant (all dissimilarities = {v[0]!r}): its correlation with another RDM is undefined")
     return _COMPARE[method](x, y)
 
+# %% ../nbs/30_rsa.ipynb #ac4b5806
 def _rdm_pair(a, b):
     "Upper triangles of two valid RDMs of the same size."
     x, y = rdm_to_vector(a, "a"), rdm_to_vector(b, "b")
@@ -329,6 +330,7 @@ class RSAResult:
         if self.distribution is not None: d["distribution"] = np.asarray(self.distribution).tolist()
         return d
 
+# %% ../nbs/30_rsa.ipynb #cb222646
 def bootstrap_indices(n_stimuli: int, # stimuli in the RDMs
                       n_boot: int = 1000, # resamples
                       frac: float = 0.9, # fraction of stimuli per resample
