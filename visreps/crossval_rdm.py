@@ -80,6 +80,7 @@ def shrinkage_diag_lambda(residuals, # (n_rows, n_neuroids) residuals, column me
     if sum_s2 <= 0: return 1.0
     return float(min(1.0, max(0.0, var_hat / sum_s2)))
 
+# %% ../nbs/32_crossval_rdm.ipynb #385fb7bf
 def noise_residuals(X, # (n_presentations, n_neuroids) float64 patterns
                     ci, # (n_presentations,) condition codes
                     n_conditions: int,
@@ -90,6 +91,7 @@ def noise_residuals(X, # (n_presentations, n_neuroids) float64 patterns
     R = X - means[ci]
     return R - R.mean(0), X.shape[0] - n_conditions
 
+# %% ../nbs/32_crossval_rdm.ipynb #6e652f60
 def noise_covariance(residuals, # (n_rows, n_neuroids) residuals
                      dof: int | None = None, # degrees of freedom; None: n_rows - 1
                     ) -> np.ndarray:
