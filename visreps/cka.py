@@ -40,6 +40,7 @@ def check_pair(X, Y, min_stimuli: int = 2) -> tuple[np.ndarray, np.ndarray]:
     if X.shape[0] < min_stimuli: raise DataError(f"X and Y have {X.shape[0]} stimuli: expected at least {min_stimuli}")
     return X - X.mean(0), Y - Y.mean(0)
 
+# %% ../nbs/34_cka.ipynb #55e374ce
 def _self_gram_frob2(Z, feature_space: bool) -> float:
     "||Z'Z||_F^2 (= ||ZZ'||_F^2) from the smaller of the two products (numpy's BLAS gemm: on this machine's OpenBLAS builds it beats syrk)."
     G = Z.T @ Z if feature_space else Z @ Z.T
@@ -74,6 +75,7 @@ def hsic(X, # (n_stimuli, p) features
     t, dk, dl = _hsic_terms(X, Y)
     return float(_hsic_u(t, dk, dl, n)) if debiased else t / (n - 1) ** 2
 
+# %% ../nbs/34_cka.ipynb #c99ef1d0
 def linear_cka(X, # (n_stimuli, p) features: array or DataArray (stimulus, feature)
                Y, # (n_stimuli, q) features of the same stimuli, same order
                debiased: bool = False, # HSIC terms by the unbiased estimator (needs n >= 4)
@@ -89,6 +91,7 @@ def linear_cka(X, # (n_stimuli, p) features: array or DataArray (stimulus, featu
     if hxx <= 0 or hyy <= 0: return float("nan")
     return float(_hsic_u(txy, dk, dl, n) / np.sqrt(hxx * hyy))
 
+# %% ../nbs/34_cka.ipynb #7a209b94
 def rv_coefficient(X, # (n_stimuli, p) features
                    Y, # (n_stimuli, q) features of the same stimuli
                    modified: bool = False, # Smilde et al. (2009): diagonals of XX' and YY' zeroed
