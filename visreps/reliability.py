@@ -71,6 +71,7 @@ def spearman_brown(r, # reliability of an average of h repetitions (scalar or ar
     out = factor * r / (1 + (factor - 1) * r)
     return float(out) if out.ndim == 0 else out
 
+# %% ../nbs/35_reliability.ipynb #17020c04
 @dataclasses.dataclass
 class Reliability:
     "A reliability estimate (per neuroid, or one number for an RDM), with how it was made."
@@ -84,6 +85,7 @@ class Reliability:
     formula: str # the estimate in words and symbols
     neuroid_id: np.ndarray | None = None # ids matching `value` when it is per neuroid
 
+# %% ../nbs/35_reliability.ipynb #969f85ad
 def _half_averages(Y, rng):
     "One random split: the averages of two disjoint halves of each stimulus's repetitions."
     n_s, n_r, _ = Y.shape
@@ -246,6 +248,7 @@ def ncsnr(responses, # DataArray (presentation, neuroid) or array (n_stimuli, n_
     with np.errstate(divide="ignore"):
         return np.sqrt(np.maximum(0, 1 - noise_var)) / np.sqrt(noise_var)
 
+# %% ../nbs/35_reliability.ipynb #7aac0be5
 def noise_ceiling_percent(snr, # ncsnr per neuroid
                           n_reps_averaged: int, # repetitions averaged in the analysed data
                          ):
@@ -256,6 +259,7 @@ def noise_ceiling_percent(snr, # ncsnr per neuroid
         out = np.where(np.isinf(s2), 100.0, 100 * s2 / (s2 + 1 / n_reps_averaged))
     return float(out) if out.ndim == 0 else out
 
+# %% ../nbs/35_reliability.ipynb #b7910744
 def nsd_noise_ceiling(responses, # DataArray (presentation, neuroid) or array (n_stimuli, n_reps, n_neuroids)
                       n_reps_averaged: int | None = None, # repetitions averaged in the analysis; None: all
                       zscore: bool = False, # z-score each neuroid over all presentations first
@@ -286,6 +290,7 @@ class CeiledScore:
     def to_dict(self) -> dict:
         return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in dataclasses.asdict(self).items()}
 
+# %% ../nbs/35_reliability.ipynb #58afffc1
 def ceil_score(raw, # a correlation score (scalar, or per neuroid matching the reliability)
                reliability: Reliability | float | np.ndarray, # from `split_half_reliability`, `rdm_reliability`, `nsd_noise_ceiling`, or a number
                convention: str = "sqrt", # "sqrt": ceiling = sqrt(rel); "reliability": ceiling = rel
