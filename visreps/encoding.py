@@ -52,6 +52,7 @@ def zscore_params(X: torch.Tensor, # (n_samples, n_columns)
     scale = X.std(0, correction=0)
     return mean, torch.where(scale > 0, scale, torch.ones_like(scale))
 
+# %% ../nbs/36_encoding.ipynb #2f8ec1b5
 def pearson_columns(a, # (n_samples, n_columns) predictions
                     b, # (n_samples, n_columns) measurements
                    ) -> np.ndarray: # (n_columns,) Pearson r per column; NaN where a column has no variance
@@ -88,6 +89,7 @@ def merge_groups(*labelings, # each (n_samples,) labels (stimulus ids, sessions,
     roots = np.array([find(i) for i in range(n)])
     return np.unique(roots, return_inverse=True)[1]
 
+# %% ../nbs/36_encoding.ipynb #b80ee8a3
 def group_kfold(groups, # (n_samples,) group label per row; rows of one group never straddle folds
                 n_folds: int = 5, # number of folds
                 seed: int = 0, # seed for the order in which groups are dealt
@@ -117,6 +119,7 @@ def stimulus_ids_of(a) -> np.ndarray | None:
     if dim in a.coords: return np.asarray(a[dim].values).astype(str)
     return None
 
+# %% ../nbs/36_encoding.ipynb #f3a0262b
 def check_matrix(name: str, # the argument's name, for messages
                  a, # 2-D array-like
                  min_rows: int = 3, # fewest rows accepted
@@ -132,6 +135,7 @@ def check_matrix(name: str, # the argument's name, for messages
         bad = (~torch.isfinite(v)).nonzero()[0].tolist() if isinstance(v, torch.Tensor) else np.argwhere(~np.isfinite(np.asarray(v)))[0].tolist()
         raise ValueError(f"{name} contains NaN or infinite values (first at row, column {tuple(bad)}): remove or impute them first")
 
+# %% ../nbs/36_encoding.ipynb #6d1f780d
 def align_stimuli(X, # (n_stimuli, n_features) activations: array, tensor or DataArray(stimulus, feature)
                   Y, # (n_rows, n_neuroids) responses: array, tensor or DataArray(stimulus|presentation, neuroid)
                  ) -> tuple: # (X rows matched to Y's rows, Y, stimulus ids of Y's rows or None)
@@ -171,6 +175,7 @@ def available_memory(device: str | torch.device | None = "auto", # where the fit
     except OSError: pass
     return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
 
+# %% ../nbs/36_encoding.ipynb #2c5e0c90
 def estimate_ridge_memory(n_samples: int, # rows of the fit set
                           n_features: int, # columns of X
                           n_targets: int, # voxels / neuroids
@@ -201,6 +206,7 @@ def estimate_ridge_memory(n_samples: int, # rows of the fit set
         raise ValueError(f"form={form!r}: expected 'primal' or 'dual'")
     return int(itemsize * (data + scores + max(cv, refit) + out) * 1.1)
 
+# %% ../nbs/36_encoding.ipynb #8e91bdba
 def plan_ridge_batches(n_samples: int, n_features: int, n_targets: int, n_alphas: int, n_folds: int, form: str,
                        itemsize: int, # bytes per number
                        memory_limit: int, # bytes available to the fit
@@ -385,6 +391,7 @@ class EncodingResult:
         return {k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in dataclasses.asdict(self).items()
                 if k not in ("r", "best_alphas", "alphas")} | {"n_alphas": len(self.alphas)}
 
+# %% ../nbs/36_encoding.ipynb #57a27086
 def encoding_score(X_train, # (n_train, n_features) activations (array, tensor or DataArray(stimulus, feature))
                    Y_train, # (n_train_rows, n_neuroids) responses (array, tensor or DataArray)
                    X_test, # (n_test, n_features) activations of held-out stimuli
@@ -429,6 +436,7 @@ class PLSEncodingResult:
     stratified: bool
     seed: int
 
+# %% ../nbs/36_encoding.ipynb #882f3ad1
 def pls_encoding_score(X, # (n_stimuli, n_features) activations (array, tensor or DataArray(stimulus, feature))
                        Y, # (n_stimuli, n_neuroids) stimulus-averaged responses
                        ceiling=None, # scalar, or (n_neuroids,) split-half noise ceilings; None: no ceiling
