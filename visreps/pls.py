@@ -166,6 +166,7 @@ class CrossDecomposition:
         data = {k: (dims, getattr(self, k)) for k in ("test_r", "test_covariance", "test_covariance_explained", "covariance_explained", "singular_values")}
         return xr.Dataset(data, coords=coords, attrs=dict(n_folds=self.n_folds, seed=self.seed, method=self.method))
 
+# %% ../nbs/37_pls.ipynb #4e5788b1
 def cross_decompose(X, # (n_stimuli, n_features) activations (array, tensor or DataArray(stimulus, feature))
                     Y, # (n_rows, n_neuroids) responses (array, tensor or DataArray(stimulus|presentation, neuroid))
                     n_components: int = 10, # components per fold
