@@ -84,6 +84,7 @@ def check_eigenvalues(eigenvalues, # (n_components,) variances along principal a
                          f"(values above {-tol:.3g} are taken as round-off)")
     return np.sort(np.clip(l, 0.0, None))[::-1]
 
+# %% ../nbs/38_dimensionality.ipynb #9323bb1d
 def effective_dimensionality_from_eigenvalues(eigenvalues, # (n_components,) eigenvalues, any order
                                              ) -> float:
     "Participation ratio (sum l)^2 / sum l^2 of a spectrum."
@@ -92,6 +93,7 @@ def effective_dimensionality_from_eigenvalues(eigenvalues, # (n_components,) eig
     l = l / l[0]  # scale-free; avoids overflow of the squares
     return float(l.sum() ** 2 / (l ** 2).sum())
 
+# %% ../nbs/38_dimensionality.ipynb #66a4338e
 def effective_dimensionality(X, # (n_stimuli, n_features) features
                              device: str | torch.device | None = None, # where to compute; None keeps a tensor's device
                             ) -> float:
@@ -114,12 +116,14 @@ def n_for_variance(eigenvalues, # (n_components,) eigenvalues, any order
     cum = np.cumsum(l)
     return int(np.argmax(cum >= fraction * cum[-1]) + 1)
 
+# %% ../nbs/38_dimensionality.ipynb #baeba86e
 def power_law_indices(n_eigenvalues: int, # number of positive eigenvalues, m
                       n_points: int = 50, # log-spaced points before rounding
                      ) -> np.ndarray: # 1-based indices, unique, ascending
     "The 1-based spectrum indices the power-law fit uses: geomspace(1, m, n_points) rounded and made unique."
     return np.unique(np.round(np.geomspace(1, n_eigenvalues, n_points)).astype(int))
 
+# %% ../nbs/38_dimensionality.ipynb #1e19c191
 def power_law_alpha(eigenvalues, # (n_components,) eigenvalues, any order
                     n_points: int = 50, # log-spaced indices for the fit
                    ) -> float:
@@ -149,6 +153,7 @@ def gaussian_projection(x: torch.Tensor, # (n, D) floating tensor
         out += x[:, start:stop] @ torch.from_numpy(R).to(device=x.device, dtype=x.dtype)
     return out / np.sqrt(n_components)
 
+# %% ../nbs/38_dimensionality.ipynb #7d63d9cc
 def pool_activations(x, # (n, C, H, W) conv activations or (n, D) features; numpy or torch
                      mode: str, # "max" (global max per channel), "avg" (global mean per channel), "none" (flatten + random projection)
                      n_components: int = 1024, # width after the random projection of mode "none"
@@ -206,6 +211,7 @@ class PCAFit:
         R = (t - self.mean) @ V.T @ V + self.mean
         return R if isinstance(X, torch.Tensor) else to_numpy(R)
 
+# %% ../nbs/38_dimensionality.ipynb #2c24acea
 def fit_pca(X, # (n_stimuli, n_features) features to fit on
             n_components: int | None = None, # components to keep; None = min(n_stimuli, n_features)
             device: str | torch.device | None = None, # where to compute; None keeps a tensor's device
@@ -223,6 +229,7 @@ def fit_pca(X, # (n_stimuli, n_features) features to fit on
     sign = torch.sign(V.gather(1, V.abs().argmax(1, keepdim=True)))
     return PCAFit(mean=mean, components=V * sign, eigenvalues=S[:int(n_components)] ** 2 / (n - 1))
 
+# %% ../nbs/38_dimensionality.ipynb #767fbde8
 def pca_reconstruct(X, # (n_stimuli, n_features) features to reconstruct
                     k: int, # leading principal components to keep
                     fit_on=None, # (m_stimuli, n_features) features to fit the PCA on, or a `PCAFit`; None = `X` itself
