@@ -82,6 +82,7 @@ def prototype_scores(train, # (n_train, n_features)
     centroids = (onehot.T @ train) / onehot.sum(0)[:, None]
     return -torch.cdist(test, centroids) ** 2
 
+# %% ../nbs/39_geometry.ipynb #232d922d
 def logistic_scores(train, # (n_train, n_features)
                     train_labels, # (n_train,) integer class in 0..n_classes-1, every class present
                     test, # (n_test, n_features)
@@ -224,6 +225,7 @@ def stack_projection_distances(layers: typing.Iterable[tuple[typing.Mapping, xr.
         out = out.assign_coords({("model_source" if k == "source" else k): ("model_layer", [_meta_str(m[k]) for m in metas])})
     return out.transpose("metric", "source", "target", "model_layer")
 
+# %% ../nbs/39_geometry.ipynb #90d575e6
 def save_projection_distances(da: xr.DataArray, # from `stack_projection_distances` or `projection_distances`
                               path: str | Path, # destination .nc file
                              ) -> Path:
@@ -232,6 +234,7 @@ def save_projection_distances(da: xr.DataArray, # from `stack_projection_distanc
     with atomic_path(path) as tmp: da.to_netcdf(tmp, engine="h5netcdf")
     return Path(path)
 
+# %% ../nbs/39_geometry.ipynb #a783c78b
 def load_projection_distances(path: str | Path, # a file written by `save_projection_distances`
                              ) -> xr.DataArray:
     "Read projection distances back from NetCDF."
@@ -261,6 +264,7 @@ def prototype_snr(signal, # ||dx0||^2, (...)
     elif terms != "paper": raise ValueError(f"terms={terms!r}: expected 'paper' or 'gaussian'")
     return 0.5 * (np.asarray(signal) + np.asarray(bias) / m) / np.sqrt(var)
 
+# %% ../nbs/39_geometry.ipynb #7020fc7e
 def prototype_error_from_snr(snr, # signal-to-noise ratio(s)
                             ) -> np.ndarray:
     "Predicted few-shot error H(SNR) = erfc(SNR / sqrt 2) / 2 (Gaussian tail)."
@@ -438,6 +442,7 @@ def reference_dir() -> Path:
     "The folder of the published Elmoznino & Bonner tables inside the repository."
     return Path(visreps.__file__).resolve().parents[1] / "data" / "reference" / "elmoznino2022"
 
+# %% ../nbs/39_geometry.ipynb #1e4de1a8
 def load_reference_table(name: str = "data.csv", # file in `reference_dir()`
                         ) -> pd.DataFrame:
     "One of the published per-model-layer tables, with `task` None-free (empty string for untrained models)."
@@ -448,6 +453,7 @@ def load_reference_table(name: str = "data.csv", # file in `reference_dir()`
     if "task" in df: df["task"] = df["task"].fillna("")
     return df
 
+# %% ../nbs/39_geometry.ipynb #76813c2d
 def reference_variance_partition(metric: str = "MRR", # column of data.csv: "MRR" or "SNR"
                                  target: str = "Encoding score", # explained column
                                  data: pd.DataFrame | None = None, # default: `load_reference_table()`
@@ -483,6 +489,7 @@ class GeometryConfig(Config):
         if bad: raise ConfigError(f"classifiers={self.classifiers!r}: unknown {bad}; expected 'prototype' and/or 'linear'")
         if self.n_test < 1 or self.n_repeats < 1: raise ConfigError(f"n_test={self.n_test!r}, n_repeats={self.n_repeats!r}: expected positive counts")
 
+# %% ../nbs/39_geometry.ipynb #4fcbe2c4
 @dataclasses.dataclass
 class LayerGeometry:
     "Every geometry result for one layer."
@@ -508,6 +515,7 @@ class LayerGeometry:
         for k in ("raw", "scaled"): out[f"projection_{k}"] = float(self.projections.sel(metric=k).mean())
         return out
 
+# %% ../nbs/39_geometry.ipynb #0e7cde07
 def compute_layer_geometry(features, # (n_images, n_features) one layer's features
                            labels, # (n_images,) category of each image
                            config: GeometryConfig | dict | None = None, # sizes and options
@@ -526,6 +534,7 @@ def compute_layer_geometry(features, # (n_images, n_features) one layer's featur
     idim = intrinsic_dimensions(X, labels, method=cfg.twonn_method, discard_fraction=cfg.twonn_discard, device=X.device)
     return LayerGeometry(fs, proj, mg, idim, _effective_dimensionality(X))
 
+# %% ../nbs/39_geometry.ipynb #1f1b7dac
 def geometry_table(layers: typing.Iterable[tuple[typing.Mapping, LayerGeometry | typing.Mapping]], # (metadata with architecture, task, kind, source, layer; result or its summary)
                   ) -> pd.DataFrame:
     "Tidy per-model-layer table: columns architecture, task, kind, source, layer, then one per metric."
