@@ -44,6 +44,7 @@ def cvpca_spectrum(repeat_a, # (n_stimuli, n_neuroids) responses to the stimuli,
         return np.einsum("ik,ik->k", X @ V, Y @ V) / (n - 1)
     return (one(A, B) + one(B, A)) / 2 if symmetric else one(A, B)
 
+# %% ../nbs/40_cvpca.ipynb #d8e7491c
 def cvpca_power_law(spectrum, # (n_components,) variances along components, descending in expectation
                     ranks: tuple | None = None, # (first, last) 1-based ranks to fit; None: 1 to the last before the first value <= 0
                     n_points: int = 50, # log-spaced ranks in the range
@@ -63,6 +64,7 @@ def cvpca_power_law(spectrum, # (n_components,) variances along components, desc
     x, y = np.log10(idx), np.log10(v)
     return float(-np.sum((x - x.mean()) * (y - y.mean())) / np.sum((x - x.mean()) ** 2))
 
+# %% ../nbs/40_cvpca.ipynb #e8ccae31
 def cvpca_effective_dimensionality(spectrum, # (n_components,) cross-validated variances
                                   ) -> float:
     "Participation ratio (sum l)^2 / sum l^2 of a cross-validated spectrum, negative estimates set to 0."
