@@ -24,6 +24,7 @@ def gram_statistics(X, # (n_stimuli, n_features) array-like (numpy, memmap); rea
         G += x @ x.T; s += x.sum(1)
     return G, s, int(D)
 
+# %% ../nbs/42_gram.ipynb #486aca5f
 def rdm_from_gram(G: np.ndarray, # (n, n) Gram matrix X X^T
                   s: np.ndarray, # (n,) row sums of X
                   D: int, # number of features
