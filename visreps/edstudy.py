@@ -34,6 +34,7 @@ def check_columns(table: pd.DataFrame, # a model-layer table
     missing = [c for c in columns if c not in table.columns]
     if missing: raise KeyError(f"{what} lacks column(s) {missing}; it has {list(table.columns)}")
 
+# %% ../nbs/43_edstudy.ipynb #80627f07
 def normalise_keys(table: pd.DataFrame, # model-layer table with the key columns
                    what: str = "table", # for error messages
                   ) -> pd.DataFrame:
@@ -65,6 +66,7 @@ def reference_dir() -> Path:
                                 "repository (not generated); restore it from git, e.g. `git checkout -- data/reference`.")
     return d
 
+# %% ../nbs/43_edstudy.ipynb #914418a9
 def _read_reference(name: str, columns) -> pd.DataFrame:
     path = reference_dir() / name
     if not path.is_file():
@@ -106,6 +108,7 @@ def pearson_r(x, # (n,) values
     t = r * np.sqrt((n - 2) / (1 - r * r))
     return r, float(2 * stats.t.sf(abs(t), n - 2))
 
+# %% ../nbs/43_edstudy.ipynb #db8eba40
 def ed_encoding_correlation(table: pd.DataFrame, # model-layer table
                             x: str = "effective dimensionality", # predictor column
                             y: str = "score", # encoding-score column
@@ -131,6 +134,7 @@ def ed_encoding_correlation(table: pd.DataFrame, # model-layer table
     else: idx = pd.Index([k[0] if isinstance(k, tuple) else k for k in index], name=by[0] if by else "group")
     return pd.DataFrame(rows, index=idx)
 
+# %% ../nbs/43_edstudy.ipynb #e0d5bf00
 def best_layer_per_model(table: pd.DataFrame, # model-layer table
                          y: str = "score", # the score that picks the layer
                          model_columns=MODEL_COLUMNS, # columns that name a model
