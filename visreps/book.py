@@ -45,6 +45,7 @@ def plan_notebooks(plan) -> list[str]:
     "Names of the notebooks a plan (`visreps.sweep.Plan`) runs, in stage order."
     return list(dict.fromkeys(nb.stem for st in plan.stages for nb in st.notebooks))
 
+# %% ../nbs/91_book.ipynb #9171af1e
 def book_pages(book: str | Path, # the Jupyter Book folder
                made: list[str], # the notebooks the plan runs (or the pages that have runs)
                required: tuple[str, ...] = ("summary",), # pages the book cannot do without (when in its toc)
@@ -196,10 +197,12 @@ def notebook_module(nb: dict) -> str | None:
         if m: return m.group(1)
     return None
 
+# %% ../nbs/91_book.ipynb #5779963a
 def api_docname(module: str) -> str:
     "The API page of a module: `api/data_nsd` for `data.nsd`; the package's own `__init__` is `api/visreps`."
     return "api/visreps" if module == "__init__" else "api/" + module.replace(".", "_")
 
+# %% ../nbs/91_book.ipynb #3fdf5b8d
 def module_title(module: str) -> str:
     "How a module is named on its page: `visreps.data.nsd`; `visreps` for the package's `__init__`."
     return "visreps" if module == "__init__" else f"visreps.{module}"
