@@ -376,7 +376,7 @@ def build_book(book: str | Path = "book", # the Jupyter Book folder
     write_text_atomic(out / "_toc.yml", yaml.safe_dump(filter_toc(toc, pages, api), sort_keys=False))
     index = out / "html" / "index.html"
     if not build: return index
-    res = subprocess.run([_jupyter_book(), "build", str(book), "--toc", str(out / "_toc.yml"), "-W", "-n", "--keep-going"],
+    res = subprocess.run([_jupyter_book(), "build", str(book.resolve()), "--toc", str((out / "_toc.yml").resolve()), "-W", "-n", "--keep-going"],  # absolute: jupyter-book reads --toc from the book folder
                          capture_output=True, text=True)
     logfile = out / "build.log"
     logfile.write_text(res.stdout + "\n" + res.stderr)
