@@ -22,13 +22,11 @@ def toy(seed=0, n=12, ns=3, noise=(0.4, 1.0, 3.0)):
     return mods, subj
 
 
-def test_draws_equal_rsatoolbox_dual_bootstrap():
+def rsatoolbox_on_our_draws(mods, subj, stim_idx, subj_idx, method):
+    "rsatoolbox's eval_dual_bootstrap with its resampler replaced by one that hands it our draws, one after the other."
     import rsatoolbox
     import rsatoolbox.inference.evaluate as rev
-    mods, subj = toy()
-    n, ns, B = 12, 3, 15
-    stim_idx, subj_idx = bootstrap_draws(n, ns, B, seed=4)
-    ours = two_factor_bootstrap(mods, subj, "pearson", draws=(stim_idx, subj_idx))
+    n, ns, B = subj.shape[1], subj.shape[0], len(stim_idx)
     data = rsatoolbox.rdm.RDMs(subj, pattern_descriptors={"index": np.arange(n)}, rdm_descriptors={"index": np.arange(ns)})
     models = [rsatoolbox.model.ModelFixed(k, rsatoolbox.rdm.RDMs(v[None])) for k, v in mods.items()]
     it = iter(range(B))
@@ -39,9 +37,17 @@ def test_draws_equal_rsatoolbox_dual_bootstrap():
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            tb = rev.eval_dual_bootstrap(models, data, method="corr", N=B)
+            return rev.eval_dual_bootstrap(models, data, method=method, N=B)
     finally:
         rev.bootstrap_sample = orig
+
+
+def test_draws_equal_rsatoolbox_dual_bootstrap():
+    mods, subj = toy()
+    n, ns, B = 12, 3, 15
+    stim_idx, subj_idx = bootstrap_draws(n, ns, B, seed=4)
+    ours = two_factor_bootstrap(mods, subj, "pearson", draws=(stim_idx, subj_idx))
+    tb = rsatoolbox_on_our_draws(mods, subj, stim_idx, subj_idx, "corr")
     np.testing.assert_allclose(ours.both[:, :3], tb.evaluations[:, :, 0, 0, 0], atol=1e-10)
     np.testing.assert_allclose(ours.both[:, 3:5], tb.noise_ceiling[:, :, 0, 0].T, atol=1e-10)
     var = [ours.variance(*ours.contrast_draws({m: 1})[:4])[0] for m in mods]
@@ -180,24 +186,10 @@ def test_fast_spearman_equals_slow_reference():
 
 def test_spearman_draws_equal_rsatoolbox_dual_bootstrap():
     "The Spearman route (scores and both ceilings on each draw) against rsatoolbox's eval_dual_bootstrap fed the same draws."
-    import rsatoolbox
-    import rsatoolbox.inference.evaluate as rev
     mods, subj = toy(seed=5, n=14, ns=4)
     n, ns, B = 14, 4, 10
     stim_idx, subj_idx = bootstrap_draws(n, ns, B, seed=2)
     ours = two_factor_bootstrap(mods, subj, "spearman", draws=(stim_idx, subj_idx))
-    data = rsatoolbox.rdm.RDMs(subj, pattern_descriptors={"index": np.arange(n)}, rdm_descriptors={"index": np.arange(ns)})
-    models = [rsatoolbox.model.ModelFixed(k, rsatoolbox.rdm.RDMs(v[None])) for k, v in mods.items()]
-    it = iter(range(B))
-    def sample(rdms, rdm_descriptor="index", pattern_descriptor="index"):
-        b = next(it)
-        return rdms.subsample(rdm_descriptor, subj_idx[b]).subsample_pattern(pattern_descriptor, stim_idx[b]), subj_idx[b], stim_idx[b]
-    orig, rev.bootstrap_sample = rev.bootstrap_sample, sample
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tb = rev.eval_dual_bootstrap(models, data, method="spearman", N=B)
-    finally:
-        rev.bootstrap_sample = orig
+    tb = rsatoolbox_on_our_draws(mods, subj, stim_idx, subj_idx, "spearman")
     np.testing.assert_allclose(ours.both[:, :3], tb.evaluations[:, :, 0, 0, 0], atol=1e-10)
     np.testing.assert_allclose(ours.both[:, 3:5], tb.noise_ceiling[:, :, 0, 0].T, atol=1e-10)
