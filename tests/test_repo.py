@@ -51,3 +51,5 @@ def test_experiment_has_parameters_cell(nb):
     cells = json.loads(nb.read_text())["cells"]
     tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     assert len(tagged) == 1, f"{nb.name}: expected exactly one cell tagged 'parameters', found {len(tagged)}"
+    # the book shows papermill's injected cell (the values of this run); the defaults cell stays folded
+    assert "hide-input" in tagged[0]["metadata"]["tags"], f"{nb.name}: the parameters cell should also be tagged 'hide-input'"
