@@ -112,6 +112,7 @@ def baseline(ds, model, n_boot_baseline, counts):
     paths = readout_points(model)
     t0 = time.perf_counter()
     x = preprocess_images(ds.stimuli.images, spec["image_size"], spec["crop_fraction"], normalization=spec["normalization"])
+    t_pre = time.perf_counter() - t0  # the same input tensor goes to thingsvision (--thingsvision)
     feats = hook_features(model, x, list(paths.values()))
     t_ext = time.perf_counter() - t0
     hit = ds.select(target="hIT")
@@ -134,7 +135,7 @@ def baseline(ds, model, n_boot_baseline, counts):
         warnings.simplefilter("ignore")
         ceil = boot_noise_ceiling(subj, method="tau-a", rdm_descriptor="subject")
     t_score = time.perf_counter() - t0
-    return t_ext, t_score, vals, boots, ceil, feats, paths
+    return t_ext, t_score, vals, boots, ceil, feats, paths, x, t_pre
 
 
 def main():
@@ -166,15 +167,11 @@ def main():
     ours = rsa_scores(feats, ds, "hIT", "kendall_a", n_boot=a.n_boot, seed=0, n_boot_subjects=0)  # the plain mean of the subjects
     t_v_score, c_v_score = time.perf_counter() - t0, time.process_time() - c0
     counts = stimulus_bootstrap_counts(ds.n_stimuli, a.n_boot, 0)
-    t_b_ext, t_b_score, vals, boots, ceil, bfeats, paths = baseline(ds, model, a.baseline_boot, counts)
+    t_b_ext, t_b_score, vals, boots, ceil, bfeats, paths, x, t_pre = baseline(ds, model, a.baseline_boot, counts)
     t_hooks, tv_row = t_b_ext, None
     if a.thingsvision:
         import tempfile
         from pathlib import Path
-        spec = input_spec(model)
-        t0 = time.perf_counter()
-        x = preprocess_images(ds.stimuli.images, spec["image_size"], spec["crop_fraction"], normalization=spec["normalization"])
-        t_pre = time.perf_counter() - t0
         with tempfile.TemporaryDirectory() as tmp:
             t_tv, tvf = thingsvision_features(a.thingsvision, x, list(paths.values()), Path(tmp))
         d_tv = max(float(np.abs(tvf[p] - bfeats[p]).max()) for p in paths.values())

@@ -312,9 +312,7 @@ def _features_rdm(da, ids: np.ndarray, rdm_metric: str, name: str) -> np.ndarray
                         f"(e.g. {miss[:3].tolist()}), {len(extra)} not in the RDM set (e.g. {extra[:3].tolist()})")
     X = np.asarray(da.transpose("stimulus", ...).values, dtype=np.float64)[pos]
     X = X.reshape(len(ids), -1)
-    keep = np.ptp(X, axis=0) > 0
-    if not keep.any(): raise DataError(f"features[{name!r}]: every feature is constant over the stimuli")
-    return compute_rdm(X[:, keep], rdm_metric, device="cpu")
+    return compute_rdm(X, rdm_metric, device="cpu")  # every feature: a unit constant over the stimuli is part of each pattern
 
 # %% ../nbs/31_rdmset.ipynb #99e1547f
 def _percentiles(d: np.ndarray) -> tuple[float, float]:
