@@ -42,14 +42,19 @@ def rsatoolbox_on_our_draws(mods, subj, stim_idx, subj_idx, method):
         rev.bootstrap_sample = orig
 
 
-def test_draws_equal_rsatoolbox_dual_bootstrap():
-    mods, subj = toy()
-    n, ns, B = 12, 3, 15
-    stim_idx, subj_idx = bootstrap_draws(n, ns, B, seed=4)
-    ours = two_factor_bootstrap(mods, subj, "pearson", draws=(stim_idx, subj_idx))
-    tb = rsatoolbox_on_our_draws(mods, subj, stim_idx, subj_idx, "corr")
+def same_draws_as_rsatoolbox(method, mods, subj, n, ns, B, seed):
+    "Our two-factor bootstrap and rsatoolbox's dual bootstrap on the same draws; asserts every draw's scores and ceilings agree."
+    stim_idx, subj_idx = bootstrap_draws(n, ns, B, seed=seed)
+    ours = two_factor_bootstrap(mods, subj, method, draws=(stim_idx, subj_idx))
+    tb = rsatoolbox_on_our_draws(mods, subj, stim_idx, subj_idx, {"pearson": "corr"}.get(method, method))
     np.testing.assert_allclose(ours.both[:, :3], tb.evaluations[:, :, 0, 0, 0], atol=1e-10)
     np.testing.assert_allclose(ours.both[:, 3:5], tb.noise_ceiling[:, :, 0, 0].T, atol=1e-10)
+    return ours, tb
+
+
+def test_draws_equal_rsatoolbox_dual_bootstrap():
+    mods, subj = toy()
+    ours, tb = same_draws_as_rsatoolbox("pearson", mods, subj, n=12, ns=3, B=15, seed=4)
     var = [ours.variance(*ours.contrast_draws({m: 1})[:4])[0] for m in mods]
     np.testing.assert_allclose(var, tb.model_var, rtol=1e-9)
     dvar = [ours.variance(*ours.contrast_draws({a: 1, b: -1})[:4])[0] for a, b in (("m0", "m1"), ("m0", "m2"), ("m1", "m2"))]
@@ -187,9 +192,4 @@ def test_fast_spearman_equals_slow_reference():
 def test_spearman_draws_equal_rsatoolbox_dual_bootstrap():
     "The Spearman route (scores and both ceilings on each draw) against rsatoolbox's eval_dual_bootstrap fed the same draws."
     mods, subj = toy(seed=5, n=14, ns=4)
-    n, ns, B = 14, 4, 10
-    stim_idx, subj_idx = bootstrap_draws(n, ns, B, seed=2)
-    ours = two_factor_bootstrap(mods, subj, "spearman", draws=(stim_idx, subj_idx))
-    tb = rsatoolbox_on_our_draws(mods, subj, stim_idx, subj_idx, "spearman")
-    np.testing.assert_allclose(ours.both[:, :3], tb.evaluations[:, :, 0, 0, 0], atol=1e-10)
-    np.testing.assert_allclose(ours.both[:, 3:5], tb.noise_ceiling[:, :, 0, 0].T, atol=1e-10)
+    ours, tb = same_draws_as_rsatoolbox("spearman", mods, subj, n=14, ns=4, B=10, seed=2)
