@@ -65,9 +65,26 @@ def test_dataset_is_test_only_and_images_are_the_central_square(tree):
     assert set(ds.shared_ids()) == {f"synthetic-{k}" for k in range(N_COMMON)}  # each subject's own colour images are not shared
     H, W = syn["common"].shape[1:3]
     off = (W - H) // 2
-    np.testing.assert_array_equal(ds.stimuli.images_for(["synthetic-3"])[0], syn["common"][3][:, off:off + H])
-    np.testing.assert_array_equal(ds.stimuli.images_for([f"synthetic-{N_COMMON + 1}-subj02"])[0], syn["color"][2][1][:, off:off + H])
+    raw = load_nsd_synthetic_dataset(root, [1, 2], "ventral", gamma=None, **KW)
+    np.testing.assert_array_equal(raw.stimuli.images_for(["synthetic-3"])[0], syn["common"][3][:, off:off + H])
+    np.testing.assert_array_equal(raw.stimuli.images_for([f"synthetic-{N_COMMON + 1}-subj02"])[0], syn["color"][2][1][:, off:off + H])
     assert not isinstance(ds.stimuli.images, np.ndarray)  # read on demand
+
+
+def test_images_are_square_rooted_as_the_paper_code_prepares_them(tree):
+    "gifale95/NSD-synthetic feeds networks (np.sqrt(img / 255) * 255).astype(np.uint8) of the stored bricks; so does the default."
+    root, nsd, syn = tree
+    ds = load_nsd_synthetic_dataset(root, [1, 2], "ventral", **KW)
+    H, W = syn["common"].shape[1:3]
+    off = (W - H) // 2
+    sqrt = lambda a: (np.sqrt(a / 255) * 255).astype(np.uint8)
+    with h5py.File(NSDSyntheticLayout(root).stimuli, "r") as f: common = f["imgBrick"][()]
+    with h5py.File(NSDSyntheticLayout(root).color_stimuli(2), "r") as f: color = f["imgBrick"][()]
+    np.testing.assert_array_equal(ds.stimuli.images_for(["synthetic-3"])[0], sqrt(common[3][:, off:off + H]))
+    np.testing.assert_array_equal(ds.stimuli.images_for([f"synthetic-{N_COMMON + 1}-subj02"])[0], sqrt(color[1][:, off:off + H]))
+    assert ds.attrs["manifest"]["gamma"] == "sqrt"
+    with pytest.raises(ValueError, match="gamma='linear'"):
+        load_nsd_synthetic_dataset(root, 1, "ventral", gamma="linear", **KW)
 
 
 def test_nsd_train_is_one_parameter(tree):
