@@ -64,6 +64,28 @@ def test_electrode_areas_follow_the_release_table(release):
     assert (it.array.values == (it.electrode.values - 1) // 64 + 1).all()
 
 
+def test_quality_measures_in_the_released_orientations(release):
+    "SNR, lats (days x electrodes in h5py), reliab (pairs x electrodes), SNR_max and oracle (electrodes x 1 in h5py)."
+    d, _, _ = release
+    for v in ("v73", "v5"):
+        da = load_tvsd_responses(d/v, "F")
+        mua = tvsd_paths(d/"v73", "F")["mua"]  # the same values; read the HDF5 copy with h5py alone
+        with h5py.File(mua, "r") as f:
+            raw = {k: f[k][()] for k in ("SNR", "SNR_max", "lats", "reliab", "oracle")}
+        assert raw["oracle"].shape == (1024, 1) and raw["SNR"].shape == (4, 1024) and raw["reliab"].shape == (6, 1024)
+        np.testing.assert_allclose(da.oracle.values, raw["oracle"][:, 0], rtol=1e-12)
+        np.testing.assert_allclose(da.snr_max.values, raw["SNR_max"][:, 0], rtol=1e-12)
+        np.testing.assert_allclose(da.snr.values, raw["SNR"].mean(0), rtol=1e-12)
+        np.testing.assert_allclose(da.latency.values, raw["lats"].mean(0), rtol=1e-12)
+        np.testing.assert_allclose(da.reliability.values, raw["reliab"].mean(0), rtol=1e-12)
+    it = load_tvsd_responses(d/"v73", "N", rois="IT")
+    np.testing.assert_allclose(it.oracle.values, raw_n_oracle(d)[768:], rtol=1e-12)  # kept electrodes only
+
+
+def raw_n_oracle(d):
+    with h5py.File(tvsd_paths(d/"v73", "N")["mua"], "r") as f: return f["oracle"][()][:, 0]
+
+
 def test_images_from_a_things_folder_are_read_lazily(release, tmp_path):
     d, t, _ = release
     write_things_images_fixture(tmp_path, per_concept=2)
