@@ -148,3 +148,57 @@ def test_bad_input(cache, tmp_path):
     p = _rewrite(m["assembly"], tmp_path/"noregion"/"assy_r.nc", lambda ds: ds.drop_vars("region"))
     with pytest.raises(ValueError, match="no neuroid coordinate 'region'"):
         load_brainio_dataset(p, stimulus_set=m["csv"])
+
+
+def _zip_image(zp, member):
+    from PIL import Image
+    import io
+    with zipfile.ZipFile(zp) as z, Image.open(io.BytesIO(z.read(member))) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def test_brainscore_sha1_cache_layout(tmp_path):
+    "brainscore_core keeps every file in <cache>/<sha1>/ and extracts a ZIP into <zip folder>/<stem>/; MajajHong2015 is stored neuroid first."
+    import hashlib
+    m = write_brainio_fixture(tmp_path, "dicarlo.MajajHongFixture2015.public", "dicarlo.hvmfixture-public", n_images=5, n_reps=2,
+                              image_size=(6, 6), dims=("neuroid", "presentation", "time_bin"), layout="brainscore", extract=True, seed=4)
+    for k in ("assembly", "csv", "zip"):
+        assert m[k].parent.parent == tmp_path and m[k].parent.name == hashlib.sha1(m[k].read_bytes()).hexdigest()
+    assert m["csv"].name == "stimulus_dicarlo_hvmfixture-public.csv" and m["zip"].name == "stimulus_dicarlo_hvmfixture-public.zip"
+    with h5py.File(m["assembly"], "r") as f:
+        raw = f["data"][()]  # (neuroid, presentation, time_bin) as stored
+        animal = f["animal"][()].astype(str)
+    assert raw.shape == (5, 10, 1)
+    for source in (str(tmp_path) + "?identifier=dicarlo.MajajHongFixture2015.public", str(m["assembly"])):
+        ds = load_neural_data(f"brainio:{source}")
+        np.testing.assert_array_equal(ds.get("Tito").values, raw[animal == "Tito", :, 0].T)
+        np.testing.assert_array_equal(ds.stimuli.images_for(["img003"])[0], _zip_image(m["zip"], "img003.png"))
+    m["zip"].unlink()  # only the extracted copy is left: read from <zip folder>/<stem>/
+    ds = load_brainio_dataset(m["assembly"])
+    np.testing.assert_array_equal(ds.stimuli.images_for(["img001"])[0], np.asarray(Image_open(m["zip"].parent/m["zip"].stem/"img001.png")))
+    for p in (m["zip"].parent/m["zip"].stem).iterdir(): p.unlink()
+    with pytest.raises(FileNotFoundError, match=r"stimulus_dicarlo_hvmfixture-public.zip is neither next to it nor in a sibling folder"):
+        load_brainio_dataset(m["assembly"])
+
+
+def Image_open(path):
+    from PIL import Image
+    with Image.open(path) as im: return im.convert("RGB")
+
+
+def test_stimulus_set_by_identifier_and_assembly_by_identifier(tmp_path):
+    "FreemanZiemba2013.public is paired in Brain-Score with FreemanZiemba2013.aperture-public, not the set its attribute names."
+    f = write_brainio_fixture(tmp_path, "movshon.FZFixture2013.public", "movshon.FZFixture2013-public", n_images=4, n_reps=2,
+                              image_size=(6, 6), layout="brainscore", seed=5)
+    ap = write_brainio_fixture(tmp_path, "movshon.FZFixture2013.aperture", "FZFixture2013.aperture-public", n_images=4, n_reps=1,
+                               image_size=(6, 6), layout="brainscore", seed=6)
+    own = load_brainio_dataset(tmp_path, identifier="movshon.FZFixture2013.public")
+    np.testing.assert_array_equal(own.stimuli.images_for(["img002"])[0], _zip_image(f["zip"], "img002.png"))
+    ds = load_neural_data(f"brainio:{tmp_path}?identifier=movshon.FZFixture2013.public&stimulus_set=FZFixture2013.aperture-public")
+    assert sorted(ds.subjects) == ["Chabo", "Tito"]  # only the assembly asked for
+    np.testing.assert_array_equal(ds.stimuli.images_for(["img002"])[0], _zip_image(ap["zip"], "img002.png"))
+    assert not np.array_equal(_zip_image(ap["zip"], "img002.png"), _zip_image(f["zip"], "img002.png"))
+    with pytest.raises(FileNotFoundError, match="stimulus set 'nothing-public' was not found as stimulus_nothing-public.csv"):
+        load_brainio_dataset(tmp_path, identifier="movshon.FZFixture2013.public", stimulus_set="nothing-public")
+    with pytest.raises(FileNotFoundError, match=r"no assy_x_Y\.nc in .*found \['assy_movshon_FZFixture2013_aperture.nc'"):
+        load_brainio_dataset(tmp_path, identifier="x.Y")
