@@ -45,3 +45,25 @@ def test_brainio_pooled(net, tmp_path):
     b = write_brainio_fixture(tmp_path, n_images=16, n_reps=2, image_size=(20, 16), animals=(("Chabo", 3, "IT"), ("Tito", 3, "V4")))
     tab = score_model(net, f"brainio:{b['assembly']}?subject_coord=null&test_fraction=0.25&image_size=16", analyses=("rsa",), **FAST)
     _check(tab, ["IT", "V4"], 4)
+
+
+def test_the_evaluate_notebook_runs_unchanged_on_a_native_source(tmp_path):
+    "experiments/evaluate.ipynb, as a plan stage runs it, on a BrainIO cache given by the paper plan's kind of source string."
+    from pathlib import Path
+    import pandas as pd
+    from visreps.results import ResultsStore
+    from visreps.sweep import run_notebook
+    write_brainio_fixture(tmp_path/"brainio", "dicarlo.MajajHong2015.public", "dicarlo.hvm-public", n_images=16, n_reps=2, image_size=(20, 16),
+                          dims=("neuroid", "presentation", "time_bin"), layout="brainscore", seed=7)
+    source = f"brainio:{tmp_path/'brainio'}?identifier=dicarlo.MajajHong2015.public&subject_coord=null&test_fraction=0.25"
+    nb = Path(__file__).resolve().parents[1]/"experiments"/"evaluate.ipynb"
+    store = tmp_path/"store"
+    run_notebook(nb, dict(model="untrained", dataset=source, image_size=64, analyses=["rsa"], store=str(store), train_dir=str(tmp_path/"train"),
+                          eval_options=dict(n_boot=10, n_select=8, projection=8, fit_projection=8, n_ceiling_splits=2)),
+                 tmp_path/"runs", timeout=300, threads=1)
+    rs = ResultsStore(store)
+    assert rs.run_ids()
+    recs = pd.concat([pd.DataFrame(rs.read_run(r)["records"]) for r in rs.run_ids()])
+    test = recs[recs.split == "test"]
+    assert set(test.roi) == {"IT", "V4"} and set(test.subject) == {"MajajHong2015-public"}
+    assert (test.n_stimuli == 4).all() and np.isfinite(test.value).all()
