@@ -202,3 +202,21 @@ def test_stimulus_set_by_identifier_and_assembly_by_identifier(tmp_path):
         load_brainio_dataset(tmp_path, identifier="movshon.FZFixture2013.public", stimulus_set="nothing-public")
     with pytest.raises(FileNotFoundError, match=r"no assy_x_Y\.nc in .*found \['assy_movshon_FZFixture2013_aperture.nc'"):
         load_brainio_dataset(tmp_path, identifier="x.Y")
+
+
+def test_neuroids_without_a_region(cache, tmp_path):
+    "A neuroid whose `region` is empty or NaN is no silent region '' or 'nan': an error naming it, or dropped on request."
+    d, m, _ = cache
+    def blank(ds):
+        r = ds["region"].values.astype(object); r[1] = ""; r[4] = np.nan
+        return ds.assign_coords(region=("neuroid", r.astype(str)))
+    p = _rewrite(m["assembly"], tmp_path/"noregion"/"assy_n.nc", blank)
+    raw = _raw(m["assembly"])
+    with pytest.raises(ValueError, match=r"2 neuroid\(s\) have no region.*Chabo_e1.*Tito_e1.*unassigned='drop'"):
+        load_brainio_dataset(p, stimulus_set=m["csv"])
+    ds = load_brainio_dataset(p, stimulus_set=m["csv"], unassigned="drop", image_size=6)
+    assert ds.rois == ["IT", "V4"]
+    keep = np.setdiff1d(np.arange(7), [1, 4])
+    got = np.concatenate([ds.get(s).values for s in ds.subjects], axis=1)
+    np.testing.assert_array_equal(got, raw["data"][:, keep, 0])
+    assert ds.get("Chabo").neuroid_id.values.tolist() == ["Chabo_e0", "Chabo_e2"]
