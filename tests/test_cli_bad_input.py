@@ -26,6 +26,17 @@ def files(tmp_path_factory):
     (r / "broken.ipynb").write_text('{"cells": [')
     (r / "notds").mkdir()
     (r / "notds" / "chapter1.tex").write_text("x")
+    from visreps.models import build_model, save_checkpoint
+    from visreps.storage import record_checksum
+    ck = save_checkpoint(r / "run" / "checkpoints" / "epoch_0001.pt", build_model("custom_cnn", 4, width=0.25, image_size=64), epoch=1)
+    record_checksum(ck)  # as training does; then one byte flips (the file still loads)
+    b = bytearray(ck.read_bytes()); b[len(b) // 2] ^= 0xFF; ck.write_bytes(bytes(b))
+    import shutil, xarray as xr
+    shutil.copytree(r / "w", r / "nan")  # the world with one NaN response
+    nc = r / "nan" / "responses_subj01.nc"
+    da = xr.load_dataarray(nc)
+    da.values[0, 0] = float("nan")
+    nc.unlink(); da.to_netcdf(nc)
     return r
 
 
@@ -62,7 +73,9 @@ CASES = [
     ("eval", lambda r: [a for a in EV(r) if not a.startswith("n_select")] + ["n_select=5", "analyses=[pls]"], "n_select=5"),
     ("eval", lambda r: EV(r) + [f"checkpoint={r / 'missing.pt'}"], "missing.pt"),
     ("eval", lambda r: EV(r) + [f"checkpoint={r / 'corrupt.pt'}"], "corrupt.pt"),
+    ("eval", lambda r: EV(r) + [f"checkpoint={r / 'run' / 'checkpoints' / 'epoch_0001.pt'}"], "epoch_0001.pt' does not match its checksum"),
     ("eval", lambda r: EV(r)[1:] + [f"dataset={r / 'nowhere'}"], "nowhere"),
+    ("eval", lambda r: EV(r)[1:] + [f"dataset={r / 'nan'}"], "responses_subj01.nc: 1 non-finite values"),
     ("train", lambda r: [f"dataset={r / 'w'}", f"labels={r / 'bad.csv'}", "num_classes=4", f"out_dir={r / 't'}"], "bad.csv"),
     ("train", lambda r: [f"dataset={r / 'w'}", "labels=column:nope", f"out_dir={r / 't'}"], "labels='column:nope'"),
     ("train", lambda r: ["epochs=two"], "epochs='two'"),
@@ -71,6 +84,7 @@ CASES = [
     ("bank", lambda r: [f"bank={r / 'missing.yaml'}"], "missing.yaml"),
     ("bank", lambda r: ["analyses=[x]"], "analyses=['x']"),
     ("sweep", lambda r: [str(r / "nope.yaml")], "nope.yaml"),
+    ("sweep", lambda r: [str(r / "nope.yaml")], "(shipped: ['demo'"),  # the shipped plans, not the yaml files beside the path
     ("sweep", lambda r: ["demo", "epochz=1", "--dry-run"], "epochz"),
     ("run", lambda r: [str(r / "nope.ipynb")], "nope.ipynb"),
     ("run", lambda r: [str(r / "broken.ipynb")], "broken.ipynb"),
@@ -79,6 +93,12 @@ CASES = [
     ("reproduce", lambda r: ["executor=x"], "executor='x'"),
     ("runs", lambda r: ["--results-root", str(r / "no_results")], "no_results"),
 ]
+import torch
+if not torch.cuda.is_available():  # device=cuda on a machine without a GPU
+    CASES += [(c, a, "device='cuda' was requested but CUDA is not available") for c, a in [
+        ("eval", lambda r: [x for x in EV(r) if x not in ("device=cpu", f"results_root={r / 'res'}")] + ["device=cuda", f"results_root={r / 'rc'}"]),
+        ("train", lambda r: [f"dataset={r / 'w'}", "num_classes=4", "epochs=1", "device=cuda", f"out_dir={r / 'tc'}"]),
+        ("labels", lambda r: [f"dataset={r / 'w'}", "width=0.25", "num_classes=4", "n_classes=[2]", "device=cuda", f"out_dir={r / 'lc'}"])]]
 
 
 def test_every_command_has_bad_input_cases():
@@ -93,6 +113,7 @@ def test_bad_input_is_one_sentence_naming_the_culprit(files, cmd, args, culprit)
     assert last.startswith(f"visreps {cmd}: error: "), err
     assert culprit in last, err
     assert "Traceback" not in err
+    assert "--debug shows" not in last, "every bad input is one of the user-facing family"
 
 
 def test_debug_shows_the_traceback(files):
@@ -119,3 +140,16 @@ def test_default_dataset_world_works_for_eval(tmp_path):
                         "analyses=[rsa]", "image_size=64", f"results_root={tmp_path}"])
     assert rc == 0, err
     assert "1 run(s) written" in out
+
+
+def test_default_dataset_world_works_for_train_and_labels(tmp_path):
+    "`dataset` left at its default ('world') for `visreps labels` and `visreps train`, sized down through dataset_options."
+    opts = [f"dataset_options.{k}={v}" for k, v in TINY.items()]
+    rc, out, err = run(["labels", *opts, "width=0.25", "num_classes=4", "n_classes=[2]", "device=cpu", "image_size=64",
+                        f"out_dir={tmp_path / 'labels'}"])
+    assert rc == 0, err
+    assert (tmp_path / "labels" / "pca_labels_2.csv").exists()
+    rc, out, err = run(["train", *opts, "width=0.125", "num_classes=2", "epochs=1", "batch_size=16", "device=cpu", "image_size=64",
+                        "progress=false", f"labels={tmp_path / 'labels' / 'pca_labels_2.csv'}", f"out_dir={tmp_path / 'train'}"])
+    assert rc == 0, err
+    assert (tmp_path / "train" / "checkpoints" / "last.pt").exists()

@@ -134,9 +134,11 @@ def _user_message(e: BaseException) -> str:
     elif isinstance(e, OSError) and not isinstance(e, VisrepsError) and e.filename:
         msg = str(e) if str(e.filename) in str(e) else f"{e.strerror or e}: {str(e.filename)!r}"
     else: msg = str(e) or type(e).__name__
-    if not isinstance(e, (VisrepsError, getattr(_sweep, "CommandError", VisrepsError))): msg += " (--debug shows the traceback)"
+    # a missing file is the user's to fix (the message names it); other errors from outside the family point to --debug
+    if not isinstance(e, (VisrepsError, FileNotFoundError, getattr(_sweep, "CommandError", VisrepsError))): msg += " (--debug shows the traceback)"
     return msg
 
+# %% ../nbs/90_cli.ipynb #21f33dc1
 def main(argv: list[str] | None = None, # arguments after `visreps`; None = sys.argv[1:]
         ) -> int:
     "Entry point of the `visreps` console script: parse, validate, run, print a one-line summary."

@@ -11,6 +11,7 @@ import json
 import os
 import tempfile
 import typing
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -58,11 +59,11 @@ def make_rng(seed: int, # the run's seed
 @contextmanager
 def atomic_path(path: str | Path, # final destination
                ):
-    "Yield a temporary path next to `path`; on success it is renamed to `path`, on error removed."
+    "Yield a temporary path next to `path` (unique to this writer, created with the umask's permissions); on success it is renamed to `path`, on error removed."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = str(path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp"))
+    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))  # not mkstemp: its 0600 would make results private
     try:
         yield Path(tmp)
         os.replace(tmp, path)

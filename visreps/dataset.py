@@ -61,24 +61,24 @@ def validate_responses(da: xr.DataArray, # the array to check
     "Check `da` has the container's dims, coordinates and finite values; return it unchanged."
     if not isinstance(da, xr.DataArray): raise TypeError(f"{where}: expected an xarray.DataArray, got {type(da).__name__}")
     if tuple(da.dims) != RESPONSE_DIMS:
-        raise ValueError(f"{where}: expected dims {RESPONSE_DIMS}, got {tuple(da.dims)}")
+        raise DataError(f"{where}: expected dims {RESPONSE_DIMS}, got {tuple(da.dims)}")
     for c, dim in [(c, "presentation") for c in PRESENTATION_COORDS] + [(c, "neuroid") for c in NEUROID_COORDS]:
-        if c not in da.coords: raise ValueError(f"{where}: missing coordinate {c!r} on dim {dim!r}; required: {PRESENTATION_COORDS + NEUROID_COORDS}")
-        if da[c].dims != (dim,): raise ValueError(f"{where}: coordinate {c!r} must lie along {dim!r}, got dims {da[c].dims}")
-    if "subject" not in da.attrs: raise ValueError(f"{where}: missing attribute 'subject'")
-    if da.sizes["presentation"] == 0 or da.sizes["neuroid"] == 0: raise ValueError(f"{where}: empty responses, shape {da.shape}")
+        if c not in da.coords: raise DataError(f"{where}: missing coordinate {c!r} on dim {dim!r}; required: {PRESENTATION_COORDS + NEUROID_COORDS}")
+        if da[c].dims != (dim,): raise DataError(f"{where}: coordinate {c!r} must lie along {dim!r}, got dims {da[c].dims}")
+    if "subject" not in da.attrs: raise DataError(f"{where}: missing attribute 'subject'")
+    if da.sizes["presentation"] == 0 or da.sizes["neuroid"] == 0: raise DataError(f"{where}: empty responses, shape {da.shape}")
     if not np.issubdtype(da.dtype, np.floating): raise TypeError(f"{where}: expected floating-point responses, got {da.dtype}")
     ids = da["neuroid_id"].values
-    if len(np.unique(ids)) != len(ids): raise ValueError(f"{where}: neuroid_id values are not unique")
+    if len(np.unique(ids)) != len(ids): raise DataError(f"{where}: neuroid_id values are not unique")
     key = pd.MultiIndex.from_arrays([da["stimulus_id"].values, da["repetition"].values])
     if key.has_duplicates:
         dup = key[key.duplicated()][0]
-        raise ValueError(f"{where}: stimulus {dup[0]!r} has repetition {dup[1]} more than once")
+        raise DataError(f"{where}: stimulus {dup[0]!r} has repetition {dup[1]} more than once")
     if not allow_nan:
         bad = ~np.isfinite(da.values)
         if bad.any():
             cols = np.flatnonzero(bad.any(0))
-            raise ValueError(f"{where}: {int(bad.sum())} non-finite values in {len(cols)} neuroid(s), e.g. {ids[cols[:3]].tolist()}")
+            raise DataError(f"{where}: {int(bad.sum())} non-finite values in {len(cols)} neuroid(s), e.g. {ids[cols[:3]].tolist()}; expected finite responses (drop or impute them)")
     return da
 
 # %% ../nbs/10_dataset.ipynb #763d7236

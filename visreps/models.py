@@ -292,20 +292,28 @@ def save_checkpoint(path: str | Path, # destination .pt file
     given = (config or {}).get("model") or {}
     if "image_size" in given and "image_size" not in cfg["model"]: cfg["model"]["image_size"] = int(given["image_size"])
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    with atomic_path(path) as tmp: torch.save({"config": json.dumps(cfg, sort_keys=True), "model": state, **extra}, tmp)
+    from visreps.storage import forget_checksum, verify_checksum
+    with atomic_path(path) as tmp:
+        torch.save({"config": json.dumps(cfg, sort_keys=True), "model": state, **extra}, tmp)
+        if verify_checksum(path) is not None: forget_checksum(path)  # an entry for the file replaced would no longer hold
     return Path(path)
 
 # %% ../nbs/20_models.ipynb #b04ba36e
 def read_checkpoint(path: str | Path) -> dict:
     "A checkpoint's contents (weights_only) with `config` parsed to a dict."
+    from visreps.storage import SIDECAR, DataError, verify_checksum
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
+    if verify_checksum(path) is False:  # a training run's checkpoint vouched for by its folder's checksums.json
+        raise DataError(f"checkpoint {str(path)!r} does not match its checksum in {str(path.parent / SIDECAR)!r}: truncated or "
+                        "altered; rerun the training run (it rewrites it from the newest whole checkpoint)")
     try: ck = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise ValueError(f"checkpoint {str(path)!r} could not be read with weights_only=True: {e}") from None
+        raise DataError(f"checkpoint {str(path)!r} is not a readable visreps checkpoint (torch.load with weights_only=True failed: "
+                        f"{type(e).__name__}: {(str(e).splitlines() or [''])[0][:200]})") from None
     if not isinstance(ck, dict) or "config" not in ck or "model" not in ck:
         keys = sorted(ck) if isinstance(ck, dict) else type(ck).__name__
-        raise ValueError(f"checkpoint {str(path)!r} should be a dict with keys 'config' and 'model', got {keys}")
+        raise DataError(f"checkpoint {str(path)!r} should be a dict with keys 'config' and 'model', got {keys}")
     ck = dict(ck)
     if isinstance(ck["config"], (str, bytes)): ck["config"] = json.loads(ck["config"])
     return ck
@@ -425,6 +433,7 @@ def list_modules(model: nn.Module, # any network taking (n, 3, H, W) images
         rows.append(dict(path=p, type=type(m).__name__, output_shape=shp, n_features=nf, n_calls=len(seen[p]),
                          readout=zoo.get(p, "")))
     return pd.DataFrame(rows, columns=["path", "type", "output_shape", "n_features", "n_calls", "readout"])
+
 
 
 # %% ../nbs/20_models.ipynb #a28e30a1

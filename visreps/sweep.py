@@ -421,9 +421,10 @@ def find_plan(plan: str | Path) -> Path:
     "A plan file: a path, or the name of a plan shipped in the repository's plans/ folder (`demo`, `paper`)."
     p = Path(plan)
     if p.is_file(): return p
-    shipped = Path(__file__).resolve().parents[1] / "plans" / f"{plan}.yaml"
-    if shipped.is_file(): return shipped
-    avail = sorted(q.stem for q in shipped.parent.glob("*.yaml")) if shipped.parent.is_dir() else []
+    plans = Path(__file__).resolve().parents[1] / "plans"
+    shipped = plans / f"{plan}.yaml"
+    if p.name == str(plan) and shipped.is_file(): return shipped  # a bare name only (a path names no shipped plan)
+    avail = sorted(q.stem for q in plans.glob("*.yaml")) if plans.is_dir() else []
     raise FileNotFoundError(f"plan {str(plan)!r}: no such file, and no shipped plan of that name (shipped: {avail})")
 
 # %% ../nbs/56_sweep.ipynb #e4208905
