@@ -119,3 +119,18 @@ def test_truncated_stimulus_file_names_itself(tmp_path):
     h5.write_bytes(h5.read_bytes()[:500])
     with pytest.raises(DataError, match="stimuli.h5' is truncated"):
         load_dataset(d)
+
+
+def test_damaged_world_is_named_and_made_again(tmp_path, capsys):
+    "A world (in the cache under results_root, or at out=DIR) whose dataset.json was cut short: `visreps world` names it and makes it again."
+    from visreps.cli import main
+    tiny = [f"{k}={v}" for k, v in dict(n_levels=2, n_subjects=1, n_train_per_subject=8, n_test=8, image_size=32,
+                                         n_voxels_early=4, n_voxels_mid=4, n_voxels_ventral=4).items()]
+    for where in ([f"results_root={tmp_path / 'res'}"], [f"out={tmp_path / 'd'}"]):
+        assert main(["world", *tiny, *where]) == 0
+        meta = next(p for p in tmp_path.rglob("dataset.json") if str(p).startswith(str(tmp_path / ("res" if "results" in where[0] else "d"))))
+        good = json.loads(meta.read_text())
+        meta.write_text(meta.read_text()[:30])
+        assert main(["world", *tiny, *where]) == 0, capsys.readouterr().err
+        assert f"{str(meta)!r} is truncated or corrupt" in capsys.readouterr().err
+        assert json.loads(meta.read_text()) == good and load_dataset(meta.parent).subjects == ["subj01"]

@@ -178,7 +178,10 @@ def world_command(cfg: WorldJob, args=None) -> str:
         path = Path(cfg.out)
         from visreps.dataset import check_replaceable, load_dataset
         check_replaceable(path)  # refuse a foreign folder before minutes of work, naming it
-        if force or not (path / "dataset.json").exists() or load_dataset(path).attrs.get("world_id") != world_id(wc):
+        def there():  # the world id of the data set in `path`; None when there is none, or it is damaged (then it is made again)
+            try: return load_dataset(path).attrs.get("world_id")
+            except DataError as e: print(f"visreps world: {e}; generating the world again", file=sys.stderr); return None
+        if force or not (path / "dataset.json").exists() or there() != world_id(wc):
             make_world(config=wc, progress=True).save(path)
         ds = load_dataset(path)
     return (f"world {ds.attrs['world_id']}: {len(ds.stimuli)} images ({len(ds.attrs.get('test_ids', []))} shared), "

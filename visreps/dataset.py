@@ -217,7 +217,8 @@ def check_replaceable(path: str | Path):
     if meta.exists():
         try: fmt = json.loads(meta.read_text()).get("format")
         except Exception: fmt = None
-    if fmt != FORMAT:
+    damaged = "dataset.json" in entries and all(_is_dataset_file(e) or e.startswith(".") for e in entries)
+    if fmt != FORMAT and not damaged:  # (a data set whose dataset.json is cut short, beside only data-set files, is still ours)
         raise DataError(f"{str(path)!r} is not empty and not a visreps data set (no valid dataset.json; it holds {entries[:5]}"
                         f"{' ...' if len(entries) > 5 else ''}); refusing to replace it: choose an empty or new folder")
     foreign = [e for e in entries if not _is_dataset_file(e)]

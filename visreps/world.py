@@ -8,6 +8,7 @@ from __future__ import annotations
 import colorsys
 import dataclasses
 import math
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from tqdm.auto import tqdm
 
 from .core import Config, ConfigError, hash_json, make_rng
 from .dataset import NeuralDataset, StimulusSet, load_dataset, make_responses
-from .storage import check_name, declare_output, ensure_under, locked
+from .storage import DataError, check_name, declare_output, ensure_under, locked
 
 # %% auto #0
 __all__ = ['LEVEL_ATTRIBUTES', 'MAX_LEVELS', 'ROIS', 'WorldConfig', 'category_at_level', 'category_bits', 'sample_design',
@@ -398,8 +399,18 @@ def load_or_make_world(config: WorldConfig | dict | None = None, # the world
     "The world for `config`, from `root/<world_id>` when it was made before, else generated and saved there."
     cfg = config if isinstance(config, WorldConfig) else WorldConfig.from_dict(config or {})
     path = ensure_under(Path(root) / f"{check_name(cfg.name, 'world name')}-{world_id(cfg)}", root, "world folder")
-    if force or not (path / "dataset.json").exists():
+    def cached():
+        if not (path / "dataset.json").exists(): return None
+        try: return load_dataset(path)
+        except DataError as e:  # a damaged cache (a full disk, a copy cut short): named, then made again
+            print(f"world cache: {e}; generating the world again", file=sys.stderr, flush=True)
+            return None
+    ds = None if force else cached()
+    if ds is None:
         with locked(path):  # concurrent jobs asking for the same world: one makes it, the others wait and load it
-            if force or not (path / "dataset.json").exists(): make_world(config=cfg, progress=progress).save(path)
+            ds = None if force else cached()
+            if ds is None:
+                make_world(config=cfg, progress=progress).save(path)
+                ds = load_dataset(path)
     declare_output(path)
-    return load_dataset(path), path
+    return ds, path
