@@ -230,3 +230,31 @@ def test_bad_overrides_and_names_fail_before_anything_runs(nbs, tmp_path):
         expand_plan(load_plan(dict(name="n", stages=[dict(name="s", notebook="named", params={"run_name": "../../../../x"})]),
                               notebooks_dir=tmp_path), tmp_path / "res")
     assert not (tmp_path / "res").exists()
+
+
+# papermill stand-in: writes the executed notebook with its last cell still `running` (as a run stopped mid-cell leaves it), exits 0
+HALF_RUN = """
+import sys, nbformat
+src = nbformat.read(sys.argv[1], as_version=4)
+for c in src.cells: c.metadata["papermill"] = {"status": "completed"}
+src.cells[-1].metadata["papermill"] = {"status": "running"}
+src.metadata["papermill"] = {"end_time": None}
+nbformat.write(src, sys.argv[2])
+"""
+
+
+def test_a_run_whose_notebook_did_not_end_is_not_done(nbs, tmp_path, monkeypatch):
+    "papermill exiting 0 is not enough: a notebook left mid-cell (seen when a stop raced papermill) is a failed run, rerun next time."
+    import visreps.sweep as S
+    monkeypatch.setattr(S, "_child_command", lambda cmd: [sys.executable, "-c", HALF_RUN, cmd[3], cmd[4]])
+    plan = load_plan(dict(name="half", stages=[dict(name="work", notebook="work", grid={"a": [1]})]), notebooks_dir=nbs)
+    root = tmp_path / "res"
+    summary = run_sweep(plan, root, log=None)
+    [row] = summary.rows
+    assert row["status"] == "failed", row
+    st = read_status(Path(row["run_dir"]))
+    assert st["status"] == "failed" and "did not run to its end: cell 1 of" in st["error"] and "is still running" in st["error"], st
+    assert not Path(row["run_dir"]).exists()  # no run folder in place: nothing counts as done
+    monkeypatch.undo()
+    again = run_sweep(plan, root, log=None)
+    assert [r["status"] for r in again.rows] == ["done"] and (root / "count-1.txt").read_text() == "x"

@@ -36,9 +36,9 @@ from .storage import (OUTPUTS_ENV, WaitStopped, check_name, declared_outputs, en
 __all__ = ['RUNNER_PARAMETERS', 'RUN_STATES', 'PLAN_KEYS', 'STAGE_KEYS', 'EXECUTORS', 'INDEX_COLUMNS', 'notebook_parameters',
            'merge_parameters', 'type_problem', 'is_name_parameter', 'check_name_parameters', 'fill_templates',
            'run_identity', 'run_dir_for', 'status_path', 'read_status', 'write_status', 'status_is_stale',
-           'run_problem', 'find_runs', 'stop_all_runs', 'notebook_error', 'nbformat_read', 'run_notebook', 'Stage',
-           'Plan', 'find_plan', 'load_plan', 'RunSpec', 'expand_plan', 'execute_run', 'SweepSummary', 'run_sweep',
-           'list_runs', 'update_index']
+           'run_problem', 'find_runs', 'stop_all_runs', 'notebook_error', 'nbformat_read', 'notebook_unfinished',
+           'run_notebook', 'Stage', 'Plan', 'find_plan', 'load_plan', 'RunSpec', 'expand_plan', 'execute_run',
+           'SweepSummary', 'run_sweep', 'list_runs', 'update_index']
 
 # %% ../nbs/56_sweep.ipynb #e73285aa
 try: from visreps.core import CommandError
@@ -263,6 +263,17 @@ def nbformat_read(path):
     import nbformat
     return nbformat.read(str(path), as_version=4)
 
+# %% ../nbs/56_sweep.ipynb #ebf1de8c
+def notebook_unfinished(path: str | Path) -> str | None:
+    "Why an executed notebook did not run to its end (a cell papermill left `running` or `pending`, no end time, unreadable), or None."
+    try: nb = nbformat_read(path)
+    except Exception as e: return f"its executed notebook {str(path)!r} is missing or unreadable ({type(e).__name__})"
+    for i, c in enumerate(nb.get("cells", [])):
+        st = ((c.get("metadata") or {}).get("papermill") or {}).get("status")
+        if c.get("cell_type") == "code" and st in ("running", "pending"): return f"cell {i} of {str(path)!r} is still {st}"
+    if ((nb.get("metadata") or {}).get("papermill") or {}).get("end_time") is None: return f"papermill recorded no end time in {str(path)!r}"
+    return None
+
 # %% ../nbs/56_sweep.ipynb #f00bd210
 def _tail(path: Path, n: int = 5) -> str:
     try: lines = [l for l in path.read_text(errors="replace").splitlines() if l.strip()]
@@ -361,12 +372,14 @@ def _execute_notebook(nb, out, root, filled, kernel, log_output, timeout, thread
             if timer: timer.cancel()
             with _ACTIVE_LOCK: _ACTIVE.pop(proc.pid, None)
     finished = time.time()
-    if _STOP.is_set() and (rc != 0 or timed_out.is_set()):
+    unfinished = None if rc != 0 or timed_out.is_set() else notebook_unfinished(tmp / nb.name)  # papermill said 0: did it end?
+    if _STOP.is_set() and (rc != 0 or timed_out.is_set() or unfinished):
         shutil.rmtree(tmp, ignore_errors=True)
         write_status(out, "interrupted", error="stopped while running: the sweep was stopped", finished=finished, log=None)
         raise CommandError(f"{nb} was stopped while running (the sweep was stopped)")
-    if rc != 0 or timed_out.is_set():
+    if rc != 0 or timed_out.is_set() or unfinished:
         error = (f"timed out after {timeout:g} s (killed)" if timed_out.is_set() else
+                 f"papermill exited with status 0 but the notebook did not run to its end: {unfinished}" if rc == 0 else
                  notebook_error(tmp / nb.name) or f"papermill exited with status {rc}: {_tail(tmp / 'run.log')}")
         shutil.rmtree(failed, ignore_errors=True); tmp.rename(failed)
         write_status(out, "failed", error=error, finished=finished, duration_s=round(finished - start, 2), log=str(failed / "run.log"),
