@@ -153,3 +153,14 @@ def test_default_dataset_world_works_for_train_and_labels(tmp_path):
                         "progress=false", f"labels={tmp_path / 'labels' / 'pca_labels_2.csv'}", f"out_dir={tmp_path / 'train'}"])
     assert rc == 0, err
     assert (tmp_path / "train" / "checkpoints" / "last.pt").exists()
+
+
+def test_ctrl_c_is_one_line_and_status_130(monkeypatch):
+    "Ctrl-C in any command (a sweep raises KeyboardInterrupt once its runs are stopped): one line, exit status 130, no traceback."
+    def stopped(cfg, args): raise KeyboardInterrupt("sweep demo stopped by SIGINT")
+    monkeypatch.setattr(COMMANDS["runs"], "func", stopped)
+    rc, out, err = run(["runs"])
+    assert rc == 130, err
+    assert err.strip() == "visreps runs: interrupted (sweep demo stopped by SIGINT); finished work is kept, rerun to continue"
+    with pytest.raises(KeyboardInterrupt):
+        main(["runs", "--debug"])

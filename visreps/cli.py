@@ -156,6 +156,10 @@ def main(argv: list[str] | None = None, # arguments after `visreps`; None = sys.
         if args.debug: raise
         print(f"visreps {args.command}: error: {_user_message(e)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as e:  # Ctrl-C: what was finished is kept (a rerun continues); one line, not a traceback
+        if args.debug: raise
+        print(f"visreps {args.command}: interrupted{f' ({e})' if str(e) else ''}; finished work is kept, rerun to continue", file=sys.stderr)
+        return 130
     print(summary)
     return 0
 
