@@ -98,6 +98,8 @@ def test_identical_evals_at_once_leave_one_set_of_records(world, reference, tmp_
     time.sleep(0.5); go.touch()
     outs = [p.communicate(timeout=300)[0] for p in ps]
     assert [p.returncode for p in ps] == [0, 0, 0], outs
+    said = sorted(o.strip().splitlines()[-1].split(",")[:2] for o in outs)  # one computed; the others waited and reused its runs
+    assert said == [["eval: 0 run(s) written", " 2 already done"]] * 2 + [["eval: 2 run(s) written", " 0 already done"]], outs
     same_as_reference(root, reference)
     assert leftovers(root) == []
 

@@ -546,13 +546,19 @@ def run_eval(cfg: EvalConfig, # what to evaluate
     plan = plan_eval(cfg, data, model, minfo)
     store = ResultsStore(cfg.results_root)
     todo = [p for p in plan.runs if cfg.force or not store.is_done(p[3])]
-    skipped = [p[3] for p in plan.runs if p not in todo]
-    cache = FeatureCache(Path(cfg.results_root)/"features", model, minfo["weights"], data.stimuli, cfg.seed, cfg.batch_size,
-                         cfg.device, plan.image_size, progress)
-    written, n_records = [], 0
-    for (s, a, ident, rid, sel, train_ids), records, arrays in evaluate_runs(plan, todo, cache, progress):
-        store.write_run(ident, records, config=cfg.to_dict(), arrays=arrays, force=cfg.force)
-        written.append(rid); n_records += len(records)
+    # identical evaluations started together (two terminals, a retried cluster job): one computes, the others wait and reuse its runs
+    from contextlib import nullcontext
+    from visreps.storage import locked
+    turn = locked(store.root/"runs"/f"eval-{hash_json(sorted(p[3] for p in todo))}") if todo and not cfg.force else nullcontext()
+    with turn:
+        if not cfg.force: todo = [p for p in todo if not store.is_done(p[3])]  # what the one before us wrote
+        skipped = [p[3] for p in plan.runs if p not in todo]
+        cache = FeatureCache(Path(cfg.results_root)/"features", model, minfo["weights"], data.stimuli, cfg.seed, cfg.batch_size,
+                             cfg.device, plan.image_size, progress)
+        written, n_records = [], 0
+        for (s, a, ident, rid, sel, train_ids), records, arrays in evaluate_runs(plan, todo, cache, progress):
+            store.write_run(ident, records, config=cfg.to_dict(), arrays=arrays, force=cfg.force)
+            written.append(rid); n_records += len(records)
     return EvalSummary(written, skipped, n_records, store.root, time.time() - t0)
 
 # %% ../nbs/53_evaluate.ipynb #c7d36262
