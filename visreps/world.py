@@ -65,6 +65,7 @@ class WorldConfig(Config):
 
     def validate(self):
         def bad(k, v, want): raise ConfigError(f"{k}={v!r}: expected {want}")
+        check_name(self.name, "world name")  # it names the cache folder and the data set in every record
         if not 1 <= self.n_levels <= MAX_LEVELS: bad("n_levels", self.n_levels, f"an integer between 1 and {MAX_LEVELS}")
         if not 32 <= self.image_size <= 224: bad("image_size", self.image_size, "an integer between 32 and 224 (pixels)")
         for k in ("n_subjects", "n_reps", "n_per_session", "n_test"):
