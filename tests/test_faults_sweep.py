@@ -9,11 +9,12 @@ import sys
 import time
 from pathlib import Path
 
-import nbformat
 import psutil
 import pytest
 
 from visreps.sweep import expand_plan, list_runs, load_plan, read_status, run_sweep, status_path
+
+from toy_data import toy_notebook
 
 SWEEP = """
 import json, sys
@@ -37,11 +38,7 @@ PLAN = dict(name="faults", stages=[dict(name="work", notebook="work", grid={"a":
 
 
 def toy(path, body, params="a = 1\nresults_root = ''"):
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(params, metadata={"tags": ["parameters"]}),
-                                         nbformat.v4.new_code_cell(body)])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, path)
-    return path
+    return toy_notebook(path, body, params)
 
 
 @pytest.fixture(scope="module")

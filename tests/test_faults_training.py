@@ -17,7 +17,7 @@ import torch
 from visreps.storage import DataError, verify_checksum
 from visreps.training import check_checkpoints, list_checkpoints, load_train_state
 
-from toy_data import toy_class_images
+from toy_data import training_case
 
 SCRIPT = textwrap.dedent('''
     import os, sys
@@ -42,10 +42,7 @@ OVERRIDES = ["arch=custom_cnn", "num_classes=4", "width=0.125", "epochs=3", "bat
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     d = tmp_path_factory.mktemp("faults_train")
-    imgs, y = toy_class_images(48, 72, mean=110, sd=40, red=70, top=50)
-    np.savez(d / "data.npz", images=imgs, labels=y)
-    (d / "run.py").write_text(SCRIPT)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
+    env = training_case(d, 48, SCRIPT)
     ref = d / "ref"
     res = run(d, ref, env)
     assert res.returncode == 0, res.stderr

@@ -5,7 +5,6 @@ import os
 import time
 from pathlib import Path
 
-import nbformat
 import psutil
 import pytest
 import yaml
@@ -13,15 +12,13 @@ import yaml
 from visreps.cli import main
 from visreps.sweep import expand_plan, load_plan, read_status, run_dir_for, run_notebook, run_sweep, CommandError
 
+from toy_data import toy_notebook
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def toy(path, body, params="a = 1\nb = 'x'\nresults_root = ''"):
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(params, metadata={"tags": ["parameters"]}),
-                                         nbformat.v4.new_code_cell(body)])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, path)
-    return path
+    return toy_notebook(path, body, params)
 
 
 def test_timeout_kills_the_run_and_its_kernel(tmp_path):

@@ -20,7 +20,7 @@ import torch
 
 from visreps.training import TrainConfig, list_checkpoints, load_train_state, train
 
-from toy_data import toy_class_images
+from toy_data import training_case
 
 SCRIPT = textwrap.dedent('''
     import os, sys
@@ -49,10 +49,7 @@ OVERRIDES = ["arch=custom_cnn", "num_classes=4", "width=0.125", "epochs=3", "bat
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     d = tmp_path_factory.mktemp("resume")
-    imgs, y = toy_class_images(64, 72, mean=110, sd=40, red=70, top=50)
-    np.savez(d / "data.npz", images=imgs, labels=y)
-    (d / "run.py").write_text(SCRIPT)
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
+    env = training_case(d, 64, SCRIPT)
     ref = d / "ref"
     res = subprocess.run([sys.executable, d / "run.py", d / "data.npz", ref, *OVERRIDES], env=env, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
