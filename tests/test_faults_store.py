@@ -94,6 +94,16 @@ def test_save_never_deletes_a_folder_it_did_not_write(tmp_path):
     f.write_text("x")
     with pytest.raises(DataError, match="notes.txt"):
         _tiny_dataset().save(f)
+    # a folder holding only someone else's dataset.json (valid JSON, not a visreps data set) is theirs too
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "dataset.json").write_text('{"name": "my notes"}')
+    with pytest.raises(DataError, match="not a visreps data set"):
+        _tiny_dataset().save(other)
+    with pytest.raises(DataError, match="not a visreps data set"):
+        load_neural_data(f"world:{other}", n_levels=3, n_subjects=1, n_train_per_subject=8, n_test=8, n_voxels_early=8,
+                         n_voxels_mid=8, n_voxels_ventral=8, image_size=32)
+    assert (other / "dataset.json").read_text() == '{"name": "my notes"}'
 
 
 def test_truncated_dataset_files_name_themselves(tmp_path):

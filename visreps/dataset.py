@@ -213,12 +213,15 @@ def check_replaceable(path: str | Path):
     entries = sorted(p.name for p in path.iterdir())
     if not entries: return
     meta = path/"dataset.json"
-    fmt = None
+    fmt, unreadable = None, False
     if meta.exists():
-        try: fmt = json.loads(meta.read_text()).get("format")
-        except Exception: fmt = None
-    damaged = "dataset.json" in entries and all(_is_dataset_file(e) or e.startswith(".") for e in entries)
-    if fmt != FORMAT and not damaged:  # (a data set whose dataset.json is cut short, beside only data-set files, is still ours)
+        try: d = json.loads(meta.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError): unreadable = True
+        else: fmt = d.get("format") if isinstance(d, dict) else None
+    # a data set whose dataset.json is cut short (it does not parse), beside only data-set files and at least one
+    # data file, is still ours; a dataset.json that parses but is not ours (another tool's, another format) is not
+    damaged = unreadable and all(_is_dataset_file(e) for e in entries) and any(e not in ("dataset.json", "checksums.json") for e in entries)
+    if fmt != FORMAT and not damaged:
         raise DataError(f"{str(path)!r} is not empty and not a visreps data set (no valid dataset.json; it holds {entries[:5]}"
                         f"{' ...' if len(entries) > 5 else ''}); refusing to replace it: choose an empty or new folder")
     foreign = [e for e in entries if not _is_dataset_file(e)]
