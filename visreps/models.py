@@ -292,10 +292,10 @@ def save_checkpoint(path: str | Path, # destination .pt file
     given = (config or {}).get("model") or {}
     if "image_size" in given and "image_size" not in cfg["model"]: cfg["model"]["image_size"] = int(given["image_size"])
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    from visreps.storage import forget_checksum, verify_checksum
+    from visreps.storage import forget_checksum
     with atomic_path(path) as tmp:
         torch.save({"config": json.dumps(cfg, sort_keys=True), "model": state, **extra}, tmp)
-        if verify_checksum(path) is not None: forget_checksum(path)  # an entry for the file replaced would no longer hold
+        forget_checksum(path)  # an entry for the file replaced would no longer hold
     return Path(path)
 
 # %% ../nbs/20_models.ipynb #b04ba36e
@@ -433,8 +433,6 @@ def list_modules(model: nn.Module, # any network taking (n, 3, H, W) images
         rows.append(dict(path=p, type=type(m).__name__, output_shape=shp, n_features=nf, n_calls=len(seen[p]),
                          readout=zoo.get(p, "")))
     return pd.DataFrame(rows, columns=["path", "type", "output_shape", "n_features", "n_calls", "readout"])
-
-
 
 # %% ../nbs/20_models.ipynb #a28e30a1
 CROP_PADDING = 32 # EfficientNet's evaluation crop: the central s / (s + 32) of the shorter side, resized to s
