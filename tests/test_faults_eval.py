@@ -60,9 +60,16 @@ def records(root):
 
 
 def leftovers(root):
-    "Temporaries of any writer: raw feature folders, .tmp files and folders, replaced folders (lock files of real entries are not)."
+    """Temporaries of any writer: raw feature folders, .tmp files and folders, replaced folders, and lock files of nothing
+    (a lock file stays only beside the entry it guards, or as the one turn lock `runs/.eval-<plan>.lock` of an evaluation's plan,
+    reused by every identical evaluation: more than one of those for one plan is a leftover)."""
     root = Path(root)
     out = [p for p in root.rglob("*") if ".raw-" in p.name or ".tmp" in p.name or ".old-" in p.name]
+    for lk in root.rglob(".*.lock"):
+        if lk.parent == root / "runs" and lk.name.startswith(".eval-"): continue
+        if not lk.with_name(lk.name[1:-len(".lock")]).exists(): out.append(lk)
+    turns = list((root / "runs").glob(".eval-*.lock"))
+    if len(turns) > 1: out += turns
     return sorted(str(p) for p in out)
 
 
@@ -102,6 +109,69 @@ def test_identical_evals_at_once_leave_one_set_of_records(world, reference, tmp_
     assert said == [["eval: 0 run(s) written", " 2 already done"]] * 2 + [["eval: 2 run(s) written", " 0 already done"]], outs
     same_as_reference(root, reference)
     assert leftovers(root) == []
+
+
+def test_an_identical_eval_started_after_the_first_run_is_stored_waits_and_computes_nothing(world, reference, tmp_path, monkeypatch, capsys):
+    """The second of two identical evaluations starts once the first has stored its first run (ordered by a hook, not by sleeps):
+    it says it waits, takes its turn after the first, computes nothing and reports 0 runs written; one turn lock remains."""
+    import threading
+    import visreps.evaluate as E
+    import visreps.results as R
+    import visreps.storage as S
+    from visreps.data.sources import load_neural_data
+    cfg = E.EvalConfig.from_overrides(eval_args(world, tmp_path / "S")[1:])
+    data = load_neural_data(cfg.dataset, **cfg.dataset_options)
+    computed, summaries, second_waits = [], {}, threading.Event()
+    real_run, real_write, real_locked = E.SubjectEvaluation.run, R.ResultsStore.write_run, S.locked
+    def run(self, a):
+        computed.append(threading.current_thread().name); return real_run(self, a)
+    def locked(path, wait_message=None, **k):  # what the second says when it has to wait, seen by the hook below
+        def said(m):
+            if wait_message: wait_message(m)
+            second_waits.set()
+        return real_locked(path, wait_message=said, **k)
+    second = threading.Thread(target=lambda: summaries.update(second=E.run_eval(cfg, data=data, progress=False)), name="second")
+    def write_run(self, *a, **k):
+        out = real_write(self, *a, **k)
+        if threading.current_thread().name == "first" and second.ident is None:
+            second.start()  # the first run is stored, one is left: the second must wait for the first, not compute it alongside
+            t0 = time.time()
+            while second.is_alive() and not second_waits.is_set() and time.time() - t0 < 120: second_waits.wait(0.05)
+        return out
+    monkeypatch.setattr(E.SubjectEvaluation, "run", run)
+    monkeypatch.setattr(R.ResultsStore, "write_run", write_run)
+    monkeypatch.setattr(S, "locked", locked)
+    first = threading.Thread(target=lambda: summaries.update(first=E.run_eval(cfg, data=data, progress=False)), name="first")
+    first.start(); first.join(300); second.join(300)
+    assert set(summaries) == {"first", "second"}, "an evaluation failed (see the captured output)"
+    assert computed == ["first", "first"], computed  # the second computed nothing
+    assert (len(summaries["first"].written), len(summaries["first"].skipped)) == (2, 0)
+    assert (len(summaries["second"].written), len(summaries["second"].skipped), summaries["second"].n_records) == (0, 2, 0)
+    assert str(summaries["second"]).startswith("eval: 0 run(s) written, 2 already done")
+    assert "visreps eval: waiting for an identical evaluation" in capsys.readouterr().err
+    same_as_reference(tmp_path / "S", reference)
+    assert leftovers(tmp_path / "S") == []
+    assert len(list((tmp_path / "S" / "runs").glob(".eval-*.lock"))) == 1  # the plan's one turn lock, reused
+
+
+def test_a_run_finished_by_another_writer_meanwhile_is_not_counted_as_written(world, reference, tmp_path, monkeypatch):
+    "write_run says whether it wrote: a run someone else stored while this evaluation computed it is reported as already done."
+    import visreps.evaluate as E
+    import visreps.results as R
+    cfg = E.EvalConfig.from_overrides(eval_args(world, tmp_path / "S")[1:])
+    real_run = E.SubjectEvaluation.run
+    def run(self, a):  # another writer (the reference's records, copied in) finishes this run while we compute it
+        out = real_run(self, a)
+        store = R.ResultsStore(tmp_path / "S")
+        for rid in R.ResultsStore(reference[0]).run_ids():
+            for ext in ("json", "npz"):
+                f = R.ResultsStore(reference[0]).path(rid, ext)
+                if f.exists() and not store.path(rid, ext).exists(): store.path(rid, ext).write_bytes(f.read_bytes())
+        return out
+    monkeypatch.setattr(E.SubjectEvaluation, "run", run)
+    s = E.run_eval(cfg, progress=False)
+    assert (len(s.written), len(s.skipped), s.n_records) == (0, 2, 0), str(s)
+    same_as_reference(tmp_path / "S", reference)
 
 
 @pytest.mark.parametrize("point", ["gram", "after-first-run"])

@@ -546,10 +546,17 @@ def run_eval(cfg: EvalConfig, # what to evaluate
     plan = plan_eval(cfg, data, model, minfo)
     store = ResultsStore(cfg.results_root)
     todo = [p for p in plan.runs if cfg.force or not store.is_done(p[3])]
-    # identical evaluations started together (two terminals, a retried cluster job): one computes, the others wait and reuse its runs
+    # identical evaluations (two terminals, a retried cluster job, one started minutes after the other) take turns: one computes,
+    # the others wait and reuse its runs. The lock is named by the whole plan, not by the runs still left (which shrink as runs are
+    # written, so a later start would take another lock): every identical evaluation takes the same one, and reuses its one file.
+    import sys
     from contextlib import nullcontext
-    from visreps.storage import locked
-    turn = locked(store.root/"runs"/f"eval-{hash_json(sorted(p[3] for p in todo))}") if todo and not cfg.force else nullcontext()
+    from visreps.storage import lock_path, locked
+    turn_of = store.root/"runs"/f"eval-{hash_json(sorted(p[3] for p in plan.runs))}"
+    def waiting(_):
+        print(f"visreps eval: waiting for an identical evaluation (same model, data set and runs) already running on {str(store.root)!r}; "
+              f"its finished runs will be reused (lock {str(lock_path(turn_of))!r})", file=sys.stderr, flush=True)
+    turn = locked(turn_of, wait_message=waiting) if todo and not cfg.force else nullcontext()
     with turn:
         if not cfg.force: todo = [p for p in todo if not store.is_done(p[3])]  # what the one before us wrote
         skipped = [p[3] for p in plan.runs if p not in todo]
@@ -557,8 +564,9 @@ def run_eval(cfg: EvalConfig, # what to evaluate
                              cfg.device, plan.image_size, progress)
         written, n_records = [], 0
         for (s, a, ident, rid, sel, train_ids), records, arrays in evaluate_runs(plan, todo, cache, progress):
-            store.write_run(ident, records, config=cfg.to_dict(), arrays=arrays, force=cfg.force)
-            written.append(rid); n_records += len(records)
+            if store.write_run(ident, records, config=cfg.to_dict(), arrays=arrays, force=cfg.force).written:
+                written.append(rid); n_records += len(records)
+            else: skipped.append(rid)  # finished meanwhile by another writer: its records stand, and it is not counted as ours
     return EvalSummary(written, skipped, n_records, store.root, time.time() - t0)
 
 # %% ../nbs/53_evaluate.ipynb #c7d36262

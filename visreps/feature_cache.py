@@ -10,6 +10,7 @@ import shutil
 import socket
 import sys
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -48,15 +49,39 @@ def _read_gram(f: Path) -> dict | None:
         return None
 
 # %% ../nbs/51_feature_cache.ipynb #03d57360
-def _remove_dead_raw(root: Path) -> list[Path]:
-    "Remove the raw directories (`.raw-<host>-<pid>-<random>`) of writers on this host whose process is gone."
-    import psutil
-    out, host = [], socket.gethostname()
+_RAW_LOCK = "writer.lock"  # in each raw directory: held (flock, exclusive) by its writer for the directory's whole life
+
+def _new_raw(root: Path) -> tuple[Path, int]:
+    "A fresh raw directory under `root` and the open file that holds its writer lock (close it after removing the directory)."
+    import fcntl
+    d = Path(tempfile.mkdtemp(dir=root, prefix=f".raw-{socket.gethostname()}-{os.getpid()}-"))
+    fd = os.open(d/f".{_RAW_LOCK}.new", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a file nobody else has seen: free
+        os.rename(d/f".{_RAW_LOCK}.new", d/_RAW_LOCK)  # so the lock file appears already held
+    except BaseException: os.close(fd); shutil.rmtree(d, ignore_errors=True); raise
+    return d, fd
+
+def _remove_dead_raw(root: Path, # a feature cache folder
+                     grace: float = 60.0, # seconds a raw directory without a lock file is left alone (its writer may be taking it)
+                    ) -> list[Path]:
+    "Remove the raw directories (`.raw-*`) of writers that are gone: those whose writer lock can be taken now, whatever host or pid made them; one without a lock file (a writer killed as it began) once it is `grace` s old."
+    import fcntl
+    out = []
     for p in root.glob(".raw-*"):
-        try: h, pid, _ = p.name[len(".raw-"):].rsplit("-", 2); pid = int(pid)
-        except ValueError: continue
-        if h == host and not psutil.pid_exists(pid):
+        if not p.is_dir(): continue
+        try: fd = os.open(p/_RAW_LOCK, os.O_RDWR)  # never created here: a writer's lock file appears already held
+        except FileNotFoundError:
+            try: old = time.time() - p.stat().st_mtime > grace
+            except FileNotFoundError: continue  # removed meanwhile
+            if old: shutil.rmtree(p, ignore_errors=True); out.append(p)
+            continue
+        except OSError: continue  # not ours to open (another user's): not ours to judge
+        try:
+            try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError: continue  # held: its writer is alive
             shutil.rmtree(p, ignore_errors=True); out.append(p)
+        finally: os.close(fd)
     return out
 
 # %% ../nbs/51_feature_cache.ipynb #8eb65240
@@ -104,11 +129,11 @@ class FeatureCache:
             elif (got := _read_gram(f)) is not None: out[r] = got
             else: todo.append(r)
         if todo:
-            tmp = None
+            tmp = held = None
             if self.root is not None:
                 self.root.mkdir(parents=True, exist_ok=True)
                 _remove_dead_raw(self.root)
-                tmp = Path(tempfile.mkdtemp(dir=self.root, prefix=f".raw-{socket.gethostname()}-{os.getpid()}-"))
+                tmp, held = _new_raw(self.root)  # its writer lock is held until the directory is gone
             try:
                 raw = self._extract(ids, todo, None, None if tmp is None else tmp/"features")  # its lock lives inside tmp
                 for r in todo:
@@ -128,5 +153,7 @@ class FeatureCache:
                     out[r] = res
                 del raw
             finally:
-                if tmp is not None: shutil.rmtree(tmp, ignore_errors=True)
+                if tmp is not None:
+                    shutil.rmtree(tmp, ignore_errors=True)
+                    os.close(held)
         return {r: out[r] for r in readouts}

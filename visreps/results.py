@@ -19,7 +19,7 @@ from .core import atomic_path, hash_json, write_json_atomic
 from .storage import DataError, check_name, declare_output, locked, sha256_file
 
 # %% auto #0
-__all__ = ['RECORD_KEYS', 'RECORD_VALUES', 'make_run_id', 'ResultsStore']
+__all__ = ['RECORD_KEYS', 'RECORD_VALUES', 'make_run_id', 'WrittenRun', 'ResultsStore']
 
 # %% ../nbs/50_results.ipynb #56e38dcf
 RECORD_KEYS = ("model", "checkpoint", "dataset", "subject", "roi", "analysis", "metric", "readout")
@@ -39,6 +39,11 @@ def _check_record(r: dict, i: int) -> dict:
     return r
 
 # %% ../nbs/50_results.ipynb #dab4a113
+class WrittenRun(str):
+    "A run id (a `str`, as before) that also says whether the call that returned it wrote the run: `written` is False when it was already finished (by an earlier or a concurrent writer) and left as it was."
+    def __new__(cls, run_id: str, written: bool):
+        out = super().__new__(cls, run_id); out.written = written; return out
+
 @dataclass
 class ResultsStore:
     "A folder of finished runs, one JSON (+ optional NPZ of arrays) per run."
@@ -77,14 +82,14 @@ class ResultsStore:
                   config: dict | None = None, # the full config, kept for the record
                   arrays: dict[str, np.ndarray] | None = None, # bootstrap distributions, layer-selection scores...
                   force: bool = False, # overwrite a finished run
-                 ) -> str:
-        "Write one finished run atomically; return its id. A finished run is not rewritten unless `force`; concurrent writers of one run take turns."
+                 ) -> WrittenRun:
+        "Write one finished run atomically; return its id, whose `.written` says whether this call wrote it. A finished run is not rewritten unless `force` (`.written` is then False); concurrent writers of one run take turns."
         run_id = make_run_id(identity)
         records = [_check_record(dict(r), i) for i, r in enumerate(records)]
         with locked(self.path(run_id)):  # one writer per run; the next one finds it done
             declare_output(self.path(run_id))  # under a sweep: the run that wrote it is redone if the file goes
             for t in (self.root/"runs").glob(f".{run_id}.*.tmp"): t.unlink(missing_ok=True)  # a killed writer's temporaries
-            if not force and self.is_done(run_id): return run_id
+            if not force and self.is_done(run_id): return WrittenRun(run_id, False)  # someone else's: not ours to count
             arrays_file = None
             if arrays:
                 with atomic_path(self.path(run_id, "npz")) as tmp:
@@ -93,7 +98,7 @@ class ResultsStore:
             write_json_atomic(self.path(run_id), dict(run_id=run_id, identity=identity, config=config or {},
                                                       records=records, arrays=sorted(arrays or {}), arrays_file=arrays_file,
                                                       visreps_version=visreps.__version__, finished=time.strftime("%Y-%m-%dT%H:%M:%S")))
-        return run_id
+        return WrittenRun(run_id, True)
 
     def read_run(self, run_id: str) -> dict:
         "The run's JSON; a missing, truncated or corrupt file is an error naming it."
