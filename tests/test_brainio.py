@@ -220,3 +220,31 @@ def test_neuroids_without_a_region(cache, tmp_path):
     got = np.concatenate([ds.get(s).values for s in ds.subjects], axis=1)
     np.testing.assert_array_equal(got, raw["data"][:, keep, 0])
     assert ds.get("Chabo").neuroid_id.values.tolist() == ["Chabo_e0", "Chabo_e2"]
+
+
+def test_the_stimulus_set_is_part_of_the_run_identity_and_the_feature_cache_key(tmp_path, monkeypatch):
+    "stimulus_set= changes the images, not their ids: runs and cached features of the assembly's own set are not reused for another."
+    from eval_keys import eval_keys
+    d = tmp_path / "cache"
+    f = write_brainio_fixture(d, "movshon.FZFixture2013.public", "movshon.FZFixture2013-public", n_images=8, n_reps=2,
+                              image_size=(6, 6), layout="brainscore", seed=5)
+    write_brainio_fixture(d, "movshon.FZFixture2013.aperture", "FZFixture2013.aperture-public", n_images=8, n_reps=1,
+                          image_size=(6, 6), layout="brainscore", seed=6)
+    load = lambda **kw: load_brainio_dataset(d, identifier="movshon.FZFixture2013.public", subject_coord=None, test_fraction=0.5, **kw)
+    own, aperture = load(), load(stimulus_set="FZFixture2013.aperture-public")
+    named, by_csv = load(stimulus_set="movshon.FZFixture2013-public"), load(stimulus_set=f["csv"])
+    ids_own, key_own = eval_keys(own, tmp_path / "res", monkeypatch)
+    ids_ap, key_ap = eval_keys(aperture, tmp_path / "res", monkeypatch)
+    assert set(ids_own).isdisjoint(ids_ap) and key_own != key_ap
+    assert eval_keys(named, tmp_path / "res", monkeypatch) == (ids_own, key_own)  # its own set, named: the same images, the same keys
+    assert eval_keys(by_csv, tmp_path / "res", monkeypatch)[1] != key_ap
+    assert own.attrs["image_options"] == dict(stimulus_set="movshon.FZFixture2013-public", image_size=None)
+    assert aperture.attrs["image_options"]["stimulus_set"] == "FZFixture2013.aperture-public"
+    assert by_csv.attrs["image_options"]["stimulus_set"].startswith("csv:")
+
+
+def test_bad_nan_or_unassigned_is_a_config_error_before_any_file_is_read(tmp_path):
+    from visreps.core import ConfigError
+    for key in ("unassigned", "nan"):
+        with pytest.raises(ConfigError, match=rf"{key}='keep': expected one of \['error', 'drop'\]"):
+            load_brainio_dataset(tmp_path / "not-there.nc", **{key: "keep"})  # the option, not the missing file

@@ -163,3 +163,28 @@ def test_bad_input_names_the_path_and_layout(tree, tmp_path):
     nib.save(nib.Nifti1Image(b, np.eye(4)), NSDSyntheticLayout(nan_root).beta_file(1, "nifti"))
     with pytest.raises(ValueError, match="non-finite"):
         load_nsd_synthetic_responses(nan_root, 1, "ventral", **KW)
+
+
+def test_gamma_is_part_of_the_run_identity_and_the_feature_cache_key(tree, tmp_path, monkeypatch):
+    "gamma changes the images, not their ids: runs and cached features of gamma=None are not those of the default."
+    from eval_keys import eval_keys
+    root, nsd, syn = tree
+    load = lambda **kw: load_nsd_synthetic_dataset(root, 1, "early", nsd_train=True, image_size=8, progress=False, **KW, **kw)
+    sqrt, raw, again = load(), load(gamma=None), load(gamma="sqrt")
+    ids_sqrt, key_sqrt = eval_keys(sqrt, tmp_path, monkeypatch)
+    ids_raw, key_raw = eval_keys(raw, tmp_path, monkeypatch)
+    ids_again, key_again = eval_keys(again, tmp_path, monkeypatch)
+    assert set(ids_sqrt).isdisjoint(ids_raw) and key_sqrt != key_raw
+    assert ids_sqrt == ids_again and key_sqrt == key_again  # the same options: the same runs and features
+    assert sqrt.attrs["image_options"] == dict(gamma="sqrt", image_size=8, image_key="imgBrick")
+    assert raw.attrs["image_options"]["gamma"] is None
+
+
+def test_a_bad_gamma_is_a_config_error_before_any_response_is_read(tree, monkeypatch):
+    from visreps.core import ConfigError
+    import visreps.data.nsd_synthetic as ns
+    root, nsd, syn = tree
+    def never(*a, **k): raise AssertionError("responses read before gamma was checked")
+    monkeypatch.setattr(ns, "load_nsd_synthetic_responses", never)
+    with pytest.raises(ConfigError, match=r"gamma='linear': expected one of \['sqrt', None\]"):
+        ns.load_nsd_synthetic_dataset(root, [1, 2], "ventral", gamma="linear", **KW)

@@ -88,13 +88,18 @@ def _remove_dead_raw(root: Path, # a feature cache folder
 class FeatureCache:
     "Projected activations and exact Gram statistics of a model's readouts, cached under `root` (None: in memory, nothing written)."
     def __init__(self, root, model, weights: str, stimuli, seed: int = 0, batch_size: int = 64,
-                 device: str = "auto", image_size: int | None = None, progress: bool = True):
+                 device: str = "auto", image_size: int | None = None, progress: bool = True,
+                 image_options: dict | None = None): # the data set's `attrs["image_options"]` (what changes the images but not their ids)
         self.root, self.model, self.weights, self.stimuli = (None if root is None else Path(root)), model, weights, stimuli
         self._mem = {}
         self.seed, self.batch_size, self.device, self.image_size, self.progress = seed, batch_size, device, image_size, progress
+        self.image_options = dict(image_options) if image_options else None
 
     def _key(self, kind, ids, readouts, projection) -> Path:
-        return Path(self.root or ".")/f"{kind}-{hash_json(dict(weights=self.weights, ids=hash_json(np.asarray(ids).astype(str).tolist()), readouts=sorted(readouts), projection=projection, seed=self.seed, image_size=self.image_size, v=1))}"
+        key = dict(weights=self.weights, ids=hash_json(np.asarray(ids).astype(str).tolist()), readouts=sorted(readouts), projection=projection,
+                   seed=self.seed, image_size=self.image_size, v=1)
+        if self.image_options: key["images"] = self.image_options  # only then: the keys of data sets without them stay as they were
+        return Path(self.root or ".")/f"{kind}-{hash_json(key)}"
 
     def _extract(self, ids, readouts, projection, out_dir):
         from visreps.features import extract_features

@@ -157,7 +157,8 @@ def score_model(model, # any torch.nn.Module taking (n, 3, H, W) images
     try:
         info = identify_model(model, model_name)
         plan = plan_eval(cfg, dataset, model, info)
-        cache = FeatureCache(None, model, info["weights"], dataset.stimuli, cfg.seed, cfg.batch_size, cfg.device, plan.image_size, progress)
+        cache = FeatureCache(None, model, info["weights"], dataset.stimuli, cfg.seed, cfg.batch_size, cfg.device, plan.image_size, progress,
+                             image_options=dataset.attrs.get("image_options"))
         records = [r for _, recs, _ in evaluate_runs(plan, plan.runs, cache, progress) for r in recs]
     finally: model.train(was_training)
     return score_table(records, cfg, include_selection)

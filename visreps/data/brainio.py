@@ -17,9 +17,10 @@ from PIL import Image
 from .images import ConcatImages, LazyImages, MissingImages
 from ..dataset import NeuralDataset, StimulusSet, make_responses
 
-try: from visreps.core import DataError
+try: from visreps.core import ConfigError, DataError
 except ImportError:  # older visreps.core
     class DataError(ValueError): "Input data is not what it should be."
+    class ConfigError(ValueError): "A config key or value is not what the config expects."
 
 # %% auto #0
 __all__ = ['DATA_DIMS', 'EXPECTED_ASSEMBLY', 'read_assembly', 'write_brainio_fixture', 'find_stimulus_set', 'read_stimulus_set',
@@ -244,6 +245,9 @@ def select_time_bins(da: xr.DataArray, # an assembly, possibly with a time_bin d
     return out, dict(time_bins=used)
 
 # %% ../../nbs/17_brainio.ipynb #fa8c5dbd
+def _check_choice(key: str, value, allowed: tuple):
+    if value not in allowed: raise ConfigError(f"{key}={value!r}: expected one of {list(allowed)}")
+
 def _plain(da: xr.DataArray) -> xr.DataArray:
     "Drop MultiIndexes, keep their levels as plain coordinates."
     idx = [d for d in da.dims if d in da.indexes]
@@ -260,8 +264,7 @@ def assembly_responses(da: xr.DataArray, # from `read_assembly`
                        unassigned: str = "error", # neuroids with no region (empty or NaN): "error" or "drop"
                       ) -> dict:
     "{subject: responses} in the container's layout from one assembly."
-    if nan not in ("error", "drop"): raise ValueError(f"nan={nan!r}: expected 'error' or 'drop'")
-    if unassigned not in ("error", "drop"): raise ValueError(f"unassigned={unassigned!r}: expected 'error' or 'drop'")
+    _check_choice("nan", nan, ("error", "drop")); _check_choice("unassigned", unassigned, ("error", "drop"))
     if set(da.dims) - {"presentation", "neuroid", "time_bin"}: raise DataError(f"{where}: dims {da.dims}; expected {EXPECTED_ASSEMBLY}")
     x, tnote = select_time_bins(da, time_bins, where)
     x = _plain(x).transpose("presentation", "neuroid")
@@ -336,6 +339,7 @@ def load_brainio_dataset(path: str | Path, # an assembly .nc, or a folder holdin
                          identifier: str | list[str] | None = None, # in a folder: only these assemblies (e.g. "dicarlo.MajajHong2015.public")
                         ) -> NeuralDataset:
     "BrainIO assemblies and their stimulus sets as one `NeuralDataset`."
+    _check_choice("nan", nan, ("error", "drop")); _check_choice("unassigned", unassigned, ("error", "drop"))  # before any file is read
     path = Path(path)
     files = _assembly_files(path)
     if identifier is not None:
@@ -349,7 +353,7 @@ def load_brainio_dataset(path: str | Path, # an assembly .nc, or a folder holdin
                                         f"assy_<id>/{fname}; Brain-Score's: <sha1>/{fname}); found {sorted({f.name for f in files})}")
             picked.append(_unique(hits, f"BrainIO assembly {i!r} ({fname})"))
         files = picked
-    responses, sets, manifests = {}, [], {}
+    responses, sets, manifests, used = {}, [], {}, {}
     for f in files:
         da = read_assembly(f, indexes=False)  # the container needs plain coordinates only
         ident = str(da.attrs.get("identifier", f.stem))
@@ -360,21 +364,24 @@ def load_brainio_dataset(path: str | Path, # an assembly .nc, or a folder holdin
         responses.update(resp)
         ids = list(dict.fromkeys(i for r in resp.values() for i in r.stimulus_id.values.tolist()))
         ssid = str(da.attrs.get("stimulus_set_identifier", ""))
-        if stimulus_set is False: csv = None
+        # `which` names the images for the run identity: the set's identifier (the assembly's own or the one asked for), a CSV by its content, or none
+        if stimulus_set is False: csv = which = None
         elif stimulus_set is not None and stimulus_set is not True and (Path(stimulus_set).suffix == ".csv" or Path(stimulus_set).exists()):
             csv = Path(stimulus_set)
+            which = f"csv:{_sha1(csv)[:16]}" if csv.is_file() else str(csv)
         elif stimulus_set is not None and stimulus_set is not True:  # an identifier (e.g. "FreemanZiemba2013.aperture-public")
-            csv = find_stimulus_set(f, str(stimulus_set))
+            csv, which = find_stimulus_set(f, str(stimulus_set)), str(stimulus_set)
             if csv is None:
                 raise FileNotFoundError(f"{str(f)!r}: stimulus set {str(stimulus_set)!r} was not found as {_store_name('stimulus', str(stimulus_set))}.csv "
                                         "next to the assembly, in a folder of that name, or in a sibling folder")
         else:
-            csv = find_stimulus_set(f, ssid) if ssid else None
+            csv, which = (find_stimulus_set(f, ssid) if ssid else None), ssid
             if csv is None:
                 raise FileNotFoundError(f"{str(f)!r}: its stimulus set {ssid or '(no stimulus_set_identifier attribute)'!r} was not found as "
                                         f"{_store_name('stimulus', ssid or '<id>')}.csv (+ .zip) next to it or in a sibling folder; "
                                         "pass stimulus_set=<csv> or stimulus_set=False to load without images")
         sets.append((csv, ids))
+        used[ident] = which
         manifests[ident] = dict(file=str(f), stimulus_set=str(csv) if csv else None, subjects=list(resp))
     seen, parts, metas, all_ids = set(), [], [], []
     size = image_size
@@ -395,7 +402,8 @@ def load_brainio_dataset(path: str | Path, # an assembly .nc, or a folder holdin
     meta = pd.concat(metas, ignore_index=True)
     meta["stimulus_id"] = meta["stimulus_id"].astype(str)
     first = next(iter(manifests))
-    attrs = dict(manifest=dict(source="BrainIO", path=str(path), time_bins=str(time_bins), assemblies=manifests))
+    attrs = dict(manifest=dict(source="BrainIO", path=str(path), time_bins=str(time_bins), assemblies=manifests),
+                 image_options=dict(stimulus_set=used[first] if len(used) == 1 else used, image_size=image_size))  # what changes the images but not their ids
     if test_fraction is not None:
         if not 0 < float(test_fraction) < 1: raise ValueError(f"test_fraction={test_fraction!r}: expected a fraction between 0 and 1")
         shared = set.intersection(*(set(r.stimulus_id.values.tolist()) for r in responses.values()))

@@ -16,7 +16,7 @@ import pandas as pd
 import scipy.io
 import xarray as xr
 
-from ..core import atomic_path, hash_json
+from ..core import ConfigError, atomic_path, hash_json
 from .images import ArrayImages, ConcatImages, MissingImages
 from .nsd import (BETA_VERSION, RESOLUTION, NSDImages, NSDLayout, _read_mat_arrays, _stat, find_atlas,
                               load_nsd_responses, nsd_stimulus_ids, read_expdesign, read_session_betas, select_voxels,
@@ -24,7 +24,7 @@ from .nsd import (BETA_VERSION, RESOLUTION, NSDImages, NSDLayout, _read_mat_arra
 from ..dataset import NeuralDataset, StimulusSet, make_responses
 
 # %% auto #0
-__all__ = ['SYNTH_BETA_VERSION', 'N_COMMON', 'EXPECTED_LAYOUT', 'NSDSyntheticLayout', 'read_synthetic_design',
+__all__ = ['SYNTH_BETA_VERSION', 'N_COMMON', 'EXPECTED_LAYOUT', 'GAMMAS', 'NSDSyntheticLayout', 'read_synthetic_design',
            'synthetic_stimulus_ids', 'write_nsd_synthetic_fixture', 'load_nsd_synthetic_responses', 'SqrtGammaImages',
            'synthetic_images', 'load_nsd_synthetic_dataset']
 
@@ -209,6 +209,11 @@ def _brick_rows(path: Path, key: str) -> int:
     if len(shp) != 4 or shp[-1] != 3: raise ValueError(f"{str(path)!r}/{key}: expected (n, H, W, 3) images, got shape {shp}")
     return shp[0]
 
+GAMMAS = ("sqrt", None)
+
+def _check_gamma(gamma):
+    if gamma not in GAMMAS: raise ConfigError(f"gamma={gamma!r}: expected one of {list(GAMMAS)} ('sqrt': as the paper's code; None: the stored values)")
+
 def synthetic_images(root: str | Path, # the NSD root
                      subject, # whose colour images to use
                      images, # 0-based image numbers: the common ones first, then the subject's own
@@ -218,7 +223,7 @@ def synthetic_images(root: str | Path, # the NSD root
                      gamma: str | None = "sqrt", # "sqrt": sqrt(x / 255) * 255 as the paper's code does; None: the stored values
                     ):
     "An array-like of the NSD-synthetic `images` of `subject`, read on demand (picklable: files reopen in each process)."
-    if gamma not in ("sqrt", None): raise ValueError(f"gamma={gamma!r}: expected 'sqrt' or None")
+    _check_gamma(gamma)
     lay = NSDSyntheticLayout(root)
     images = np.asarray(images, dtype=np.int64)
     own = images >= n_common
@@ -255,6 +260,7 @@ def load_nsd_synthetic_dataset(root: str | Path, # the NSD root
                                **options, # passed to `load_nsd_synthetic_responses` (hemisphere, zscore, beta_format, n_images, n_common, cache_dir, ...)
                               ) -> NeuralDataset:
     "NSD-synthetic (test only), optionally behind NSD (train), for several subjects."
+    _check_gamma(gamma)  # before any subject's responses are read
     root = Path(root)
     if not root.exists(): raise FileNotFoundError(f"NSD root {str(root)!r} does not exist; expected: {EXPECTED_LAYOUT}")
     if isinstance(subjects, (int, str)): subjects = [subjects]
@@ -302,6 +308,7 @@ def load_nsd_synthetic_dataset(root: str | Path, # the NSD root
                              image=[-1] * len(nsd_list) + [syn_ids[i][0] for i in syn_list],
                              common=[True] * len(nsd_list) + [syn_ids[i][0] < n_common for i in syn_list]))
     attrs = dict(manifest=dict(source="NSD-synthetic", nsd_train=nsd_train, subjects=list(responses), roi=[roi] if isinstance(roi, str) else list(roi),
-                               gamma=gamma, per_subject=manifests), test_ids=list(syn_list))
+                               gamma=gamma, per_subject=manifests), test_ids=list(syn_list),
+                 image_options=dict(gamma=gamma, image_size=image_size, image_key=image_key))  # what changes the images but not their ids
     if nsd_train: attrs["train_ids"] = nsd_list.tolist()
     return NeuralDataset(name or ("NSD+NSD-synthetic" if nsd_train else "NSD-synthetic"), responses, StimulusSet(ids, imgs, meta), attrs)
