@@ -1051,4 +1051,5 @@ d = { 'settings': { 'branch': 'main',
                                'visreps.world.roi_features': ('world.html#roi_features', 'visreps/world.py'),
                                'visreps.world.sample_design': ('world.html#sample_design', 'visreps/world.py'),
                                'visreps.world.simulate_responses': ('world.html#simulate_responses', 'visreps/world.py'),
-                               'visreps.world.world_id': ('world.html#world_id', 'visreps/world.py')}}}
+                               'visreps.world.world_id': ('world.html#world_id', 'visreps/world.py'),
+                               'visreps.world.world_in': ('world.html#world_in', 'visreps/world.py')}}}

@@ -24,7 +24,7 @@ import yaml
 
 from .core import (Config, ConfigError, CommandError, DataError, VisrepsError, _merge, _parse_scalar, hash_file, hash_json,
                           read_options, write_json_atomic)
-from .world import WorldConfig, load_or_make_world, make_world, world_id
+from .world import WorldConfig, load_or_make_world, world_in
 from . import sweep as _sweep
 from .sweep import (EXECUTORS, RUNNER_PARAMETERS, find_plan, find_runs, load_plan, notebook_parameters,
                            run_dir_for, run_notebook, run_sweep)
@@ -178,16 +178,7 @@ class WorldJob(WorldConfig):
 def world_command(cfg: WorldJob, args=None) -> str:
     wc, force = cfg.world_config(), bool(getattr(args, "force", False))
     if cfg.out is None: ds, path = load_or_make_world(wc, Path(cfg.results_root) / "worlds", force=force, progress=True)
-    else:
-        path = Path(cfg.out)
-        from visreps.dataset import check_replaceable, load_dataset
-        check_replaceable(path)  # refuse a foreign folder before minutes of work, naming it
-        def there():  # the world id of the data set in `path`; None when there is none, or it is damaged (then it is made again)
-            try: return load_dataset(path).attrs.get("world_id")
-            except DataError as e: print(f"visreps world: {e}; generating the world again", file=sys.stderr); return None
-        if force or not (path / "dataset.json").exists() or there() != world_id(wc):
-            make_world(config=wc, progress=True).save(path)
-        ds = load_dataset(path)
+    else: ds, path = world_in(cfg.out, wc, force=force, progress=True, who="visreps world"), Path(cfg.out)
     return (f"world {ds.attrs['world_id']}: {len(ds.stimuli)} images ({len(ds.attrs.get('test_ids', []))} shared), "
             f"{len(ds.subjects)} subjects, ROIs {ds.rois} -> {path}")
 

@@ -19,12 +19,13 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .core import Config, ConfigError, hash_json, make_rng
-from .dataset import NeuralDataset, StimulusSet, load_dataset, make_responses
+from .dataset import NeuralDataset, StimulusSet, check_replaceable, load_dataset, make_responses
 from .storage import DataError, check_name, declare_output, ensure_under, locked
 
 # %% auto #0
 __all__ = ['LEVEL_ATTRIBUTES', 'MAX_LEVELS', 'ROIS', 'WorldConfig', 'category_at_level', 'category_bits', 'sample_design',
-           'render_images', 'roi_features', 'simulate_responses', 'make_world', 'world_id', 'load_or_make_world']
+           'render_images', 'roi_features', 'simulate_responses', 'make_world', 'world_id', 'world_in',
+           'load_or_make_world']
 
 # %% ../nbs/11_world.ipynb #2d04c9e3
 LEVEL_ATTRIBUTES = ("texture", "parts", "elongation", "shape", "hue", "lightness", "outline", "hue_shift") # default attribute of tree level 1, 2, ...
@@ -392,6 +393,32 @@ def world_id(cfg: WorldConfig) -> str:
     return hash_json(dict(world=cfg.to_dict(), version=2), n=12)
 
 # %% ../nbs/11_world.ipynb #c52246a5
+def world_in(path: str | Path, # a folder for one world
+             config: WorldConfig | dict | None = None, # the world wanted; None: the world that is there (the defaults' when there is none)
+             force: bool = False, # make it again even when it is there
+             progress: bool = False, # show progress bars
+             who: str = "world", # what the messages start with
+            ) -> NeuralDataset:
+    "The world saved in `path` when it is the one `config` makes (any world there when `config` is None), else made and saved there; a folder that is not a world is refused, naming it."
+    path = Path(path)
+    check_replaceable(path)  # someone else's folder is refused before minutes of work
+    cfg = None if config is None else config if isinstance(config, WorldConfig) else WorldConfig.from_dict(config)
+    if not force and (path / "dataset.json").exists():
+        try: ds = load_dataset(path)
+        except DataError as e:  # a damaged world (a full disk, a copy cut short): named, then made again
+            ds = None; print(f"{who}: {e}; generating the world again", file=sys.stderr, flush=True)
+        if ds is not None:
+            have = ds.attrs.get("world_id")
+            if have is None:
+                raise DataError(f"{who}: {str(path)!r} holds data set {ds.name!r}, which is not a synthetic world; "
+                                f"load it as a data set folder, or give an empty or new folder")
+            if cfg is None or have == world_id(cfg): return ds
+            print(f"{who}: {str(path)!r} holds world {have}, not {world_id(cfg)} (the options given); generating it there",
+                  file=sys.stderr, flush=True)
+    make_world(config=cfg, progress=progress).save(path)
+    return load_dataset(path)
+
+# %% ../nbs/11_world.ipynb #f1476d2e
 def load_or_make_world(config: WorldConfig | dict | None = None, # the world
                        root: str | Path = "results/worlds", # cache folder
                        force: bool = False, # regenerate even if cached
@@ -400,18 +427,7 @@ def load_or_make_world(config: WorldConfig | dict | None = None, # the world
     "The world for `config`, from `root/<world_id>` when it was made before, else generated and saved there."
     cfg = config if isinstance(config, WorldConfig) else WorldConfig.from_dict(config or {})
     path = ensure_under(Path(root) / f"{check_name(cfg.name, 'world name')}-{world_id(cfg)}", root, "world folder")
-    def cached():
-        if not (path / "dataset.json").exists(): return None
-        try: return load_dataset(path)
-        except DataError as e:  # a damaged cache (a full disk, a copy cut short): named, then made again
-            print(f"world cache: {e}; generating the world again", file=sys.stderr, flush=True)
-            return None
-    ds = None if force else cached()
-    if ds is None:
-        with locked(path):  # concurrent jobs asking for the same world: one makes it, the others wait and load it
-            ds = None if force else cached()
-            if ds is None:
-                make_world(config=cfg, progress=progress).save(path)
-                ds = load_dataset(path)
+    with locked(path):  # concurrent jobs asking for the same world: one makes it, the others wait and load it
+        ds = world_in(path, cfg, force=force, progress=progress, who="world cache")
     declare_output(path)
     return ds, path

@@ -5,15 +5,13 @@
 # %% ../../nbs/19_sources.ipynb #4a1ddd9f
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .images import MissingImages
-from ..dataset import NeuralDataset, StimulusSet, check_replaceable, load_dataset, make_responses
-from ..storage import DataError
+from ..dataset import NeuralDataset, StimulusSet, load_dataset, make_responses
 
 # %% auto #0
 __all__ = ['SOURCES', 'read_things_embeddings', 'write_things_fixture', 'parse_source', 'source_options', 'load_neural_data']
@@ -71,24 +69,9 @@ SOURCES = {
 }
 
 def _load_world(arg: str = "", **options):
-    from visreps.world import WorldConfig, make_world, world_id  # the synthetic world, imported only when asked for
+    from visreps.world import make_world, world_in  # the synthetic world, imported only when asked for
     if not arg: return make_world(**options)
-    path = Path(arg)
-    check_replaceable(path)  # a folder that is not a data set is refused before any work, naming it
-    if (path/"dataset.json").exists():
-        try: ds = load_dataset(path)
-        except DataError as e: ds = None; print(f"world:{arg}: {e}; generating the world again", file=sys.stderr, flush=True)
-        if ds is not None:
-            have = ds.attrs.get("world_id")
-            if have is None:
-                raise DataError(f"world:{arg}: the folder holds data set {ds.name!r}, which is not a synthetic world; "
-                                f"load it with 'folder:{arg}', or give world: an empty or new folder")
-            want = world_id(WorldConfig.from_dict(options))
-            if not options or have == want: return ds  # no options: the world that is there; else the same world
-            print(f"world:{arg}: holds world {have}, not {want} (the options given); generating {want} there", file=sys.stderr, flush=True)
-    ds = make_world(**options)
-    ds.save(path)
-    return ds
+    return world_in(arg, options or None, who=f"world:{arg}")  # no options: the world that is there
 
 def _load_things(arg: str, **options):
     if not arg: raise ValueError("source='things:<folder>': give the folder holding spose_embedding_66d_sorted.txt and unique_id.txt")
