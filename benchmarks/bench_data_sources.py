@@ -23,9 +23,9 @@ import numpy as np
 import xarray as xr
 from PIL import Image
 
-from visreps.data.brainio import load_brainio_dataset, write_brainio_fixture
-from visreps.data.images import LazyImages, decode_image
-from visreps.data.tvsd import load_tvsd_responses, tvsd_paths, write_tvsd_fixture
+from visreps.data.loaders.brainio import load_brainio_dataset, write_brainio_fixture
+from visreps.data.loaders.images import LazyImages, decode_image
+from visreps.data.loaders.tvsd import load_tvsd_responses, tvsd_paths, write_tvsd_fixture
 
 
 def timed(fn, repeat=3):

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from sklearn.decomposition import PCA
 
-from visreps.dimensionality import effective_dimensionality, effective_dimensionality_from_eigenvalues, eigenspectrum
+from visreps.metrics.dimensionality import effective_dimensionality, effective_dimensionality_from_eigenvalues, eigenspectrum
 
 
 def ed_numpy(X):

@@ -1,5 +1,5 @@
-"""Benchmark: voxelwise ridge encoding (visreps.encoding.RidgeEncoder, himalaya torch backend) against
-scikit-learn, and cross-validated PLS-SVD (visreps.pls) against scikit-learn's PLSSVD.
+"""Benchmark: voxelwise ridge encoding (visreps.metrics.encoding.RidgeEncoder, himalaya torch backend) against
+scikit-learn, and cross-validated PLS-SVD (visreps.metrics.pls) against scikit-learn's PLSSVD.
 
     .venv/bin/python benchmarks/bench_encoding.py            # default size (a few minutes on 2 cores)
     .venv/bin/python benchmarks/bench_encoding.py --full     # the issue's size: 5,000 x 4,096 x 10,000
@@ -28,8 +28,8 @@ import time
 
 import numpy as np
 
-from visreps.encoding import DEFAULT_ALPHAS, RidgeEncoder, pearson_columns
-from visreps.pls import PLSSVD, cross_decompose
+from visreps.metrics.encoding import DEFAULT_ALPHAS, RidgeEncoder, pearson_columns
+from visreps.metrics.pls import PLSSVD, cross_decompose
 
 
 def make_data(n_train, n_test, n_features, n_voxels, seed=0, dtype=np.float32):

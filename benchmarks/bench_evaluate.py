@@ -3,7 +3,7 @@
 Default: a small world (200 test stimuli, 200 selection stimuli per subject, width-0.25 CustomCNN at 64 px).
 --full: the issue's sizes (1,000 test stimuli, 1,000 selection stimuli per subject, width-1 CustomCNN at 224 px).
 Baseline, in the same run: the test RDM of the widest readout from activations held in memory
-(`visreps.rsa.compute_rdm` on the full n x D matrix) against the pipeline's streamed Gram matrix.
+(`visreps.metrics.rsa.compute_rdm` on the full n x D matrix) against the pipeline's streamed Gram matrix.
 
     .venv/bin/python benchmarks/bench_evaluate.py [--full] [--analyses rsa,encoding,pls,pca_reconstruction]
 """
@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from visreps.evaluate import EvalConfig, FeatureCache, rdm_from_gram, run_eval
-from visreps.identity import load_eval_model
-from visreps.world import make_world
+from visreps.study.evaluate import EvalConfig, FeatureCache, rdm_from_gram, run_eval
+from visreps.models.identity import load_eval_model
+from visreps.data.world import make_world
 
 
 def main():
@@ -54,8 +54,8 @@ def main():
         ids = ds.shared_ids()
         t = time.time(); st = cache.gram(ids, ["conv1.post"], None)["conv1.post"]; A = rdm_from_gram(st["G"], st["s"], int(st["D"]))
         t_stream = time.time() - t
-        from visreps.features import extract_features
-        from visreps.rsa import compute_rdm
+        from visreps.models.features import extract_features
+        from visreps.metrics.rsa import compute_rdm
         t = time.time()
         X = extract_features(model, ds.stimuli.images_for(ids), "conv1.post", stimulus_ids=ids, image_size=size, device="cpu", progress=False)["conv1.post"].values
         B = compute_rdm(X, device="cpu"); t_mem = time.time() - t

@@ -1,7 +1,7 @@
 """Benchmark: feature extraction for layer selection (CustomCNN, 14 readouts, projection to min(4096, D)).
 
 Compares, in the same run and on the same images:
-  visreps   : visreps.features.extract_features (batched torch transform, hooks, per-batch seeded
+  visreps   : visreps.models.features.extract_features (batched torch transform, hooks, per-batch seeded
               sparse projection, streamed to disk)
   baseline  : the straightforward way: PIL transform image by image, hooks that keep the full
               activations of every image in memory, then scikit-learn's SparseRandomProjection
@@ -34,8 +34,8 @@ def _images(n, seed=0):
 
 def run_visreps(n, batch_size, out):
     import torch
-    from visreps.features import extract_features
-    from visreps.models import build_model
+    from visreps.models.features import extract_features
+    from visreps.models.zoo import build_model
     torch.set_num_threads(torch.get_num_threads())
     m = build_model("custom_cnn", 1000, seed=0).eval()
     imgs = _images(n)
@@ -52,7 +52,7 @@ def run_baseline(n, batch_size, out):
     import torchvision.transforms as T
     from PIL import Image
     from sklearn.random_projection import SparseRandomProjection
-    from visreps.models import build_model, readout_points
+    from visreps.models.zoo import build_model, readout_points
     m = build_model("custom_cnn", 1000, seed=0).eval()
     imgs = _images(n)
     tf = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(),
@@ -85,8 +85,8 @@ def child(method, n, batch_size, out):
 def bench_lite(n=92, reps=2):
     "EfficientNet-Lite0 (pretrained), every readout (16 blocks + head), pooling max and avg: one pass vs one pass per pooling."
     import torch
-    from visreps.features import extract_features
-    from visreps.models import build_model
+    from visreps.models.features import extract_features
+    from visreps.models.zoo import build_model
     m = build_model("efficientnet_lite0", pretrained=True).eval()
     imgs = np.random.default_rng(0).integers(0, 256, (n, 175, 175, 3), dtype=np.uint8)  # the 92-image set's size
     kw = dict(stimulus_ids=[f"s{i}" for i in range(n)], batch_size=32, device="cpu", progress=False)

@@ -1,4 +1,4 @@
-"""Benchmark: the whole representation-geometry suite (visreps.geometry) for one layer.
+"""Benchmark: the whole representation-geometry suite (visreps.metrics.geometry) for one layer.
 
 Default: 2,500 images x 4,096 features, 50 categories of 50 images (the issue's size for one
 layer), few-shot with 1/5/20 shots, 25 test images per category, 10 repeats, both classifiers.
@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from visreps.core import get_device, to_numpy
-from visreps import geometry as G
+from visreps.core.backend import get_device, to_numpy
+from visreps.metrics import geometry as G
 
 
 def make_layer(n_cat: int, per_cat: int, d: int, seed: int = 0):

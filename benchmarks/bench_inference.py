@@ -1,4 +1,4 @@
-"""Benchmark visreps.inference against rsatoolbox and naive loops.
+"""Benchmark visreps.metrics.inference against rsatoolbox and naive loops.
 
     .venv/bin/python benchmarks/bench_inference.py          # the issue's sizes; rsatoolbox at reduced size, extrapolated
     .venv/bin/python benchmarks/bench_inference.py --quick  # smaller sizes (a smoke run)
@@ -24,8 +24,8 @@ import warnings
 import numpy as np
 import scipy.stats
 
-from visreps.inference import bootstrap_draws, permutation_test_rsa, two_factor_bootstrap
-from visreps.rsa import rdm_to_vector
+from visreps.metrics.inference import bootstrap_draws, permutation_test_rsa, two_factor_bootstrap
+from visreps.metrics.rsa import rdm_to_vector
 
 
 def rdms(n, n_subjects, n_models, seed=0, d=20):

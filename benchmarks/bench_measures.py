@@ -28,8 +28,8 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", choices=["crossnobis", "cka"], default=None, help="run one of the two benchmarks")
     a = ap.parse_args()
-    from visreps.cka import linear_cka
-    from visreps.crossval_rdm import compute_rdm_cv, noise_residuals
+    from visreps.metrics.cka import linear_cka
+    from visreps.metrics.crossval_rdm import compute_rdm_cv, noise_residuals
     import rsatoolbox
     from rsatoolbox.data.noise import prec_from_residuals
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f} at start")

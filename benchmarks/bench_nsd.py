@@ -1,4 +1,4 @@
-"""Reading one NSD session's ROI voxels: streamed ROI-only reads (visreps.data.nsd.read_session_betas) vs the
+"""Reading one NSD session's ROI voxels: streamed ROI-only reads (visreps.data.loaders.nsd.read_session_betas) vs the
 baseline of loading the whole-brain session then masking. Synthetic session at NSD's 1.8 mm volume size
 (81 x 104 x 83), int16, HDF5 laid out as NSD ships it (trial, Z, Y, X) and .nii.gz (X, Y, Z, trial).
 
@@ -19,7 +19,7 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 
-from visreps.data.nsd import read_session_betas
+from visreps.data.loaders.nsd import read_session_betas
 
 SHAPE = (81, 104, 83)
 

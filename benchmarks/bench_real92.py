@@ -23,7 +23,7 @@ Part 2, side by side: one network (trained Lite0), all its readouts, against hIT
   1,000 (each resample costs the same); both the measured and the scaled times are printed.
   Checked: the same tau-a values, the same ceiling (rsatoolbox pools ranked RDMs: pool='rank'),
   and the same bootstrap values on the same resamples (the first 20 of visreps' draws).
-The baseline's extraction time includes the same preprocessing (visreps.features.preprocess_images).
+The baseline's extraction time includes the same preprocessing (visreps.models.features.preprocess_images).
 """
 import argparse
 import os
@@ -34,13 +34,12 @@ import warnings
 import numpy as np
 import torch
 
-from visreps.data.kriegeskorte92 import load_kriegeskorte92
-from visreps.features import extract_features, preprocess_images
-from visreps.models import build_model, input_spec, readout_points
-from visreps.rdmset import (_entry_weights, bootstrap_compare, noise_ceiling, rdm_scores, rsa_scores,
-                            stimulus_bootstrap_counts)
-from visreps.scoring import readout_summaries
-from visreps.rsa import rdm_to_vector
+from visreps.data.loaders.kriegeskorte92 import load_kriegeskorte92
+from visreps.models.features import extract_features, preprocess_images
+from visreps.models.zoo import build_model, input_spec, readout_points
+from visreps.metrics.rdm_scores import _entry_weights, bootstrap_compare, noise_ceiling, rdm_scores, rsa_scores, stimulus_bootstrap_counts
+from visreps.study.scoring import readout_summaries
+from visreps.metrics.rsa import rdm_to_vector
 
 NETWORKS = [(a, t) for a in ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2") for t in (True, False)]
 
@@ -80,7 +79,7 @@ TV_SCRIPT = """
 import sys, time, numpy as np, torch
 torch.set_num_threads(int(sys.argv[4]))
 from thingsvision import get_extractor_from_model
-from visreps.models import build_model
+from visreps.models.zoo import build_model
 model = build_model("efficientnet_lite0", pretrained=True).eval()
 x = torch.from_numpy(np.load(sys.argv[1]))
 paths = sys.argv[3].split(",")
@@ -187,7 +186,7 @@ def main():
     # the same resamples: visreps' exact weighted bootstrap vs rsatoolbox on explicitly resampled RDMs
     Wt = _entry_weights(counts[:20])
     tgt = rdm_to_vector(ds.subject_rdms("hIT").values.mean(0))
-    from visreps.rsa import compute_rdm
+    from visreps.metrics.rsa import compute_rdm
     db = 0.0
     for k, p in paths.items():
         X = bfeats[p].astype(np.float64)

@@ -1,4 +1,4 @@
-"""Benchmark visreps.rsa against scipy and rsatoolbox.
+"""Benchmark visreps.metrics.rsa against scipy and rsatoolbox.
 
     .venv/bin/python benchmarks/bench_rsa.py          # default sizes (about 1-2 minutes on 2 cores)
     .venv/bin/python benchmarks/bench_rsa.py --full   # also the baselines at N=10,000 and the full naive bootstrap
@@ -22,7 +22,7 @@ import scipy.stats
 import torch
 from scipy.spatial.distance import pdist
 
-from visreps.rsa import bootstrap_indices, bootstrap_rsa, compare_rdms, compute_rdm, rdm_to_vector
+from visreps.metrics.rsa import bootstrap_indices, bootstrap_rsa, compare_rdms, compute_rdm, rdm_to_vector
 
 
 def make_data(n, n_features=2000, seed=0):

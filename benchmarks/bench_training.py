@@ -3,7 +3,7 @@
 For CustomCNN (width 1.0) at 64 px and 224 px, images/s of a full training step
 (data + augmentation + forward + backward + AdamW step), measured three ways in the same run:
 
-* visreps   `visreps.training.train` itself (uint8 images on the device, batched augmentation
+* visreps   `visreps.training.trainer.train` itself (uint8 images on the device, batched augmentation
             there), timed on its second epoch (warm), from the epoch's own timer;
 * ceiling   the same model and optimiser on one fixed, pre-placed, pre-normalised batch;
 * plain     torch DataLoader (2 workers) + torchvision transforms on PIL images on the CPU
@@ -22,9 +22,9 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from visreps.core import get_device
-from visreps.models import build_model
-from visreps.training import (ImageStore, TrainConfig, augment_batch, make_optimizer, sample_augmentation, train)
+from visreps.core.backend import get_device
+from visreps.models.zoo import build_model
+from visreps.training.trainer import ImageStore, TrainConfig, augment_batch, make_optimizer, sample_augmentation, train
 
 
 def sync(dev):

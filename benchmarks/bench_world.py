@@ -12,7 +12,7 @@ import time
 import numpy as np
 import torch
 
-from visreps.world import WorldConfig, make_world, render_images, roi_features, sample_design, simulate_responses
+from visreps.data.world import WorldConfig, make_world, render_images, roi_features, sample_design, simulate_responses
 
 
 def bench(n_images: int, image_size: int, n_subjects: int = 4):

@@ -45,9 +45,9 @@ class Reproduced:
 
 
 def run_reproduce(tmp, seed=1, world_overrides=None, pages=("world", "first_rsa", "summary"), plan_pages=None):
-    "Make a small book with `pages` and reproduce it (visreps.book.reproduce) with a plan making `plan_pages` (default: all)."
-    from visreps.book import reproduce
-    from visreps.cli import ReproduceConfig
+    "Make a small book with `pages` and reproduce it (visreps.app.book.reproduce) with a plan making `plan_pages` (default: all)."
+    from visreps.app.book import reproduce
+    from visreps.app.cli import ReproduceConfig
     book, plan = small_book(tmp, pages)
     if plan_pages is not None:  # a plan that makes fewer pages than the book has
         (tmp / "p").mkdir()

@@ -2,7 +2,7 @@
 results store, and the feature cache key of its test images (`run_eval`'s own `FeatureCache`, nothing extracted)."""
 import numpy as np
 
-import visreps.evaluate as ev
+import visreps.study.evaluate as ev
 
 
 def eval_keys(ds, results_root, monkeypatch) -> tuple[list[str], str]:

@@ -1,6 +1,6 @@
 """Fixture NSD trees in the native layout, and the expected responses computed directly from the ground truth.
 
-The tree itself is written by `visreps.data.nsd.write_nsd_fixture` (plain numpy/h5py/nibabel/scipy writes);
+The tree itself is written by `visreps.data.loaders.nsd.write_nsd_fixture` (plain numpy/h5py/nibabel/scipy writes);
 the expected values here are computed with numpy only, independently of the loader's reading code.
 """
 from pathlib import Path
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from visreps.data.nsd import DEFAULT_LABELS, write_nsd_fixture
+from visreps.data.loaders.nsd import DEFAULT_LABELS, write_nsd_fixture
 
 
 def make_tree(root: Path, **kw) -> dict:

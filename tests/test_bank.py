@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 import torch
 
-import visreps.bank as vb
-from visreps.core import ConfigError
-from visreps.edstudy import KEY_COLUMNS, ed_encoding_correlation, load_reference, normalise_keys, summarize_ed_encoding
+import visreps.study.bank as vb
+from visreps.core.config import ConfigError
+from visreps.training.steps import train_world_models
+from visreps.metrics.edstudy import KEY_COLUMNS, ed_encoding_correlation, load_reference, normalise_keys, summarize_ed_encoding
 
 torch.set_num_threads(1)  # tiny networks: one thread avoids oversubscribing a CPU shared with other test processes
 
@@ -90,9 +91,9 @@ def test_reference_through_the_same_function():
 # ---------------------------------------------------------------- end to end
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    from visreps.world import make_world
+    from visreps.data.world import make_world
     root = tmp_path_factory.mktemp("bank")
-    runs = vb.train_world_models(root / "train", ["coarse2"], seed=0, image_size=64, n_images=96, epochs=1, width=0.1,
+    runs = train_world_models(root / "train", ["coarse2"], seed=0, image_size=64, n_images=96, epochs=1, width=0.1,
                                  batch_size=32, checkpoint_every=1)
     ds = make_world(seed=5, n_subjects=2, n_train_per_subject=40, n_test=30, n_voxels_early=16, n_voxels_mid=16, n_voxels_ventral=16)
     bank = dict(name="tiny", models=[
@@ -136,7 +137,7 @@ def test_slices_join_like_the_reference(tiny):
 
 def test_ed_matches_independent_computation(tiny):
     t, cfg = tiny["table"], tiny["cfg"]
-    from visreps.features import extract_features
+    from visreps.models.features import extract_features
     m = [m for m in vb.expand_bank(tiny["bank"], **cfg.paths()) if m.entry == "r18"][0]
     net = vb.build_bank_model(m)
     images = vb.held_out_world_images(cfg.n_images, cfg.seed, cfg.image_size, cfg.world)

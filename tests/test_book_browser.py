@@ -152,7 +152,7 @@ def test_every_figure_has_a_number_and_a_caption(built_book, browser):
 
 
 def test_every_csv_link_downloads_the_runs_table(built_book, browser, downloads, small_reproduce):
-    from visreps.sweep import find_runs
+    from visreps.app.sweep import find_runs
     clicked = 0
     for page in built_pages(built_book):
         if page.parent.name != "generated": continue

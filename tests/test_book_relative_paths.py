@@ -4,7 +4,7 @@ import os
 import stat
 import sys
 
-import visreps.book as vb
+import visreps.app.book as vb
 
 
 def test_relative_book_folder_gives_jupyter_book_paths_that_exist(tmp_path, monkeypatch):

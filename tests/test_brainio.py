@@ -8,8 +8,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from visreps.data.brainio import (assembly_responses, load_brainio_dataset, read_assembly, read_stimulus_set,
-                                  write_brainio_fixture)
+from visreps.data.loaders.brainio import assembly_responses, load_brainio_dataset, read_assembly, read_stimulus_set, write_brainio_fixture
 from visreps.data.sources import load_neural_data
 
 
@@ -244,7 +243,7 @@ def test_the_stimulus_set_is_part_of_the_run_identity_and_the_feature_cache_key(
 
 
 def test_bad_nan_or_unassigned_is_a_config_error_before_any_file_is_read(tmp_path):
-    from visreps.core import ConfigError
+    from visreps.core.config import ConfigError
     for key in ("unassigned", "nan"):
         with pytest.raises(ConfigError, match=rf"{key}='keep': expected one of \['error', 'drop'\]"):
             load_brainio_dataset(tmp_path / "not-there.nc", **{key: "keep"})  # the option, not the missing file

@@ -8,9 +8,9 @@ import nbformat
 import numpy as np
 import pytest
 
-from visreps.cli import COMMANDS, find_runs, main, run_notebook
-from visreps.dataset import load_dataset
-from visreps.world import WorldConfig, make_world, world_id
+from visreps.app.cli import COMMANDS, find_runs, main, run_notebook
+from visreps.data.dataset import load_dataset
+from visreps.data.world import WorldConfig, make_world, world_id
 
 ROOT = Path(__file__).resolve().parents[1]
 VISREPS = str(Path(sys.executable).parent / "visreps")

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from visreps.cli import COMMANDS, main, parse_config
-from visreps.world import make_world
+from visreps.app.cli import COMMANDS, main, parse_config
+from visreps.data.world import make_world
 
 TINY = dict(n_levels=2, n_subjects=1, n_train_per_subject=24, n_test=16, image_size=64,
             n_voxels_early=4, n_voxels_mid=4, n_voxels_ventral=4)
@@ -26,8 +26,8 @@ def files(tmp_path_factory):
     (r / "broken.ipynb").write_text('{"cells": [')
     (r / "notds").mkdir()
     (r / "notds" / "chapter1.tex").write_text("x")
-    from visreps.models import build_model, save_checkpoint
-    from visreps.storage import record_checksum
+    from visreps.models.zoo import build_model, save_checkpoint
+    from visreps.core.storage import record_checksum
     ck = save_checkpoint(r / "run" / "checkpoints" / "epoch_0001.pt", build_model("custom_cnn", 4, width=0.25, image_size=64), epoch=1)
     record_checksum(ck)  # as training does; then one byte flips (the file still loads)
     b = bytearray(ck.read_bytes()); b[len(b) // 2] ^= 0xFF; ck.write_bytes(bytes(b))

@@ -4,7 +4,7 @@ import importlib
 import inspect
 
 from visreps.data.sources import SOURCES, parse_source, source_options
-from visreps.sweep import expand_plan, load_plan
+from visreps.app.sweep import expand_plan, load_plan
 
 NEW = {"evaluate_ood": {"nsd-synthetic"}, "evaluate_tvsd": {"tvsd"}, "evaluate_brainio": {"brainio"}}
 
@@ -53,12 +53,12 @@ def _targets():
 def test_the_plan_source_strings_load_on_native_fixtures(tmp_path):
     "Each target's string, with /data/<x> pointing at a fixture in the release's layout, loads through load_neural_data unchanged."
     import numpy as np
-    from visreps.data.brainio import write_brainio_fixture
-    from visreps.data.nsd import write_nsd_fixture
-    from visreps.data.nsd_synthetic import write_nsd_synthetic_fixture
+    from visreps.data.loaders.brainio import write_brainio_fixture
+    from visreps.data.loaders.nsd import write_nsd_fixture
+    from visreps.data.loaders.nsd_synthetic import write_nsd_synthetic_fixture
     from visreps.data.sources import load_neural_data
-    from visreps.data.things_images import write_things_images_fixture
-    from visreps.data.tvsd import write_tvsd_fixture
+    from visreps.data.loaders.things_images import write_things_images_fixture
+    from visreps.data.loaders.tvsd import write_tvsd_fixture
     data = tmp_path/"data"
     write_nsd_fixture(data/"nsd", n_subjects=1, n_sessions=1, trials_per_session=12, shape=(5, 5, 4), beta_formats=("hdf5",))
     write_nsd_synthetic_fixture(data/"nsd", n_subjects=1, n_images=10, n_common=7, n_trials=14)

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from visreps.data.brainio import write_brainio_fixture
-from visreps.data.nsd import write_nsd_fixture
-from visreps.data.nsd_synthetic import write_nsd_synthetic_fixture
-from visreps.data.things_images import write_things_images_fixture
-from visreps.data.tvsd import write_tvsd_fixture
-from visreps.scoring import score_model
+from visreps.data.loaders.brainio import write_brainio_fixture
+from visreps.data.loaders.nsd import write_nsd_fixture
+from visreps.data.loaders.nsd_synthetic import write_nsd_synthetic_fixture
+from visreps.data.loaders.things_images import write_things_images_fixture
+from visreps.data.loaders.tvsd import write_tvsd_fixture
+from visreps.study.scoring import score_model
 
 FAST = dict(n_boot=10, device="cpu", image_size=16, n_select=8, projection=8, fit_projection=8, encoding_cv=2, n_ceiling_splits=2)
 
@@ -51,8 +51,8 @@ def test_the_evaluate_notebook_runs_unchanged_on_a_native_source(tmp_path):
     "experiments/evaluate.ipynb, as a plan stage runs it, on a BrainIO cache given by the paper plan's kind of source string."
     from pathlib import Path
     import pandas as pd
-    from visreps.results import ResultsStore
-    from visreps.sweep import run_notebook
+    from visreps.study.results import ResultsStore
+    from visreps.app.sweep import run_notebook
     write_brainio_fixture(tmp_path/"brainio", "dicarlo.MajajHong2015.public", "dicarlo.hvm-public", n_images=16, n_reps=2, image_size=(20, 16),
                           dims=("neuroid", "presentation", "time_bin"), layout="brainscore", seed=7)
     source = f"brainio:{tmp_path/'brainio'}?identifier=dicarlo.MajajHong2015.public&subject_coord=null&test_fraction=0.25"

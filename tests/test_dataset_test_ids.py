@@ -1,7 +1,7 @@
 """The held-out set of a multi-subject data set that names its test images (TVSD: every monkey saw every image)."""
 import numpy as np
 
-from visreps.dataset import NeuralDataset, StimulusSet, make_responses
+from visreps.data.dataset import NeuralDataset, StimulusSet, make_responses
 
 
 def _two_subjects_seeing_everything(named):

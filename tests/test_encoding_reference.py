@@ -1,4 +1,4 @@
-"""Integration: encoding and PLS on responses in the shared container layout (visreps.dataset).
+"""Integration: encoding and PLS on responses in the shared container layout (visreps.data.dataset).
 
 A synthetic subject sees 80 images 3 times over 3 sessions; responses are a linear map of known
 image features plus trial noise. Checks known effects and the plumbing between modules:
@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-import visreps.dataset as dataset  # the project's own module: a plain import, so a broken module fails this test instead of skipping it
-from visreps.encoding import RidgeEncoder, encoding_score, stimulus_ids_of
-from visreps.pls import cross_decompose
+import visreps.data.dataset as dataset  # the project's own module: a plain import, so a broken module fails this test instead of skipping it
+from visreps.metrics.encoding import RidgeEncoder, encoding_score, stimulus_ids_of
+from visreps.metrics.pls import cross_decompose
 
 
 def make_world(n_images=80, n_features=12, n_voxels=30, noise=2.0, seed=0):

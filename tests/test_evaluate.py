@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from visreps.core import ConfigError
-from visreps.evaluate import (EvalConfig, TrainRunConfig, run_eval, run_train)
-from visreps.results import ResultsStore
-from visreps.world import make_world
+from visreps.core.config import ConfigError
+from visreps.study.evaluate import EvalConfig, TrainRunConfig, run_eval, run_train
+from visreps.study.results import ResultsStore
+from visreps.data.world import make_world
 
 WORLD = dict(n_levels=6, n_subjects=2, n_train_per_subject=120, n_test=96, image_size=64,
              n_voxels_early=48, n_voxels_mid=48, n_voxels_ventral=48)

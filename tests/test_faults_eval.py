@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from visreps.results import ResultsStore
-from visreps.world import make_world
+from visreps.study.results import ResultsStore
+from visreps.data.world import make_world
 
 TINY = dict(n_levels=2, n_subjects=1, n_train_per_subject=24, n_test=16, image_size=64,
             n_voxels_early=4, n_voxels_mid=4, n_voxels_ventral=4)
@@ -29,18 +29,18 @@ EVAL = """
 import os, sys, time
 from pathlib import Path
 import torch; torch.set_num_threads(1)
-from visreps.cli import main
+from visreps.app.cli import main
 kill = os.environ.get("KILL_AT")
 if kill == "gram":  # after the exact features are streamed to the raw folder, before their Gram statistics
-    import visreps.feature_cache as F
+    import visreps.study.feature_cache as F
     F.gram_statistics = lambda X: os.kill(os.getpid(), 9)
 elif kill == "after-first-run":
-    import visreps.results as R
+    import visreps.study.results as R
     real = R.ResultsStore.write_run
     def once(self, *a, **k):
         out = real(self, *a, **k); os.kill(os.getpid(), 9)
     R.ResultsStore.write_run = once
-import visreps.evaluate  # the command's modules, imported before the start
+import visreps.study.evaluate  # the command's modules, imported before the start
 go = Path(sys.argv[1])
 while not go.exists(): time.sleep(0.01)
 sys.exit(main(sys.argv[2:]))
@@ -82,7 +82,7 @@ def world(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def reference(world, tmp_path_factory):
-    from visreps.cli import main
+    from visreps.app.cli import main
     root = tmp_path_factory.mktemp("evalref") / "S"
     assert main(eval_args(world, root)) == 0
     keys, vals = records(root)
@@ -115,9 +115,9 @@ def test_an_identical_eval_started_after_the_first_run_is_stored_waits_and_compu
     """The second of two identical evaluations starts once the first has stored its first run (ordered by a hook, not by sleeps):
     it says it waits, takes its turn after the first, computes nothing and reports 0 runs written; one turn lock remains."""
     import threading
-    import visreps.evaluate as E
-    import visreps.results as R
-    import visreps.storage as S
+    import visreps.study.evaluate as E
+    import visreps.study.results as R
+    import visreps.core.storage as S
     from visreps.data.sources import load_neural_data
     cfg = E.EvalConfig.from_overrides(eval_args(world, tmp_path / "S")[1:])
     data = load_neural_data(cfg.dataset, **cfg.dataset_options)
@@ -156,8 +156,8 @@ def test_an_identical_eval_started_after_the_first_run_is_stored_waits_and_compu
 
 def test_a_run_finished_by_another_writer_meanwhile_is_not_counted_as_written(world, reference, tmp_path, monkeypatch):
     "write_run says whether it wrote: a run someone else stored while this evaluation computed it is reported as already done."
-    import visreps.evaluate as E
-    import visreps.results as R
+    import visreps.study.evaluate as E
+    import visreps.study.results as R
     cfg = E.EvalConfig.from_overrides(eval_args(world, tmp_path / "S")[1:])
     real_run = E.SubjectEvaluation.run
     def run(self, a):  # another writer (the reference's records, copied in) finishes this run while we compute it
@@ -176,7 +176,7 @@ def test_a_run_finished_by_another_writer_meanwhile_is_not_counted_as_written(wo
 
 @pytest.mark.parametrize("point", ["gram", "after-first-run"])
 def test_sigkilled_eval_then_rerun_ends_as_an_uninterrupted_one(world, reference, tmp_path, point):
-    from visreps.cli import main
+    from visreps.app.cli import main
     root, go = tmp_path / "S", tmp_path / "go"
     go.touch()
     p = start(go, eval_args(world, root), KILL_AT=point)
@@ -191,7 +191,7 @@ def test_sigkilled_eval_then_rerun_ends_as_an_uninterrupted_one(world, reference
 
 def test_truncated_feature_cache_files_are_named_and_recomputed(world, reference, tmp_path, capsys):
     import shutil
-    from visreps.cli import main
+    from visreps.app.cli import main
     root = tmp_path / "S"
     shutil.copytree(reference[0] / "features", root / "features")
     grams = sorted((root / "features").glob("gram-*.npz"))

@@ -10,15 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from visreps.dataset import NeuralDataset, StimulusSet, load_dataset, make_responses
-from visreps.results import ResultsStore, make_run_id
-from visreps.storage import DataError
+from visreps.data.dataset import NeuralDataset, StimulusSet, load_dataset, make_responses
+from visreps.study.results import ResultsStore, make_run_id
+from visreps.core.storage import DataError
 
 # writer i: writes its arrays, then waits (longer for earlier writers) before its results file, logging each write.
 # Without one writer per run, the file that ends up last is writer 0's while the arrays are the last starter's.
 WRITER = """
 import sys, time, numpy as np
-import visreps.results as R
+import visreps.study.results as R
 root, i, n, t0, log = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
 real = R.write_json_atomic
 def slow(path, obj):
@@ -133,7 +133,7 @@ def test_truncated_stimulus_file_names_itself(tmp_path):
 
 def test_damaged_world_is_named_and_made_again(tmp_path, capsys):
     "A world (in the cache under results_root, or at out=DIR) whose dataset.json was cut short: `visreps world` names it and makes it again."
-    from visreps.cli import main
+    from visreps.app.cli import main
     tiny = [f"{k}={v}" for k, v in dict(n_levels=2, n_subjects=1, n_train_per_subject=8, n_test=8, image_size=32,
                                          n_voxels_early=4, n_voxels_mid=4, n_voxels_ventral=4).items()]
     for where in ([f"results_root={tmp_path / 'res'}"], [f"out={tmp_path / 'd'}"]):

@@ -12,13 +12,13 @@ from pathlib import Path
 import psutil
 import pytest
 
-from visreps.sweep import expand_plan, list_runs, load_plan, read_status, run_sweep, status_path
+from visreps.app.sweep import expand_plan, list_runs, load_plan, read_status, run_sweep, status_path
 
 from toy_data import toy_notebook
 
 SWEEP = """
 import json, sys
-from visreps.sweep import load_plan, run_sweep
+from visreps.app.sweep import load_plan, run_sweep
 plan = load_plan(json.loads(sys.argv[1]), notebooks_dir=sys.argv[2])
 summary = run_sweep(plan, sys.argv[3], workers=2, log=lambda m: print(m, flush=True))
 print(summary, flush=True)
@@ -178,7 +178,7 @@ def test_two_sweeps_of_one_plan_run_each_run_once(nbs, reference, tmp_path):
 def test_reused_run_whose_output_is_gone_runs_again(tmp_path):
     nbd = tmp_path / "nbs"
     nbd.mkdir()
-    toy(nbd / "out.ipynb", "import os\nfrom visreps.storage import declare_output\np = os.path.join(results_root, 'train', f'fine-s{a}')\n"
+    toy(nbd / "out.ipynb", "import os\nfrom visreps.core.storage import declare_output\np = os.path.join(results_root, 'train', f'fine-s{a}')\n"
                            "os.makedirs(p, exist_ok=True)\nopen(os.path.join(p, 'w.txt'), 'w').write('w')\ndeclare_output(p)\n"
                            "open(os.path.join(results_root, 'count.txt'), 'a').write('x')")
     plan = load_plan(dict(name="outs", stages=[dict(name="train", notebook="out")]), notebooks_dir=nbd)
@@ -242,7 +242,7 @@ nbformat.write(src, sys.argv[2])
 
 def test_a_run_whose_notebook_did_not_end_is_not_done(nbs, tmp_path, monkeypatch):
     "papermill exiting 0 is not enough: a notebook left mid-cell (seen when a stop raced papermill) is a failed run, rerun next time."
-    import visreps.sweep as S
+    import visreps.app.sweep as S
     monkeypatch.setattr(S, "_child_command", lambda cmd: [sys.executable, "-c", HALF_RUN, cmd[3], cmd[4]])
     plan = load_plan(dict(name="half", stages=[dict(name="work", notebook="work", grid={"a": [1]})]), notebooks_dir=nbs)
     root = tmp_path / "res"

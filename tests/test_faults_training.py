@@ -14,17 +14,17 @@ import pandas as pd
 import pytest
 import torch
 
-from visreps.storage import DataError, verify_checksum
-from visreps.training import check_checkpoints, list_checkpoints, load_train_state
+from visreps.core.storage import DataError, verify_checksum
+from visreps.training.trainer import check_checkpoints, list_checkpoints, load_train_state
 
 from toy_data import training_case
 
 SCRIPT = textwrap.dedent('''
     import os, sys
     import numpy as np
-    from visreps.training import TrainConfig, train
+    from visreps.training.trainer import TrainConfig, train
     if os.environ.get("KILL_AT_CHECKSUM"):  # SIGKILL right after the n-th checkpoint is renamed into place, before its checksum entry
-        import visreps.training as T
+        import visreps.training.trainer as T
         real, count = T.record_checksum, [0]
         def record(p):
             count[0] += 1

@@ -1,4 +1,4 @@
-"""Integration tests for visreps.features: lazy (HDF5) stimulus sets, streaming to disk, failure
+"""Integration tests for visreps.models.features: lazy (HDF5) stimulus sets, streaming to disk, failure
 mid-way, corrupt outputs, ResNet block readouts, and the layer-selection projection at full size."""
 import json
 
@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from visreps.features import (extract_features, load_features, preprocess_images, read_manifest,
-                              ReadoutHooks, SparseProjection)
-from visreps.models import build_model, readout_points
+from visreps.models.features import extract_features, load_features, preprocess_images, read_manifest, ReadoutHooks, SparseProjection
+from visreps.models.zoo import build_model, readout_points
 
 R = ["conv1.pre", "conv3.post", "fc1.pre", "fc2.post"]
 
@@ -50,7 +49,7 @@ def test_hdf5_streamed_equals_in_memory(model, stimuli, tmp_path):
 
 
 def test_stimulus_set_source(model, stimuli):
-    from visreps.dataset import StimulusSet
+    from visreps.data.dataset import StimulusSet
     imgs, ids, _ = stimuli
     ss = StimulusSet(stimulus_id=ids, images=imgs)
     a = extract_features(model, ss, "fc2.post", device="cpu", progress=False)["fc2.post"]

@@ -4,9 +4,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-import visreps.data.images as vi
-from visreps.data.images import (attach_pca_labels, decode_image, list_imagenet, list_tiny_imagenet, load_packed,
-                                 pack_images, read_pca_labels)
+import visreps.data.loaders.images as vi
+from visreps.data.loaders.images import attach_pca_labels, decode_image, list_imagenet, list_tiny_imagenet, load_packed, pack_images, read_pca_labels
 
 
 def _img(path, rng, h=None, w=None):

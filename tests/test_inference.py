@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from visreps.inference import (bootstrap_draws, kendalls_w, model_differences, permutation_test_rsa, score_table,
-                               two_factor_bootstrap)
-from visreps.rsa import rdm_to_vector
+from visreps.metrics.inference import bootstrap_draws, kendalls_w, model_differences, permutation_test_rsa, score_table, two_factor_bootstrap
+from visreps.metrics.rsa import rdm_to_vector
 
 
 def rdm_of(x): return np.sqrt(((x[:, None] - x[None]) ** 2).sum(-1))
@@ -176,12 +175,12 @@ def test_fast_spearman_equals_slow_reference():
     np.testing.assert_allclose(res.both, [_slow_spearman_stats(M, subj, C[b], K[b]) for b in range(B)], atol=1e-10)
     np.testing.assert_allclose(res.subj, [_slow_spearman_stats(M, subj, ones_c, K[b]) for b in range(B)], atol=1e-10)
     np.testing.assert_allclose(res.stim, [_slow_spearman_stats(M, subj, C[b], ones_k) for b in range(B)], atol=1e-10)
-    from visreps.inference import _jack_counts
+    from visreps.metrics.inference import _jack_counts
     jack = [_slow_spearman_stats(M, subj, ones_c, 1.0 - np.eye(ns)[s]) for s in range(ns)]
     jack += [_slow_spearman_stats(M, subj, cj, ones_k) for cj in _jack_counts(n, 6, 0)]
     np.testing.assert_allclose(res.jack, jack, atol=1e-10)
     # the threads do not change the numbers
-    from visreps.inference import draw_correlations_spearman
+    from visreps.metrics.inference import draw_correlations_spearman
     allC = np.stack([ones_c, *C])
     cl = [[ones_k, *K]] + [[K[b], ones_k] for b in range(B)]
     R1, c1 = draw_correlations_spearman(M, subj, allC, cl, n_jobs=1)

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from visreps.cka import linear_cka, rv_coefficient
-from visreps.crossval_rdm import compute_rdm_cv, noise_residuals
-from visreps.cvpca import cvpca_power_law, cvpca_spectrum
-from visreps.dimensionality import eigenspectrum
+from visreps.metrics.cka import linear_cka, rv_coefficient
+from visreps.metrics.crossval_rdm import compute_rdm_cv, noise_residuals
+from visreps.metrics.cvpca import cvpca_power_law, cvpca_spectrum
+from visreps.metrics.dimensionality import eigenspectrum
 
 
 def design(n_c=6, n_r=3, reps=2, P=10, seed=0):

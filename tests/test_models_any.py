@@ -13,9 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from visreps.features import extract_features, load_features, read_manifest
-from visreps.models import (MissingPackageError, build_model, efficientnet_lite_weights, load_model_from_checkpoint,
-                            model_config, readout_points, save_checkpoint)
+from visreps.models.features import extract_features, load_features, read_manifest
+from visreps.models.zoo import MissingPackageError, build_model, efficientnet_lite_weights, load_model_from_checkpoint, model_config, readout_points, save_checkpoint
 
 skimage = pytest.importorskip("skimage")
 PHOTOS = None
@@ -96,8 +95,8 @@ WRITER = textwrap.dedent("""
     import hashlib, sys, time
     from pathlib import Path
     import numpy as np
-    from visreps.features import extract_features
-    from visreps.models import build_model
+    from visreps.models.features import extract_features
+    from visreps.models.zoo import build_model
     import torch; torch.set_num_threads(1)  # three writers share the cores
     out, go, me = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
     m = build_model("custom_cnn", 4, width=0.25, seed=0, image_size=64)
@@ -152,13 +151,13 @@ def test_reuse_overwrite_and_stale_temp_files(tmp_path):
     c = extract_features(other, imgs, ["fc2.post"], overwrite=True, **kw)
     assert not np.allclose(c["fc2.post"].values, a["fc2.post"].values)
     assert not [p.name for p in (tmp_path/"f").iterdir() if p.name.startswith(".")]
-    from visreps.identity import hash_weights
+    from visreps.models.identity import hash_weights
     assert read_manifest(tmp_path/"f")["weights_hash"] == hash_weights(other) != hash_weights(m)  # the one weights hash
 
 
 def test_lite_readouts_equal_the_package_forward():
     "head = global average of the package's own extract_features(x); block i = the i-th block's output; _fc = the logits."
-    from visreps.features import preprocess_images
+    from visreps.models.features import preprocess_images
     m = build_model("efficientnet_lite0", seed=3).eval()
     imgs = np.random.default_rng(0).integers(0, 256, (2, 230, 250, 3), dtype=np.uint8)
     f = extract_features(m, imgs, ["block0", "block15", "head", "_fc"], stimulus_ids=["a", "b"], device="cpu", progress=False)

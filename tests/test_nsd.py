@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import visreps.data.nsd as nsd
-from visreps.data.nsd import NSDImages, NSDLayout, load_nsd, load_nsd_dataset, load_nsd_responses, nsd_shared_ids, read_expdesign
-from visreps.dataset import load_dataset
+import visreps.data.loaders.nsd as nsd
+from visreps.data.loaders.nsd import NSDImages, NSDLayout, load_nsd, load_nsd_dataset, load_nsd_responses, nsd_shared_ids, read_expdesign
+from visreps.data.dataset import load_dataset
 
 from fixtures_nsd import expected_images, expected_responses, nsd_tree, nsd_tree_v73, roi_mask  # noqa: F401
 

@@ -6,9 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from visreps.data.nsd import DEFAULT_LABELS, NSDLayout, load_nsd_responses, write_nsd_fixture
-from visreps.data.nsd_synthetic import (NSDSyntheticLayout, load_nsd_synthetic_dataset, load_nsd_synthetic_responses,
-                                        write_nsd_synthetic_fixture)
+from visreps.data.loaders.nsd import DEFAULT_LABELS, NSDLayout, load_nsd_responses, write_nsd_fixture
+from visreps.data.loaders.nsd_synthetic import NSDSyntheticLayout, load_nsd_synthetic_dataset, load_nsd_synthetic_responses, write_nsd_synthetic_fixture
 from visreps.data.sources import load_neural_data
 
 N_IMAGES, N_COMMON, N_TRIALS = 12, 8, 30
@@ -100,7 +99,7 @@ def test_nsd_train_is_one_parameter(tree):
     assert ds.stimuli.image_size == (8, 8)
     nsd_id = train[0]
     from PIL import Image
-    from visreps.data.images import _fit_square
+    from visreps.data.loaders.images import _fit_square
     np.testing.assert_array_equal(ds.stimuli.images_for([nsd_id])[0], _fit_square(Image.fromarray(nsd["images"][int(nsd_id)]), 8))
     via_source = load_neural_data(f"nsd-synthetic:{root}?nsd_train=true&roi=early&n_images={N_IMAGES}&n_common={N_COMMON}&verbose=false&image_size=8&progress=false")
     np.testing.assert_array_equal(via_source.get("subj01").values, da.values)
@@ -181,8 +180,8 @@ def test_gamma_is_part_of_the_run_identity_and_the_feature_cache_key(tree, tmp_p
 
 
 def test_a_bad_gamma_is_a_config_error_before_any_response_is_read(tree, monkeypatch):
-    from visreps.core import ConfigError
-    import visreps.data.nsd_synthetic as ns
+    from visreps.core.config import ConfigError
+    import visreps.data.loaders.nsd_synthetic as ns
     root, nsd, syn = tree
     def never(*a, **k): raise AssertionError("responses read before gamma was checked")
     monkeypatch.setattr(ns, "load_nsd_synthetic_responses", never)

@@ -11,10 +11,9 @@ import pytest
 import scipy.io
 import scipy.stats
 
-from visreps.core import CommandError
-from visreps.data.kriegeskorte92 import (FILES, PROVENANCE, REQUIRED, default_cache_dir, fetch_kriegeskorte92,
-                                         load_kriegeskorte92, sha256_file, write_kriegeskorte92_fixture)
-from visreps.rdmset import noise_ceiling
+from visreps.core.config import CommandError
+from visreps.data.loaders.kriegeskorte92 import FILES, PROVENANCE, REQUIRED, default_cache_dir, fetch_kriegeskorte92, load_kriegeskorte92, sha256_file, write_kriegeskorte92_fixture
+from visreps.metrics.rdm_scores import noise_ceiling
 
 CACHE = default_cache_dir()
 HAVE_REAL = all((CACHE/f).exists() for f in REQUIRED)
@@ -89,7 +88,7 @@ def test_non_empty_foreign_folder_is_not_overwritten(tmp_path):
 
 
 def _lite0(pretrained):
-    from visreps.models import build_model
+    from visreps.models.zoo import build_model
     try: return (build_model("efficientnet_lite0", pretrained=True) if pretrained else build_model("efficientnet_lite0", seed=0)).eval()
     except Exception as e: pytest.skip(f"EfficientNet-Lite0 weights not installed: {e}")
 
@@ -97,8 +96,8 @@ def _lite0(pretrained):
 @real
 def test_trained_network_beats_untrained_on_hit(ds):
     "ImageNet-trained Lite0 (block 12) is closer to human IT than the same architecture untrained, beyond the bootstrap intervals."
-    from visreps.features import extract_features
-    from visreps.rdmset import rsa_scores
+    from visreps.models.features import extract_features
+    from visreps.metrics.rdm_scores import rsa_scores
     out = {}
     for pretrained in (True, False):
         f = extract_features(_lite0(pretrained), ds.stimuli, ["block12"], device="cpu", progress=False)

@@ -4,8 +4,9 @@ import warnings
 import numpy as np
 import pytest
 
-from visreps.rdmset import RDMSet, make_rdms, noise_ceiling
-from visreps.rsa import compute_rdm
+from visreps.data.rdms import RDMSet, make_rdms
+from visreps.metrics.rdm_scores import noise_ceiling
+from visreps.metrics.rsa import compute_rdm
 
 rsatoolbox = pytest.importorskip("rsatoolbox")
 

@@ -14,9 +14,9 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT, TINY_WORLD, run_reproduce, small_book
-from visreps.cli import ReproduceConfig, find_runs
-from visreps.core import ConfigError
-from visreps.sweep import load_plan, read_status
+from visreps.app.cli import ReproduceConfig, find_runs
+from visreps.core.config import ConfigError
+from visreps.app.sweep import load_plan, read_status
 
 
 def text_of(html: str) -> str:
@@ -109,13 +109,13 @@ def test_api_reference_pages(small_reproduce):
     api = small_reproduce.html / "api"
     pages = {p.stem for p in api.glob("*.html")}
     assert {"index", "rsa", "sweep", "book", "data_nsd", "core"} <= pages
-    from visreps.book import notebook_module
+    from visreps.app.book import notebook_module
     assert len(pages) - 1 == sum(notebook_module(json.loads(p.read_text())) is not None for p in (ROOT / "nbs").glob("*.ipynb"))
     index = text_of((api / "index.html").read_text())
-    assert "visreps.rsa" in index and "nbs/30_rsa.ipynb" in index
+    assert "visreps.metrics.rsa" in index and "nbs/metrics/30_rsa.ipynb" in index
     rsa = (api / "rsa.html").read_text()
     text = text_of(rsa)
-    assert "Module visreps.rsa ; source: the literate notebook nbs/30_rsa.ipynb" in text
+    assert "Module visreps.metrics.rsa ; source: the literate notebook nbs/metrics/30_rsa.ipynb" in text
     assert re.search(r"def\s+compute_rdm", text) and "#|" not in rsa  # the exported source, without nbdev directives
     # the methods page links each module to its API page
     metrics = (small_reproduce.html / "methods" / "metrics.html").read_text()
@@ -123,7 +123,7 @@ def test_api_reference_pages(small_reproduce):
 
 
 def test_reproduce_refuses_a_book_whose_front_page_the_plan_cannot_make(tmp_path):
-    from visreps.book import reproduce
+    from visreps.app.book import reproduce
     book, plan = small_book(tmp_path, ("world", "first_rsa"))
     (tmp_path / "p").mkdir()
     _, plan = small_book(tmp_path / "p", ("world", "first_rsa"))
@@ -144,7 +144,7 @@ def test_reproduce_defaults_are_the_demo():
 
 
 def test_the_demo_plan_makes_every_page_of_the_book():
-    from visreps.book import book_pages, plan_notebooks
+    from visreps.app.book import book_pages, plan_notebooks
     made, left_out = book_pages(ROOT / "book", plan_notebooks(load_plan("demo")))
     real = [p for p in left_out if p.startswith(("real92_", "closest_"))]  # other helpers' parts, made by their own plans
     assert [p for p in left_out if p not in real] == [] and "summary" in made and "fig_rsa" in made
@@ -157,8 +157,8 @@ def miniature_paper_plan(tmp: Path) -> Path:
     replaced: the synthetic world for ImageNet and NSD, label files written for the world's training images, one label
     source x one granularity x one seed, 1 epoch, a tiny model bank; the figures stage gains the summary page (when the plan
     lacks it); the stages on data sets the world cannot stand in for are left out."""
-    from visreps.core import make_rng
-    from visreps.world import WorldConfig, sample_design
+    from visreps.core.config import make_rng
+    from visreps.data.world import WorldConfig, sample_design
     paper = yaml.safe_load((ROOT / "plans" / "paper.yaml").read_text())
     world, n_images = dict(TINY_WORLD, n_train_per_subject=32), 64  # enough selection stimuli for 4 PLS folds
     paper["name"] = "paper-miniature"
@@ -202,7 +202,7 @@ def miniature_paper_plan(tmp: Path) -> Path:
 
 def test_the_paper_plan_renders_its_book(tmp_path, monkeypatch):
     "The paper plan's structure (its run names, stages and figure pages) through to a built book with the real book's table of contents."
-    from visreps.book import reproduce
+    from visreps.app.book import reproduce
     plan = miniature_paper_plan(tmp_path)
     book = tmp_path / "book"
     shutil.copytree(ROOT / "book", book, ignore=shutil.ignore_patterns("_build", "generated", "api"))

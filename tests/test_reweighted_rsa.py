@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from visreps.core import make_rng
-from visreps.inference import bca_interval
-from visreps.reweighted_rsa import bootstrap_fold_rdms, reweighted_rsa
-from visreps.rsa import compare_rdms, compute_rdm
+from visreps.core.config import make_rng
+from visreps.metrics.inference import bca_interval
+from visreps.metrics.reweighted_rsa import bootstrap_fold_rdms, reweighted_rsa
+from visreps.metrics.rsa import compare_rdms, compute_rdm
 
 
 def two_rdms(seed, n, noise=0.8):

@@ -1,10 +1,10 @@
-"""visreps.rsa against scipy and rsatoolbox at sizes too slow for the notebook (each test a few seconds)."""
+"""visreps.metrics.rsa against scipy and rsatoolbox at sizes too slow for the notebook (each test a few seconds)."""
 import numpy as np
 import pytest
 import scipy.stats
 from scipy.spatial.distance import pdist
 
-from visreps.rsa import bootstrap_indices, bootstrap_rsa, compare_rdms, compute_rdm, rdm_to_vector
+from visreps.metrics.rsa import bootstrap_indices, bootstrap_rsa, compare_rdms, compute_rdm, rdm_to_vector
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import visreps
-from visreps.data.nsd import load_nsd_dataset
+from visreps.data.loaders.nsd import load_nsd_dataset
 
 from fixtures_nsd import nsd_tree  # noqa: F401
 
@@ -23,13 +23,13 @@ def nsd(nsd_tree):
 
 @pytest.fixture(scope="module")
 def model():
-    return visreps.models.build_model("custom_cnn", 8, width=0.25, image_size=64, seed=0)
+    return visreps.models.zoo.build_model("custom_cnn", 8, width=0.25, image_size=64, seed=0)
 
 
 def test_score_model_on_nsd_fixture(nsd, model):
     root, ds = nsd
     s = visreps.score_model(model, ds, "fc2.post", ["rsa", "encoding"], **OPTS)
-    assert list(s.columns[:15]) == list(visreps.scoring.SCORE_COLUMNS)
+    assert list(s.columns[:15]) == list(visreps.study.analyses.SCORE_COLUMNS)
     assert set(s.subject) == set(ds.subjects) and set(s.target) == set(ds.rois)
     assert len(s) == len(ds.subjects) * len(ds.rois) * 2
     assert s.convention.str.len().min() > 40 and set(s.dataset) == {ds.name}
@@ -43,10 +43,10 @@ def test_score_model_on_nsd_fixture(nsd, model):
 def test_run_eval_is_the_cached_score_model(nsd, model, tmp_path):
     root, ds = nsd
     path = tmp_path / "m.pt"
-    visreps.models.save_checkpoint(path, model, epoch=1)
-    cfg = visreps.evaluate.EvalConfig(checkpoint=str(path), readouts=["fc2.post"], analyses=["rsa"], results_root=str(tmp_path / "r"), **OPTS)
-    visreps.evaluate.run_eval(cfg, data=ds, progress=False)
-    rec = visreps.results.ResultsStore(tmp_path / "r").load()
+    visreps.models.zoo.save_checkpoint(path, model, epoch=1)
+    cfg = visreps.study.evaluate.EvalConfig(checkpoint=str(path), readouts=["fc2.post"], analyses=["rsa"], results_root=str(tmp_path / "r"), **OPTS)
+    visreps.study.evaluate.run_eval(cfg, data=ds, progress=False)
+    rec = visreps.study.results.ResultsStore(tmp_path / "r").load()
     rec = rec[rec.split == "test"].sort_values(["subject", "roi"])
     s = visreps.score_model(model, ds, "fc2.post", ["rsa"], **OPTS).sort_values(["subject", "target"])
     np.testing.assert_array_equal(rec.value.values.astype(float), s.value.values)

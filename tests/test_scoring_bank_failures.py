@@ -4,10 +4,10 @@ correlation with a count in the summary, and a study stops when more than `max_f
 import pytest
 import torch
 
-import visreps.bank as vb
-from visreps.core import CommandError
-from visreps.models import build_model
-from visreps.world import make_world
+import visreps.study.bank as vb
+from visreps.core.config import CommandError
+from visreps.models.zoo import build_model
+from visreps.data.world import make_world
 
 torch.set_num_threads(1)
 READOUTS = ["conv2.post", "conv5.post", "fc2.post"]

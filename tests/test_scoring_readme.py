@@ -8,13 +8,13 @@ EXAMPLE = '''
 import numpy as np
 import visreps
 
-world = visreps.world.make_world(0, n_levels=3, n_subjects=1, n_train_per_subject=60, n_test=40, image_size=64)
-model = visreps.models.build_model("custom_cnn", 8, width=0.25, image_size=64)  # or any torch.nn.Module
+world = visreps.data.world.make_world(0, n_levels=3, n_subjects=1, n_train_per_subject=60, n_test=40, image_size=64)
+model = visreps.models.zoo.build_model("custom_cnn", 8, width=0.25, image_size=64)  # or any torch.nn.Module
 scores = visreps.score_model(model, world, readouts=["conv3.post", "fc2.post"], analyses=["rsa", "encoding"], n_boot=100)
 print(scores[["target", "analysis", "readout", "value", "ci_low", "ci_high", "normalized"]])
 
 X = np.random.default_rng(0).normal(size=(20, 50))    # the pieces work alone too
-print(visreps.rsa.compute_rdm(X).shape)                 # a 20 x 20 RDM (1 - Pearson r)
+print(visreps.metrics.rsa.compute_rdm(X).shape)                 # a 20 x 20 RDM (1 - Pearson r)
 '''
 
 

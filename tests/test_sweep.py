@@ -9,8 +9,8 @@ import psutil
 import pytest
 import yaml
 
-from visreps.cli import main
-from visreps.sweep import expand_plan, load_plan, read_status, run_dir_for, run_notebook, run_sweep, CommandError
+from visreps.app.cli import main
+from visreps.app.sweep import expand_plan, load_plan, read_status, run_dir_for, run_notebook, run_sweep, CommandError
 
 from toy_data import toy_notebook
 

@@ -14,14 +14,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from visreps.training import list_checkpoints, load_train_state
+from visreps.training.trainer import list_checkpoints, load_train_state
 
 from toy_data import toy_class_images
 
 SCRIPT = textwrap.dedent('''
     import sys
     import numpy as np, torch, torch.nn as nn
-    from visreps.training import TrainConfig, train
+    from visreps.training.trainer import TrainConfig, train
     data = np.load(sys.argv[1])
     torch.manual_seed(0)
     net = nn.Sequential(nn.Conv2d(3, 8, 3, 2), nn.ReLU(), nn.Conv2d(8, 16, 3, 2), nn.ReLU(),

@@ -18,14 +18,14 @@ import pandas as pd
 import pytest
 import torch
 
-from visreps.training import TrainConfig, list_checkpoints, load_train_state, train
+from visreps.training.trainer import TrainConfig, list_checkpoints, load_train_state, train
 
 from toy_data import training_case
 
 SCRIPT = textwrap.dedent('''
     import os, sys
     import numpy as np, torch
-    from visreps.training import TrainConfig, train
+    from visreps.training.trainer import TrainConfig, train
     data = np.load(sys.argv[1])
     if os.environ.get("CRASH_IN_SAVE"):  # die half-way through writing the n-th file torch.save writes
         real_save, count = torch.save, [0]

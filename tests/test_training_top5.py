@@ -3,7 +3,7 @@ import math
 
 import torch
 
-from visreps.training import _accumulate, _finish
+from visreps.training.trainer import _accumulate, _finish
 
 
 def _score(n_classes):

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from visreps.data.sources import load_neural_data
-from visreps.data.things_images import write_things_images_fixture
-from visreps.data.tvsd import (DEFAULT_AREAS, load_tvsd_dataset, load_tvsd_responses, tvsd_paths, write_tvsd_fixture)
+from visreps.data.loaders.things_images import write_things_images_fixture
+from visreps.data.loaders.tvsd import DEFAULT_AREAS, load_tvsd_dataset, load_tvsd_responses, tvsd_paths, write_tvsd_fixture
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_images_from_a_things_folder_are_read_lazily(release, tmp_path):
     write_things_images_fixture(tmp_path, per_concept=2)
     ds = load_tvsd_dataset(d/"v73", monkeys="F", images=tmp_path, image_size=8)
     from PIL import Image
-    from visreps.data.images import _fit_square
+    from visreps.data.loaders.images import _fit_square
     i = t["F"]["test_ids"][1]
     concept = ds.stimuli.metadata.loc[i, "concept"]
     with Image.open(tmp_path/"object_images"/concept/f"{i}.jpg") as im: exp = _fit_square(im, 8)
