@@ -108,18 +108,18 @@ def test_a_second_world_rewrites_the_front_page(small_reproduce, tmp_path):
 def test_api_reference_pages(small_reproduce):
     api = small_reproduce.html / "api"
     pages = {p.stem for p in api.glob("*.html")}
-    assert {"index", "rsa", "sweep", "book", "data_nsd", "core"} <= pages
+    assert {"index", "metrics_rsa", "app_sweep", "app_book", "data_loaders_nsd", "core_config"} <= pages
     from visreps.app.book import notebook_module
-    assert len(pages) - 1 == sum(notebook_module(json.loads(p.read_text())) is not None for p in (ROOT / "nbs").glob("*.ipynb"))
+    assert len(pages) - 1 == sum(notebook_module(json.loads(p.read_text())) is not None for p in (ROOT / "nbs").rglob("*.ipynb"))
     index = text_of((api / "index.html").read_text())
     assert "visreps.metrics.rsa" in index and "nbs/metrics/30_rsa.ipynb" in index
-    rsa = (api / "rsa.html").read_text()
+    rsa = (api / "metrics_rsa.html").read_text()
     text = text_of(rsa)
     assert "Module visreps.metrics.rsa ; source: the literate notebook nbs/metrics/30_rsa.ipynb" in text
     assert re.search(r"def\s+compute_rdm", text) and "#|" not in rsa  # the exported source, without nbdev directives
     # the methods page links each module to its API page
     metrics = (small_reproduce.html / "methods" / "metrics.html").read_text()
-    assert 'href="../api/rsa.html"' in metrics and 'href="../api/encoding.html"' in metrics
+    assert 'href="../api/metrics_rsa.html"' in metrics and 'href="../api/metrics_encoding.html"' in metrics
 
 
 def test_reproduce_refuses_a_book_whose_front_page_the_plan_cannot_make(tmp_path):
