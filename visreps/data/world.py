@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
-import torch.nn.functional as F
+from typing import TYPE_CHECKING
+if TYPE_CHECKING: import torch  # imported where images are rendered: reading a world config needs no torch
 from tqdm.auto import tqdm
 
 from ..core.config import Config, ConfigError, hash_json, make_rng
@@ -170,6 +170,7 @@ def render_images(design: pd.DataFrame, # rows from `sample_design`
                   progress: bool = False, # show a progress bar
                  ) -> np.ndarray:
     "Render the images of `design` as a (n, image_size, image_size, 3) uint8 array."
+    import torch
     n = len(design)
     out = np.empty((n, image_size, image_size, 3), dtype=np.uint8)
     g = (torch.arange(image_size, dtype=torch.float32) + 0.5) / image_size * 2 - 1
@@ -220,6 +221,7 @@ _GRID = 8 # early retinotopic grid (8 x 8)
 _EARLY_COLOUR_GAIN = 4.0 # weight of the colour channels relative to the energy channels in early voxels
 
 def _gabor_bank(size: int = _FEATURE_SIZE) -> torch.Tensor:
+    import torch
     f = torch.fft.fftfreq(size)
     fy, fx = torch.meshgrid(f, f, indexing="ij")
     bank = [torch.exp(-((fx - fr * math.cos(o)) ** 2 + (fy - fr * math.sin(o)) ** 2) / (2 * (0.35 * fr) ** 2))
@@ -228,11 +230,14 @@ def _gabor_bank(size: int = _FEATURE_SIZE) -> torch.Tensor:
 
 def _opponent(x: torch.Tensor) -> torch.Tensor:
     "(B, 3, H, W) rgb in 0..1 -> luminance, red-green, blue-yellow."
+    import torch
     r, g, b = x[:, 0], x[:, 1], x[:, 2]
     return torch.stack([(r + g + b) / 3, r - g, b - (r + g) / 2], 1)
 
 def _pixel_features(images: np.ndarray, batch: int = 256, progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
     "Early (n, 15*8*8) and mid (n, 5*95) features of uint8 images."
+    import torch
+    import torch.nn.functional as F
     bank = _gabor_bank()
     iu = torch.triu_indices(12, 12)
     early, mid = [], []
