@@ -21,7 +21,6 @@ setuptools.setup(
     long_description=readme.read_text(encoding="utf-8") if readme.exists() else "",
     long_description_content_type="text/markdown",
     author=cfg["author"],
-    author_email=cfg["author_email"],
     license="MIT",
     classifiers=[
         "Development Status :: 3 - Alpha",
@@ -30,7 +29,6 @@ setuptools.setup(
         "Programming Language :: Python :: 3",
         "Topic :: Scientific/Engineering :: Bio-Informatics",
     ],
-    url=cfg["git_url"],
     keywords=cfg.get("keywords", "").split(),
     platforms=["any"],
     packages=setuptools.find_packages(include=["visreps", "visreps.*"]),
