@@ -23,7 +23,7 @@ from typing import Callable
 import yaml
 
 from ..core.config import Config, ConfigError, CommandError, DataError, VisrepsError, _merge, _parse_scalar, hash_file, hash_json, read_options
-from ..core.storage import write_json_atomic
+from ..core.storage import atomic_path, write_json_atomic
 from ..data.world import WorldConfig, load_or_make_world, world_in
 from .sweep import EXECUTORS, RUNNER_PARAMETERS, find_plan, find_runs, load_plan, notebook_parameters, run_dir_for, run_notebook, run_sweep
 
@@ -31,7 +31,7 @@ from .sweep import EXECUTORS, RUNNER_PARAMETERS, find_plan, find_runs, load_plan
 __all__ = ['COMMANDS', 'USER_ERRORS', 'Command', 'command', 'config_fields_help', 'config_help', 'parse_config', 'build_parser',
            'main', 'WorldJob', 'world_command', 'RunOptions', 'run_command', 'BookConfig', 'book_command',
            'SweepOptions', 'sweep_command', 'ReproduceConfig', 'reproduce', 'reproduce_command', 'RunsOptions',
-           'runs_command']
+           'runs_command', 'ResultsOptions', 'results_command']
 
 # %% ../../nbs/app/92_cli.ipynb #982a45a2
 @dataclass
@@ -348,3 +348,30 @@ def runs_command(cfg, args) -> str:
     cols = ["stage", "notebook", "status", "path", "parameters"] + (["updated", "error"] if args.all_columns else [])
     show = df[cols].assign(parameters=df.parameters.map(lambda d: json.dumps(d, sort_keys=True, default=str)))
     return show.to_string(index=False) + f"\n{len(df)} run(s) in {root}"
+
+# %% ../../nbs/app/92_cli.ipynb #bd4d947c
+def _add_results_arguments(p):
+    p.add_argument("--results-root", default="results", help="a results folder (every store under it) or one store")
+    p.add_argument("--csv", default=None, metavar="FILE", help="write the whole table as CSV to FILE ('-': standard output)")
+    p.add_argument("--all-columns", action="store_true", help="print every column, not only the main ones")
+
+@dataclass
+class ResultsOptions(Config):
+    "`visreps results` takes filters as key=value on any column (model, dataset, target, analysis, split, ...)."
+
+# %% ../../nbs/app/92_cli.ipynb #4ef678b5
+@command("results", ResultsOptions, "List the scores of every evaluation under a results folder, filtered by key=value.",
+         add_arguments=_add_results_arguments, free_overrides=True)
+def results_command(cfg, args) -> str:
+    from visreps.study.results import RESULT_COLUMNS, results_table
+    where = {k: v for k, v in (o.split("=", 1) for o in args.overrides if "=" in o)}
+    bad = [o for o in args.overrides if "=" not in o]
+    if bad: raise ConfigError(f"visreps results: {bad} is not of the form key=value")
+    df = results_table(args.results_root, **where)
+    if args.csv == "-": print(df.to_csv(index=False), end=""); return f"{len(df)} score(s)"
+    if args.csv:
+        with atomic_path(args.csv) as tmp: df.to_csv(tmp, index=False)
+        return f"{len(df)} score(s) -> {args.csv}"
+    if df.empty: return f"no scores under {args.results_root} match {' '.join(args.overrides) or '(no filter)'}"
+    main_cols = [c for c in RESULT_COLUMNS if c not in ("store", "run_id") and df[c].notna().any()]
+    return (df if args.all_columns else df[main_cols]).to_string(index=False) + f"\n{len(df)} score(s)"

@@ -20,7 +20,8 @@ from ..core.config import hash_json
 from ..core.storage import DataError, check_name, declare_output, locked, sha256_file
 
 # %% auto #0
-__all__ = ['RECORD_KEYS', 'RECORD_VALUES', 'make_run_id', 'WrittenRun', 'ResultsStore']
+__all__ = ['RECORD_KEYS', 'RECORD_VALUES', 'RESULT_COLUMNS', 'make_run_id', 'WrittenRun', 'ResultsStore', 'find_stores',
+           'results_table']
 
 # %% ../../nbs/study/50_results.ipynb #56e38dcf
 RECORD_KEYS = ("model", "checkpoint", "dataset", "subject", "roi", "analysis", "metric", "readout")
@@ -134,3 +135,37 @@ class ResultsStore:
             if k not in df.columns: raise KeyError(f"no column {k!r} in the results; columns: {list(df.columns)}")
             df = df[df[k].isin(v if isinstance(v, (list, tuple, set)) else [v])]
         return df.reset_index(drop=True)
+
+# %% ../../nbs/study/50_results.ipynb #c5f30e95
+RESULT_COLUMNS = ("model", "checkpoint", "dataset", "subject", "target", "analysis", "readout", "split", "metric",
+                  "value", "ci_low", "ci_high", "normalized", "store", "run_id")
+
+def find_stores(root: str | Path) -> list[Path]:
+    "Every results store under `root` (itself included): a folder whose `runs/` holds run files."
+    root = Path(root)
+    if not root.is_dir(): raise FileNotFoundError(f"results folder {str(root)!r} does not exist")
+    runs = [root / "runs"] if (root / "runs").is_dir() else []
+    runs += [p for p in root.rglob("runs") if p.is_dir() and p != root / "runs"]
+    return sorted({p.parent for p in runs if any(q.suffix == ".json" and not q.name.startswith(".") for q in p.iterdir())})
+
+# %% ../../nbs/study/50_results.ipynb #0f183797
+def results_table(root: str | Path, # a results folder (every store under it) or one store
+                  **where, # column=value filters (a list matches any of its values)
+                 ) -> pd.DataFrame:
+    "The records of every store under `root`, `RESULT_COLUMNS` first (the region of interest is `target`)."
+    frames = []
+    for s in find_stores(root):
+        df = ResultsStore(s).load()
+        if df.empty: continue
+        if "roi" in df and "target" not in df: df = df.rename(columns={"roi": "target"})
+        frames.append(df.assign(store=str(s)))
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(RESULT_COLUMNS))
+    for c in RESULT_COLUMNS:
+        if c not in df: df[c] = np.nan
+    for k, v in where.items():
+        if k not in df.columns:
+            raise KeyError(f"no column {k!r} in the results under {str(root)!r}; columns: {sorted(df.columns)}")
+        want = [str(x) for x in (v if isinstance(v, (list, tuple, set)) else [v])]
+        df = df[df[k].astype(str).isin(want)]
+    rest = [c for c in df.columns if c not in RESULT_COLUMNS]
+    return df[list(RESULT_COLUMNS) + rest].reset_index(drop=True)
