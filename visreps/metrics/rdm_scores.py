@@ -122,8 +122,8 @@ def _weighted_pearson(x, y, Wt, chunk: int = 256) -> np.ndarray:
         cols = []
         for a in (x, y):
             A = a[:, s0:s0 + chunk] if a.ndim == 2 else np.broadcast_to(a[:, None], W.shape)
-            varies = np.where(on, A, -np.inf).max(0) > np.where(on, A, np.inf).min(0)  # two distinct drawn values at least
-            Ac = A - np.einsum("ib,ib->b", W, A) / np.where(M > 0, M, 1)  # centred on the weighted mean: no cancellation
+            varies = np.where(on, A, -np.inf).max(0) > np.where(on, A, np.inf).min(0)  # >= 2 distinct drawn values
+            Ac = A - np.einsum("ib,ib->b", W, A) / np.where(M > 0, M, 1)  # centred on the weighted mean: exact
             cols.append((Ac, varies))
         (Xc, vx), (Yc, vy) = cols
         sxy, sxx, syy = (np.einsum("ib,ib,ib->b", W, a, b) for a, b in ((Xc, Yc), (Xc, Xc), (Yc, Yc)))
@@ -215,12 +215,13 @@ def _convention_text(convention, method, pool, t, p, n, n_boot, n_boot_subjects,
           "(self-pairs dropped)")
     if S == 1:
         return (f"{convention}: value = {method} between the readout's RDM{note} and the RDM of {p['subject']!r} "
-                f"(the only subject of {t!r}, sessions averaged), all {n} stimuli; {ci}; no noise ceiling (one subject)")
+                f"(the only subject of {t!r}, sessions averaged), all {n} stimuli; {ci}; "
+                "no noise ceiling (one subject)")
     if convention == "per_subject":
         return (f"per_subject: value = mean over the {S} subjects of {t!r} of the {method} between the readout's "
                 f"RDM{note} and the subject's RDM (sessions averaged), all {n} stimuli (rsatoolbox eval_fixed); {ci}; "
-                f"ci_*_subjects: mean over the drawn subjects in {n_boot_subjects} subject resamples; ceiling: Nili et al. "
-                f"2014 bounds on that mean ({pool}-pooled subject RDMs; rsatoolbox boot_noise_ceiling); "
+                f"ci_*_subjects: mean over the drawn subjects in {n_boot_subjects} subject resamples; "
+                f"ceiling: Nili et al. 2014 bounds on that mean ({pool}-pooled subject RDMs; rsatoolbox boot_noise_ceiling); "
                 f"normalized = value / ceiling_high (the {pool}-pooled group RDM scores 1)")
     return (f"pooled: value = {method} between the readout's RDM{note} and the {pool}-pooled RDM of the {S} subjects "
             f"of {t!r}, all {n} stimuli; {ci}; ci_*_subjects: pool of the drawn subjects in {n_boot_subjects} subject "
@@ -244,7 +245,8 @@ def rdm_scores(rdms: dict, # {readout or model name: (n_stimuli, n_stimuli) RDM 
     "The score table of each RDM in `rdms` against each target of `rdmset` (see the columns above)."
     if method not in METHODS: raise ValueError(f"method={method!r}: expected one of {list(METHODS)}")
     if pool not in POOLS: raise ValueError(f"pool={pool!r}: expected one of {list(POOLS)}")
-    if convention not in CONVENTIONS: raise ValueError(f"convention={convention!r}: expected one of {list(CONVENTIONS)}")
+    if convention not in CONVENTIONS:
+        raise ValueError(f"convention={convention!r}: expected one of {list(CONVENTIONS)}")
     kinds = dict(zip(rdmset.rdms["target"].values.tolist(), rdmset.rdms["kind"].values.tolist()))
     if targets is None: targets = [t for t in rdmset.targets if kinds[t] != "model"]
     targets = [targets] if isinstance(targets, str) else list(targets)
@@ -262,7 +264,8 @@ def rdm_scores(rdms: dict, # {readout or model name: (n_stimuli, n_stimuli) RDM 
             per = np.array([compare_vectors(x, r, method) for r in p["refs"]])  # one per subject, or the pool's
             v = float(per.mean())
             lo = hi = slo = shi = np.nan
-            if Wt is not None: lo, hi = _percentiles(np.mean([bootstrap_compare(x, r, Wt, method) for r in p["refs"]], 0))
+            if Wt is not None:  # the same statistic in each stimulus resample
+                lo, hi = _percentiles(np.mean([bootstrap_compare(x, r, Wt, method) for r in p["refs"]], 0))
             if p["draws"] is not None and convention == "per_subject": slo, shi = _percentiles(per[p["draws"]].mean(1))
             elif p["draws"] is not None:
                 U, inv = p["draws"]
