@@ -113,24 +113,27 @@ def _weighted_ranks(v: np.ndarray, Wt: np.ndarray) -> np.ndarray:
     R[order] = (below + (gw + 1) / 2)[np.cumsum(new) - 1]
     return R
 
+# %% ../../nbs/metrics/31_rdm_scores.ipynb #b7c8d9e0
+def _drawn_varies(v: np.ndarray, # (m,) one RDM's entries
+                  Wt: np.ndarray, # (m, B) entry weights
+                 ) -> np.ndarray:
+    "(B,) whether the entries drawn in each resample (weight > 0) hold at least two distinct values of `v`."
+    order = np.argsort(v, kind="stable"); on = (Wt > 0)[order]
+    first, last = on.argmax(0), v.size - 1 - on[::-1].argmax(0)
+    return on.any(0) & (v[order][last] > v[order][first])
+
 # %% ../../nbs/metrics/31_rdm_scores.ipynb #a48d0742
-def _weighted_pearson(x, y, Wt, chunk: int = 256) -> np.ndarray:
+def _weighted_pearson(x, y, Wt, varies=None) -> np.ndarray:
     "(B,) weighted Pearson correlation; x, y are (m,) or (m, B); NaN where x or y is constant on the drawn entries."
-    out = np.full(Wt.shape[1], np.nan)
-    for s0 in range(0, Wt.shape[1], chunk):  # chunks of resamples keep the (m, chunk) temporaries small
-        W = Wt[:, s0:s0 + chunk]; M = W.sum(0); on = W > 0
-        cols = []
-        for a in (x, y):
-            A = a[:, s0:s0 + chunk] if a.ndim == 2 else np.broadcast_to(a[:, None], W.shape)
-            varies = np.where(on, A, -np.inf).max(0) > np.where(on, A, np.inf).min(0)  # >= 2 distinct drawn values
-            Ac = A - np.einsum("ib,ib->b", W, A) / np.where(M > 0, M, 1)  # centred on the weighted mean: exact
-            cols.append((Ac, varies))
-        (Xc, vx), (Yc, vy) = cols
-        sxy, sxx, syy = (np.einsum("ib,ib,ib->b", W, a, b) for a, b in ((Xc, Yc), (Xc, Xc), (Yc, Yc)))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            r = np.clip(sxy / np.sqrt(sxx * syy), -1.0, 1.0)
-        out[s0:s0 + chunk] = np.where(vx & vy, r, np.nan)
-    return out
+    M = Wt.sum(0)
+    X = x if x.ndim == 2 else x[:, None]; Y = y if y.ndim == 2 else y[:, None]
+    X = X - X.mean(); Y = Y - Y.mean()  # centred once: less cancellation in the moment sums
+    def s(a): return np.einsum("ib,ib->b", Wt, np.broadcast_to(a, Wt.shape))
+    sx, sy, sxy, sxx, syy = s(X), s(Y), s(X * Y), s(X * X), s(Y * Y)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.clip((sxy - sx * sy / M) / np.sqrt((sxx - sx * sx / M) * (syy - sy * sy / M)), -1.0, 1.0)
+    if varies is None: varies = _drawn_varies(x, Wt) & _drawn_varies(y, Wt)  # (m,) x and y
+    return np.where(varies, r, np.nan)
 
 # %% ../../nbs/metrics/31_rdm_scores.ipynb #b14a0d8e
 def stimulus_bootstrap_counts(n_stimuli: int, # stimuli in the RDMs
@@ -160,7 +163,9 @@ def bootstrap_compare(x: np.ndarray, # (m,) upper-triangle vector of one RDM
     from threadpoolctl import threadpool_limits
     with np.errstate(invalid="ignore", divide="ignore"), threadpool_limits(1):  # BLAS threads stall on a busy machine at these sizes
         if method == "pearson": return _weighted_pearson(x, y, Wt)
-        if method == "spearman": return _weighted_pearson(_weighted_ranks(x, Wt), _weighted_ranks(y, Wt), Wt)
+        if method == "spearman":  # ranks are constant on the drawn entries where the values are
+            varies = _drawn_varies(x, Wt) & _drawn_varies(y, Wt)
+            return _weighted_pearson(_weighted_ranks(x, Wt), _weighted_ranks(y, Wt), Wt, varies)
         M = Wt.sum(0)
         return _tau_numerators(x, y, Wt) / (M * (M - 1) / 2)
 
