@@ -20,8 +20,8 @@ from ..data.rdms import RDMSet, make_rdms
 from .rsa import METHODS, METRICS, compare_vectors, compute_rdm, rank_average, rdm_to_vector
 
 # %% auto #0
-__all__ = ['POOLS', 'SCORE_COLUMNS', 'target_vectors', 'noise_ceiling', 'stimulus_bootstrap_counts', 'bootstrap_compare',
-           'rdm_scores', 'rsa_scores']
+__all__ = ['POOLS', 'SCORE_COLUMNS', 'CONVENTIONS', 'target_vectors', 'noise_ceiling', 'stimulus_bootstrap_counts',
+           'bootstrap_compare', 'rdm_scores', 'rsa_scores']
 
 # %% ../../nbs/metrics/31_rdm_scores.ipynb #a44046d6
 POOLS = ("mean", "rank", "zscore")
@@ -113,14 +113,27 @@ def _weighted_ranks(v: np.ndarray, Wt: np.ndarray) -> np.ndarray:
     R[order] = (below + (gw + 1) / 2)[np.cumsum(new) - 1]
     return R
 
+# %% ../../nbs/metrics/31_rdm_scores.ipynb #b7c8d9e0
+def _drawn_varies(v: np.ndarray, # (m,) one RDM's entries
+                  Wt: np.ndarray, # (m, B) entry weights
+                 ) -> np.ndarray:
+    "(B,) whether the entries drawn in each resample (weight > 0) hold at least two distinct values of `v`."
+    order = np.argsort(v, kind="stable"); on = (Wt > 0)[order]
+    first, last = on.argmax(0), v.size - 1 - on[::-1].argmax(0)
+    return on.any(0) & (v[order][last] > v[order][first])
+
 # %% ../../nbs/metrics/31_rdm_scores.ipynb #a48d0742
-def _weighted_pearson(x, y, Wt) -> np.ndarray:
-    "(B,) weighted Pearson correlation; x, y are (m,) or (m, B)."
+def _weighted_pearson(x, y, Wt, varies=None) -> np.ndarray:
+    "(B,) weighted Pearson correlation; x, y are (m,) or (m, B); NaN where x or y is constant on the drawn entries."
     M = Wt.sum(0)
     X = x if x.ndim == 2 else x[:, None]; Y = y if y.ndim == 2 else y[:, None]
+    X = X - X.mean(); Y = Y - Y.mean()  # centred once: less cancellation in the moment sums
     def s(a): return np.einsum("ib,ib->b", Wt, np.broadcast_to(a, Wt.shape))
     sx, sy, sxy, sxx, syy = s(X), s(Y), s(X * Y), s(X * X), s(Y * Y)
-    return (sxy - sx * sy / M) / np.sqrt((sxx - sx * sx / M) * (syy - sy * sy / M))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.clip((sxy - sx * sy / M) / np.sqrt((sxx - sx * sx / M) * (syy - sy * sy / M)), -1.0, 1.0)
+    if varies is None: varies = _drawn_varies(x, Wt) & _drawn_varies(y, Wt)  # (m,) x and y
+    return np.where(varies, r, np.nan)
 
 # %% ../../nbs/metrics/31_rdm_scores.ipynb #b14a0d8e
 def stimulus_bootstrap_counts(n_stimuli: int, # stimuli in the RDMs
@@ -150,7 +163,9 @@ def bootstrap_compare(x: np.ndarray, # (m,) upper-triangle vector of one RDM
     from threadpoolctl import threadpool_limits
     with np.errstate(invalid="ignore", divide="ignore"), threadpool_limits(1):  # BLAS threads stall on a busy machine at these sizes
         if method == "pearson": return _weighted_pearson(x, y, Wt)
-        if method == "spearman": return _weighted_pearson(_weighted_ranks(x, Wt), _weighted_ranks(y, Wt), Wt)
+        if method == "spearman":  # ranks are constant on the drawn entries where the values are
+            varies = _drawn_varies(x, Wt) & _drawn_varies(y, Wt)
+            return _weighted_pearson(_weighted_ranks(x, Wt), _weighted_ranks(y, Wt), Wt, varies)
         M = Wt.sum(0)
         return _tau_numerators(x, y, Wt) / (M * (M - 1) / 2)
 
@@ -173,10 +188,52 @@ def _features_rdm(da, ids: np.ndarray, rdm_metric: str, name: str) -> np.ndarray
     return compute_rdm(X, rdm_metric, device="cpu")  # every feature: a unit constant over the stimuli is part of each pattern
 
 # %% ../../nbs/metrics/31_rdm_scores.ipynb #99e1547f
+CONVENTIONS = ("per_subject", "pooled")
+
 def _percentiles(d: np.ndarray) -> tuple[float, float]:
     d = d[np.isfinite(d)]
     return tuple(float(v) for v in np.percentile(d, (2.5, 97.5))) if d.size else (np.nan, np.nan)
 
+# %% ../../nbs/metrics/31_rdm_scores.ipynb #e8f9a0b1
+def _target_plan(rdmset, t, method, pool, convention, n_boot_subjects, seed) -> dict:
+    "What scoring against target `t` needs: its reference RDM vectors, ceiling, subject draws and row labels."
+    V, subjects = target_vectors(rdmset, t)
+    S = len(V)
+    if S == 1: return dict(refs=V, ceil=(np.nan, np.nan), subject=subjects[0], draws=None, n_subj=1)
+    draws = None
+    if n_boot_subjects > 0:  # subject resamples, sorted: a draw's pool does not depend on the order
+        rng = make_rng(seed, "rdmset_subject_bootstrap", t)
+        draws = np.sort(rng.integers(0, S, (n_boot_subjects, S)), axis=1)
+    if convention == "per_subject":
+        return dict(refs=V, ceil=noise_ceiling(rdmset, t, method, pool), subject=f"mean of {S}", draws=draws, n_subj=S)
+    pooled = None
+    if draws is not None:  # the pooled RDM of each distinct draw, computed once
+        uniq, inv = np.unique(draws, axis=0, return_inverse=True)
+        pooled = (np.stack([_pool_vectors(V[u], pool) for u in uniq]), inv.ravel())
+    return dict(refs=_pool_vectors(V, pool)[None], ceil=(np.nan, np.nan), subject="pooled", draws=pooled, n_subj=S)
+
+# %% ../../nbs/metrics/31_rdm_scores.ipynb #c0a1e2f3
+def _convention_text(convention, method, pool, t, p, n, n_boot, n_boot_subjects, note) -> str:
+    "The row's `convention`: its name, then how value, intervals and ceiling were computed."
+    S = p["n_subj"]
+    ci = (f"CI: 2.5-97.5 percentiles of the same statistic over {n_boot} stimulus resamples with replacement "
+          "(self-pairs dropped)")
+    if S == 1:
+        return (f"{convention}: value = {method} between the readout's RDM{note} and the RDM of {p['subject']!r} "
+                f"(the only subject of {t!r}, sessions averaged), all {n} stimuli; {ci}; "
+                "no noise ceiling (one subject)")
+    if convention == "per_subject":
+        return (f"per_subject: value = mean over the {S} subjects of {t!r} of the {method} between the readout's "
+                f"RDM{note} and the subject's RDM (sessions averaged), all {n} stimuli (rsatoolbox eval_fixed); {ci}; "
+                f"ci_*_subjects: mean over the drawn subjects in {n_boot_subjects} subject resamples; "
+                f"ceiling: Nili et al. 2014 bounds on that mean ({pool}-pooled subject RDMs; rsatoolbox boot_noise_ceiling); "
+                f"normalized = value / ceiling_high (the {pool}-pooled group RDM scores 1)")
+    return (f"pooled: value = {method} between the readout's RDM{note} and the {pool}-pooled RDM of the {S} subjects "
+            f"of {t!r}, all {n} stimuli; {ci}; ci_*_subjects: pool of the drawn subjects in {n_boot_subjects} subject "
+            "resamples; no noise ceiling (the Nili bounds are for the per-subject mean; the pool scores 1 against "
+            "itself): ceiling and normalized NaN")
+
+# %% ../../nbs/metrics/31_rdm_scores.ipynb #d4b5c6a7
 def rdm_scores(rdms: dict, # {readout or model name: (n_stimuli, n_stimuli) RDM in the RDM set's stimulus order}
                rdmset: RDMSet, # the data
                targets=None, # target name(s); None: every target that is not a model RDM
@@ -184,7 +241,8 @@ def rdm_scores(rdms: dict, # {readout or model name: (n_stimuli, n_stimuli) RDM 
                n_boot: int = 1000, # stimulus resamples (0: no CI)
                seed: int = 0, # seed of all resamples
                n_boot_subjects: int | None = None, # subject resamples; None: as n_boot (only targets with several subjects)
-               pool: str = "mean", # how subjects are pooled, see `POOLS`
+               pool: str = "mean", # how subjects are pooled (ceiling; "pooled" reference), see `POOLS`
+               convention: str = "per_subject", # "per_subject": mean of per-subject scores; "pooled": vs the pooled RDM
                model: str = "", # the score table's `model` column
                progress: bool = False, # progress bar over RDMs
                _metric_note: str = "",
@@ -192,6 +250,8 @@ def rdm_scores(rdms: dict, # {readout or model name: (n_stimuli, n_stimuli) RDM 
     "The score table of each RDM in `rdms` against each target of `rdmset` (see the columns above)."
     if method not in METHODS: raise ValueError(f"method={method!r}: expected one of {list(METHODS)}")
     if pool not in POOLS: raise ValueError(f"pool={pool!r}: expected one of {list(POOLS)}")
+    if convention not in CONVENTIONS:
+        raise ValueError(f"convention={convention!r}: expected one of {list(CONVENTIONS)}")
     kinds = dict(zip(rdmset.rdms["target"].values.tolist(), rdmset.rdms["kind"].values.tolist()))
     if targets is None: targets = [t for t in rdmset.targets if kinds[t] != "model"]
     targets = [targets] if isinstance(targets, str) else list(targets)
@@ -200,39 +260,29 @@ def rdm_scores(rdms: dict, # {readout or model name: (n_stimuli, n_stimuli) RDM 
     n_boot_subjects = n_boot if n_boot_subjects is None else n_boot_subjects
     n = rdmset.n_stimuli
     Wt = _entry_weights(stimulus_bootstrap_counts(n, n_boot, seed)) if n_boot > 0 else None
-    tinfo = {}
-    for t in targets:
-        V, subjects = target_vectors(rdmset, t)
-        ref = _pool_vectors(V, pool) if len(V) > 1 else V[0]
-        ceil = noise_ceiling(rdmset, t, method, pool) if len(V) > 1 else (np.nan, np.nan)
-        refs = None
-        if len(V) > 1 and n_boot_subjects > 0:  # subject resamples: the pooled RDM of each distinct draw, computed once
-            rng = make_rng(seed, "rdmset_subject_bootstrap", t)
-            draws = np.sort(rng.integers(0, len(V), (n_boot_subjects, len(V))), axis=1)
-            uniq, inv = np.unique(draws, axis=0, return_inverse=True)
-            refs = (np.stack([_pool_vectors(V[u], pool) for u in uniq]), inv.ravel())
-        tinfo[t] = (ref, ceil, "pooled" if len(V) > 1 else subjects[0], len(V), refs)
+    plans = {t: _target_plan(rdmset, t, method, pool, convention, n_boot_subjects, seed) for t in targets}
     rows = []
     for name, R in tqdm(rdms.items(), desc="rsa_scores", disable=not progress):
         x = rdm_to_vector(R, str(name))
         for t in targets:
-            ref, (clo, chi), subj, n_subj, refs = tinfo[t]
-            v = compare_vectors(x, ref, method)
+            p = plans[t]; (clo, chi) = p["ceil"]
+            per = np.array([compare_vectors(x, r, method) for r in p["refs"]])  # one per subject, or the pool's
+            v = float(per.mean())
             lo = hi = slo = shi = np.nan
-            if Wt is not None: lo, hi = _percentiles(bootstrap_compare(x, ref, Wt, method))
-            if refs is not None:
-                U, inv = refs
+            if Wt is not None:  # the same statistic in each stimulus resample
+                lo, hi = _percentiles(np.mean([bootstrap_compare(x, r, Wt, method) for r in p["refs"]], 0))
+            if p["draws"] is not None and convention == "per_subject": slo, shi = _percentiles(per[p["draws"]].mean(1))
+            elif p["draws"] is not None:
+                U, inv = p["draws"]
                 with np.errstate(invalid="ignore", divide="ignore"):
-                    per = np.array([compare_vectors(x, u, method) if np.ptp(u) > 0 else np.nan for u in U])
-                slo, shi = _percentiles(per[inv])
-            conv = (f"value: {method} between the readout's RDM{_metric_note} and the {pool}-pooled RDM of {n_subj} subject(s) of {t!r}, all {n} stimuli; "
-                    f"CI: 2.5-97.5 percentiles over {n_boot} stimulus resamples with replacement (self-pairs dropped); "
-                    + (f"ci_*_subjects: over {n_boot_subjects} subject resamples; ceiling: Nili et al. 2014 between-subject bounds (sessions averaged per subject); normalized = value / ceiling_high"
-                       if n_subj > 1 else "no noise ceiling (one subject)"))
-            rows.append(dict(model=model, dataset=rdmset.attrs.get("name", ""), subject=subj, target=t, readout=str(name), analysis="rsa",
-                             metric=method, value=v, ci_low=lo, ci_high=hi, ceiling_low=clo, ceiling_high=chi,
-                             normalized=v / chi if np.isfinite(chi) and chi != 0 else np.nan, convention=conv, n_stimuli=n,
-                             ci_low_subjects=slo, ci_high_subjects=shi, pool=pool, n_boot=n_boot))
+                    pu = np.array([compare_vectors(x, u, method) if np.ptp(u) > 0 else np.nan for u in U])
+                slo, shi = _percentiles(pu[inv])
+            conv = _convention_text(convention, method, pool, t, p, n, n_boot, n_boot_subjects, _metric_note)
+            rows.append(dict(model=model, dataset=rdmset.attrs.get("name", ""), subject=p["subject"], target=t,
+                             readout=str(name), analysis="rsa", metric=method, value=v, ci_low=lo, ci_high=hi,
+                             ceiling_low=clo, ceiling_high=chi,
+                             normalized=v / chi if np.isfinite(chi) and chi != 0 else np.nan, convention=conv,
+                             n_stimuli=n, ci_low_subjects=slo, ci_high_subjects=shi, pool=pool, n_boot=n_boot))
     return pd.DataFrame(rows)
 
 # %% ../../nbs/metrics/31_rdm_scores.ipynb #155886b2
@@ -243,7 +293,7 @@ def rsa_scores(features: dict, # {readout: DataArray (stimulus, feature) with co
                rdm_metric: str = "correlation", # the readouts' dissimilarity: "correlation" or "euclidean"
                n_boot: int = 1000, # stimulus resamples (0: no CI)
                seed: int = 0, # seed of all resamples
-               **options, # n_boot_subjects, pool, model, progress: see `rdm_scores`
+               **options, # n_boot_subjects, pool, convention, model, progress: see `rdm_scores`
               ) -> pd.DataFrame:
     "RSA of every readout in `features` against every target of `rdmset`: one row per (readout, target), columns `SCORE_COLUMNS` + extras."
     if rdm_metric not in METRICS: raise ValueError(f"rdm_metric={rdm_metric!r}: expected one of {list(METRICS)}")

@@ -38,7 +38,8 @@ def _score_rdmset(model, rdmset, readouts, analyses, model_name, progress, optio
     if list(analyses) != ["rsa"]: raise ConfigError(f"analyses={list(analyses)!r}: an RDM set supports only ['rsa']")
     if rdmset.stimuli is None:
         raise DataError(f"RDM set {rdmset.attrs.get('name', '')!r} holds no images (stimuli=None): a model cannot be scored on it")
-    known = {"targets", "rsa_method", "rdm_metric", "n_boot", "seed", "device", "batch_size", "image_size", "n_boot_subjects", "pool"}
+    known = {"targets", "rsa_method", "rdm_metric", "n_boot", "seed", "device", "batch_size", "image_size", "n_boot_subjects", "pool",
+             "convention"}
     bad = sorted(set(options) - known)
     if bad: raise ConfigError(f"score_model on an RDM set: unknown option(s) {bad}; expected some of {sorted(known)}")
     opts = dict(options)
