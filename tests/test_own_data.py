@@ -48,3 +48,21 @@ def test_score_model_on_one_subject_and_on_rdms():
     rdms = visreps.make_rdm_set({"IT": pdist(R.mean(1), "correlation")}, images, kind="fmri", target="IT")
     t = visreps.score_model(model, rdms, readouts=["4"])
     assert len(t) == 1 and t.target.tolist() == ["IT"] and np.isfinite(t.value).all()
+
+
+def test_command_line_takes_the_source_strings(tmp_path):
+    pytest.importorskip("torch")
+    import contextlib, io
+    from PIL import Image
+    from visreps.app.cli import main
+    images, R = _recordings()
+    (tmp_path / "imgs").mkdir()
+    for i, im in enumerate(images): Image.fromarray(im).save(tmp_path / "imgs" / f"pic{i:02d}.png")
+    np.save(tmp_path / "resp.npy", R)
+    src = f"images:{tmp_path / 'imgs'}?responses={tmp_path / 'resp.npy'}&roi=IT&test_fraction=0.25"
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = main(["eval", f"dataset={src}", "width=0.25", "num_classes=4", "n_select=8", "n_boot=5", "device=cpu",
+                   f"results_root={tmp_path / 'res'}", "analyses=[rsa]", "readouts=[fc2.post]"])
+    assert rc == 0, err.getvalue()
+    assert "holding out 10 of 40 stimuli" in out.getvalue()
