@@ -11,7 +11,8 @@ __version__ = "0.1.0"
 _FUNCTIONS = {  # the curated top level: function -> the module that holds it
     "load_neural_data": "data.sources", "make_world": "data.world", "build_model": "models.zoo",
     "list_modules": "models.zoo", "extract_features": "models.features", "score_model": "study.scoring",
-    "compute_rdm": "metrics.rsa", "compare_rdms": "metrics.rsa"}
+    "compute_rdm": "metrics.rsa", "compare_rdms": "metrics.rsa", "make_dataset": "data.own", "make_rdm_set": "data.own",
+    "plot_scores": "study.plots"}
 
 def lazy_modules(package: str, # the package's `__name__`
                  path, # its `__path__`

@@ -21,7 +21,7 @@ from .dataset import StimulusSet
 __all__ = ['KINDS', 'DESCRIPTORS', 'RDM_DIMS', 'make_rdms', 'validate_rdms', 'RDMSet']
 
 # %% ../../nbs/data/11_rdms.ipynb #87a2e232
-KINDS = ("fmri", "ephys", "behaviour", "model")
+KINDS = ("fmri", "ephys", "meg", "eeg", "behaviour", "model")
 DESCRIPTORS = ("name", "subject", "session", "kind", "target")
 RDM_DIMS = ("rdm", "stimulus_a", "stimulus_b")
 

@@ -27,6 +27,8 @@ SOURCES = {
     "tvsd": ("visreps.data.loaders.tvsd", "load_tvsd_dataset", "the TVSD release folder"),
     "brainio": ("visreps.data.loaders.brainio", "load_brainio_dataset", "a BrainIO assembly .nc file, or a folder of them"),
     "kriegeskorte92": ("visreps.data.loaders.kriegeskorte92", "load_kriegeskorte92", "optional folder holding the release's .mat files"),
+    "images": ("visreps.data.own", "_images_source", "a folder of images; responses=<.npy or .npz file>"),
+    "rdms": ("visreps.data.own", "_rdms_source", "an RDM file (.npy, .csv, .tsv, .txt) or a folder of them"),
     "folder": ("visreps.data.sources", "_load_folder", "a visreps data set folder"),
 }
 
@@ -82,7 +84,7 @@ def load_neural_data(source: str, # "world", "world:<folder>", "nsd:<root>", "th
     source, in_string = source_options(source) if isinstance(source, str) else (source, {})
     options = {**in_string, **options}
     kind, arg = parse_source(source)
-    if kind in ("nsd", "nsd-synthetic", "tvsd", "brainio", "things-images") and not arg:
+    if kind in ("nsd", "nsd-synthetic", "tvsd", "brainio", "things-images", "images", "rdms") and not arg:
         raise ValueError(f"source={str(source)!r}: give {SOURCES[kind][2]}, e.g. '{kind}:/data/{kind}'")
     module, func, _ = SOURCES[kind]
     try: loader = getattr(importlib.import_module(module), func)

@@ -96,7 +96,11 @@ def evaluation_test_ids(ds: NeuralDataset, # the data set
                        ) -> np.ndarray:
     "The held-out stimulus ids: shared by all subjects (or `attrs['test_ids']`), checked present in every subject's data."
     test = ds.test_ids()
-    if len(test) < 3: raise DataError(f"dataset {ds.name!r} has {len(test)} held-out (shared) stimuli: expected at least 3")
+    if len(test) < 3:
+        how = ("a single-subject data set names them in attrs['test_ids']" if len(ds.subjects) == 1 else
+               "with several subjects they are the stimuli all saw, within attrs['test_ids'] when set")
+        raise DataError(f"dataset {ds.name!r} has {len(test)} held-out (shared) stimuli: expected at least 3; {how} "
+                        "(visreps.make_dataset draws a test_fraction of the stimuli, or takes test_ids=)")
     for s in subjects:
         seen = set(ds.get(s)["stimulus_id"].values.tolist())
         miss = [i for i in test.tolist() if i not in seen]
