@@ -22,7 +22,7 @@ PKG = Path(__file__).resolve().parents[1] / "visreps"
 RANK = {"core": 0, "data": 1, "models": 2, "metrics": 2, "training": 3, "study": 4, "app": 5}
 SIBLINGS = {("models", "metrics"), ("metrics", "models")}
 CONTAINERS = {"visreps.data.dataset", "visreps.data.rdms"}
-TORCH_FREE = ["visreps.core.config", "visreps.core.storage"]
+TORCH_FREE = ["visreps.core.config", "visreps.core.storage", "visreps.core.vocabulary"]
 
 
 def modules() -> dict[str, Path]:

@@ -11,30 +11,39 @@ import numpy as np
 __all__ = ['pearson']
 
 # %% ../../nbs/metrics/30_correlation.ipynb #06948485
+def _moment(w, a, b=None):
+    "Sum over samples of w * a (* b): w (n,) or (n, k); a, b (n,) or (n, k); nothing of shape (n, k) is made but w."
+    if w is None:
+        if b is None: return a.sum(0)
+        shape = np.broadcast_shapes(a.shape, b.shape)
+        return np.einsum("i...,i...->...", np.broadcast_to(a, shape), np.broadcast_to(b, shape))
+    ab = a if b is None else a * b
+    shape = np.broadcast_shapes(w.shape, ab.shape)
+    return np.einsum("i...,i...->...", np.broadcast_to(w, shape), np.broadcast_to(ab, shape))
+
 def pearson(x, # (n,) or (n, k) values
             y, # the same shape as `x` (or broadcastable to it)
             weights=None, # (n,) or (n, k) non-negative weights of the samples (e.g. bootstrap counts); None: all 1
-           ): # a float for vectors, a (k,) array for columns; NaN where undefined
+           ): # a float, or a (k,) array (one r per column of x, y or weights); NaN where undefined
     "Pearson r along the first axis, weighted or not, in float64; NaN where a side is constant or < 2 samples count."
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if x.ndim == 0 or y.ndim == 0: raise ValueError("pearson: x and y must have at least one axis (the samples)")
-    try: x, y = np.broadcast_arrays(x, y)
+    try: np.broadcast_shapes(x.shape, y.shape)
     except ValueError: raise ValueError(f"pearson: x and y have shapes {x.shape} and {y.shape}, which do not match") from None
-    w = np.ones(x.shape[:1]) if weights is None else np.asarray(weights, dtype=np.float64)
-    if w.shape[0] != x.shape[0]:
-        raise ValueError(f"pearson: weights has {w.shape[0]} samples, x and y have {x.shape[0]}")
-    if (w < 0).any(): raise ValueError("pearson: weights must be non-negative")
-    if x.ndim == 2 and w.ndim == 1: w = w[:, None]
-    if x.ndim == 1 and w.ndim == 2: x, y = x[:, None], y[:, None]
-    w = np.broadcast_to(w, np.broadcast_shapes(w.shape, x.shape))
-    x, y = np.broadcast_to(x, w.shape), np.broadcast_to(y, w.shape)
-    sw = w.sum(0)
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)
+    if w is not None:
+        if w.shape[0] != x.shape[0]: raise ValueError(f"pearson: weights has {w.shape[0]} samples, x and y have {x.shape[0]}")
+        if (w < 0).any(): raise ValueError("pearson: weights must be non-negative")
+        if w.ndim == 2 and x.ndim == 1: x, y = x[:, None], y[:, None]
+        if w.ndim == 1 and x.ndim == 2: w = w[:, None]
+    x, y = x - x.mean(0), y - y.mean(0)  # centred once: the moment sums below cancel little
+    m = float(len(x)) if w is None else w.sum(0)
+    sx, sy = _moment(w, x), _moment(w, y)
+    sxx, syy, sxy = _moment(w, x, x), _moment(w, y, y), _moment(w, x, y)
     with np.errstate(invalid="ignore", divide="ignore"):
-        xc, yc = x - (w * x).sum(0) / sw, y - (w * y).sum(0) / sw
-        sxy, sxx, syy = (w * xc * yc).sum(0), (w * xc * xc).sum(0), (w * yc * yc).sum(0)
-        r = sxy / np.sqrt(sxx * syy)
-    n_eff = (w > 0).sum(0)
-    scale = np.maximum(np.abs(x).max(0, initial=0), np.abs(y).max(0, initial=0))
-    flat = (sxx <= (1e-13 * scale) ** 2 * sw) | (syy <= (1e-13 * scale) ** 2 * sw)  # constant up to round-off
-    r = np.where((n_eff < 2) | flat | ~np.isfinite(r), np.nan, np.clip(r, -1.0, 1.0))
+        cxx, cyy, cxy = sxx - sx * sx / m, syy - sy * sy / m, sxy - sx * sy / m
+        r = cxy / np.sqrt(cxx * cyy)
+    n = len(x) if w is None else (w > 0).sum(0)
+    flat = (cxx <= 1e-12 * sxx) | (cyy <= 1e-12 * syy)  # constant (up to round-off) where the weight is
+    r = np.where((np.broadcast_to(n, np.shape(r)) < 2) | flat | ~np.isfinite(r), np.nan, np.clip(r, -1.0, 1.0))
     return float(r) if r.ndim == 0 else r

@@ -12,6 +12,7 @@ import pandas as pd
 from scipy import stats
 
 import visreps
+from .correlation import pearson
 from .dimensionality import EIGEN_METRIC_COLUMNS
 
 # %% auto #0
@@ -100,10 +101,8 @@ def pearson_r(x, # (n,) values
     n = len(x)
     if x.shape != y.shape or x.ndim != 1: raise ValueError(f"x and y have shapes {x.shape} and {y.shape}: expected equal 1-D")
     if n < 3: return float("nan"), float("nan")
-    xc, yc = x - x.mean(), y - y.mean()
-    denom = np.sqrt((xc ** 2).sum() * (yc ** 2).sum())
-    if denom == 0: return float("nan"), float("nan")
-    r = float(np.clip((xc * yc).sum() / denom, -1.0, 1.0))
+    r = pearson(x, y)  # the one Pearson (`visreps.metrics.correlation`); NaN for a constant variable
+    if np.isnan(r): return r, float("nan")
     if abs(r) == 1: return r, 0.0
     t = r * np.sqrt((n - 2) / (1 - r * r))
     return r, float(2 * stats.t.sf(abs(t), n - 2))

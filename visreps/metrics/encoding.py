@@ -17,6 +17,7 @@ import xarray as xr
 
 from ..core.config import make_rng
 from ..core.backend import as_tensor, get_device, to_numpy
+from .correlation import pearson
 
 # %% auto #0
 __all__ = ['DEFAULT_ALPHAS', 'himalaya_backend', 'zscore_params', 'pearson_columns', 'merge_groups', 'group_kfold',
@@ -57,12 +58,9 @@ def pearson_columns(a, # (n_samples, n_columns) predictions
                     b, # (n_samples, n_columns) measurements
                    ) -> np.ndarray: # (n_columns,) Pearson r per column; NaN where a column has no variance
     "Pearson correlation between matching columns of `a` and `b`, in float64."
-    a = as_tensor(a, device="cpu", dtype=torch.float64); b = as_tensor(b, device="cpu", dtype=torch.float64)
+    a, b = to_numpy(a), to_numpy(b)  # tensors on any device, arrays
     if a.shape != b.shape: raise ValueError(f"pearson_columns: shapes differ, {tuple(a.shape)} vs {tuple(b.shape)}")
-    a = a - a.mean(0); b = b - b.mean(0)
-    den = torch.sqrt((a * a).sum(0) * (b * b).sum(0))
-    r = (a * b).sum(0) / den
-    return to_numpy(torch.where(den > 0, r, torch.full_like(r, float("nan"))))
+    return np.atleast_1d(pearson(a, b))  # the one Pearson (`visreps.metrics.correlation`)
 
 # %% ../../nbs/metrics/36_encoding.ipynb #e6e096ef
 def merge_groups(*labelings, # each (n_samples,) labels (stimulus ids, sessions, runs); None entries are skipped

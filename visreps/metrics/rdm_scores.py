@@ -15,13 +15,15 @@ import xarray as xr
 from tqdm.auto import tqdm
 
 from ..core.config import DataError, make_rng
+from ..core.vocabulary import SCORE_COLUMNS  # the score table's columns, defined once
 from ..data.dataset import StimulusSet
 from ..data.rdms import RDMSet, make_rdms
+from .correlation import pearson
 from .rsa import METHODS, METRICS, compare_vectors, compute_rdm, rank_average, rdm_to_vector
 
 # %% auto #0
-__all__ = ['POOLS', 'SCORE_COLUMNS', 'CONVENTIONS', 'target_vectors', 'noise_ceiling', 'stimulus_bootstrap_counts',
-           'bootstrap_compare', 'rdm_scores', 'rsa_scores']
+__all__ = ['POOLS', 'CONVENTIONS', 'target_vectors', 'noise_ceiling', 'stimulus_bootstrap_counts', 'bootstrap_compare',
+           'rdm_scores', 'rsa_scores']
 
 # %% ../../nbs/metrics/31_rdm_scores.ipynb #a44046d6
 POOLS = ("mean", "rank", "zscore")
@@ -122,19 +124,6 @@ def _drawn_varies(v: np.ndarray, # (m,) one RDM's entries
     first, last = on.argmax(0), v.size - 1 - on[::-1].argmax(0)
     return on.any(0) & (v[order][last] > v[order][first])
 
-# %% ../../nbs/metrics/31_rdm_scores.ipynb #a48d0742
-def _weighted_pearson(x, y, Wt, varies=None) -> np.ndarray:
-    "(B,) weighted Pearson correlation; x, y are (m,) or (m, B); NaN where x or y is constant on the drawn entries."
-    M = Wt.sum(0)
-    X = x if x.ndim == 2 else x[:, None]; Y = y if y.ndim == 2 else y[:, None]
-    X = X - X.mean(); Y = Y - Y.mean()  # centred once: less cancellation in the moment sums
-    def s(a): return np.einsum("ib,ib->b", Wt, np.broadcast_to(a, Wt.shape))
-    sx, sy, sxy, sxx, syy = s(X), s(Y), s(X * Y), s(X * X), s(Y * Y)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = np.clip((sxy - sx * sy / M) / np.sqrt((sxx - sx * sx / M) * (syy - sy * sy / M)), -1.0, 1.0)
-    if varies is None: varies = _drawn_varies(x, Wt) & _drawn_varies(y, Wt)  # (m,) x and y
-    return np.where(varies, r, np.nan)
-
 # %% ../../nbs/metrics/31_rdm_scores.ipynb #b14a0d8e
 def stimulus_bootstrap_counts(n_stimuli: int, # stimuli in the RDMs
                               n_boot: int = 1000, # resamples
@@ -162,17 +151,13 @@ def bootstrap_compare(x: np.ndarray, # (m,) upper-triangle vector of one RDM
     if method not in METHODS: raise ValueError(f"method={method!r}: expected one of {list(METHODS)}")
     from threadpoolctl import threadpool_limits
     with np.errstate(invalid="ignore", divide="ignore"), threadpool_limits(1):  # BLAS threads stall on a busy machine at these sizes
-        if method == "pearson": return _weighted_pearson(x, y, Wt)
-        if method == "spearman":  # ranks are constant on the drawn entries where the values are
-            varies = _drawn_varies(x, Wt) & _drawn_varies(y, Wt)
-            return _weighted_pearson(_weighted_ranks(x, Wt), _weighted_ranks(y, Wt), Wt, varies)
+        varies = _drawn_varies(x, Wt) & _drawn_varies(y, Wt)  # ranks are constant on the drawn entries where values are
+        if method == "pearson": return np.where(varies, pearson(x, y, Wt), np.nan)
+        if method == "spearman": return np.where(varies, pearson(_weighted_ranks(x, Wt), _weighted_ranks(y, Wt), Wt), np.nan)
         M = Wt.sum(0)
         return _tau_numerators(x, y, Wt) / (M * (M - 1) / 2)
 
 # %% ../../nbs/metrics/31_rdm_scores.ipynb #7069f6b1
-SCORE_COLUMNS = ("model", "dataset", "subject", "target", "readout", "analysis", "metric", "value", "ci_low", "ci_high",
-                 "ceiling_low", "ceiling_high", "normalized", "convention", "n_stimuli")
-
 def _features_rdm(da, ids: np.ndarray, rdm_metric: str, name: str) -> np.ndarray:
     "The RDM of a (stimulus, feature) DataArray, rows put in the order of `ids` (checked by stimulus id)."
     if not isinstance(da, xr.DataArray) or da.ndim != 2 or "stimulus" not in da.dims:

@@ -14,6 +14,7 @@ import xarray as xr
 
 from ..core.config import make_rng
 from ..data.dataset import average_repetitions
+from .correlation import pearson
 from .rsa import compute_rdm, compare_rdms, METHODS, METRICS
 
 # %% auto #0
@@ -95,11 +96,6 @@ def _half_averages(Y, rng):
     b = np.take_along_axis(Y, perm[:, h:2 * h], 1).mean(1)
     return a, b
 
-def _columnwise_pearson(a, b):
-    a = a - a.mean(0); b = b - b.mean(0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (a * b).sum(0) / np.sqrt((a * a).sum(0) * (b * b).sum(0))
-
 def _mixed_repetitions(responses, min_reps: int = 2):
     "Presentations of the stimuli with >= `min_reps` repetitions, unequal counts allowed: Y (n_pres, n_neuroids), codes, counts, neuroid ids."
     if not isinstance(responses, xr.DataArray):
@@ -161,7 +157,7 @@ def split_half_reliability(responses, # DataArray (presentation, neuroid) or arr
         same = counts.min() == counts.max() and (target_reps is None or np.all(np.asarray(target_reps) == counts[0]))
         if not same:
             rng = make_rng(seed, "split_half_reliability")
-            r = np.mean([_columnwise_pearson(*_mixed_half_averages(Y, codes, counts, rng)) for _ in range(n_splits)], axis=0)
+            r = np.mean([pearson(*_mixed_half_averages(Y, codes, counts, rng)) for _ in range(n_splits)], axis=0)
             f, n_eff = _mixed_factor(counts, target_reps)
             formula = (f"rel = f*r/(1+(f-1)*r) with f = {f:.4g}, {_MIXED_NOTE}; r = mean over {n_splits} random splits (seed {seed}) "
                        f"of the Pearson r across {len(counts)} stimuli (repetitions {int(counts.min())}..{int(counts.max())}) between "
@@ -173,7 +169,7 @@ def split_half_reliability(responses, # DataArray (presentation, neuroid) or arr
     Y, _, nid = stack_repetitions(responses, n_reps)
     n_s, n_r, _ = Y.shape
     rng = make_rng(seed, "split_half_reliability")
-    r = np.mean([_columnwise_pearson(*_half_averages(Y, rng)) for _ in range(n_splits)], axis=0)
+    r = np.mean([pearson(*_half_averages(Y, rng)) for _ in range(n_splits)], axis=0)
     h = n_r // 2
     k = n_r / h
     formula = (f"rel = k*r/(1+(k-1)*r) with k = {n_r}/{h} = {k:g} (Spearman-Brown to the {n_r}-repetition average); "

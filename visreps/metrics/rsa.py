@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from ..core.config import make_rng
 from ..core.backend import as_tensor, compute_dtype, get_device, to_numpy
+from .correlation import pearson
 
 # %% auto #0
 __all__ = ['METRICS', 'METHODS', 'compute_rdm', 'rdm_to_vector', 'rank_average', 'compare_vectors', 'compare_rdms', 'RSAResult',
@@ -203,16 +204,12 @@ def _dot(x: np.ndarray, y: np.ndarray) -> float:
     "Inner product without BLAS threads (which stall on a busy machine for vectors this size)."
     return float(np.einsum("i,i->", x, y))
 
-def _pearson(x: np.ndarray, y: np.ndarray) -> float:
-    x = x - x.mean(); y = y - y.mean()
-    return _dot(x, y) / np.sqrt(_dot(x, x) * _dot(y, y))
-
 def _spearman(x: np.ndarray, y: np.ndarray) -> float:
     m = x.size
     # numpy releases the GIL while sorting, scattering and gathering: big vectors use two threads
     with ThreadPoolExecutor(2 if m >= 100_000 else 1) as ex:
         (ox, tx), (oy, ty) = ex.map(_order, (x, y))
-        if tx or ty: return _pearson(rank_average(x)[0], rank_average(y)[0])
+        if tx or ty: return pearson(rank_average(x)[0], rank_average(y)[0])
         ry = np.empty(m)  # 0-based ranks of y
         def scatter(s0): ry[oy[s0:s0 + _CHUNK]] = np.arange(s0, min(m, s0 + _CHUNK), dtype=np.float64)
         list(ex.map(scatter, range(0, m, _CHUNK)))
@@ -227,7 +224,7 @@ def _kendall_a(x: np.ndarray, y: np.ndarray) -> float:
     tau_b = scipy.stats.kendalltau(x, y, variant="b").statistic
     return float(tau_b * np.sqrt((1 - _tied_pairs(x) / n0) * (1 - _tied_pairs(y) / n0)))
 
-_COMPARE = {"spearman": _spearman, "kendall_a": _kendall_a, "pearson": _pearson}
+_COMPARE = {"spearman": _spearman, "kendall_a": _kendall_a, "pearson": pearson}
 
 def compare_vectors(x: np.ndarray, # (m,) upper-triangle dissimilarities of RDM a
                     y: np.ndarray, # (m,) the same entries of RDM b
@@ -393,14 +390,11 @@ def _bootstrap_spearman(x, y, n, idx, progress):
 
 def _bootstrap_pearson(x, y, n, idx, progress):
     I, J = np.triu_indices(n, 1)
-    x = x - x.mean(); y = y - y.mean()
-    cols = np.stack([np.ones_like(x), x, y, x * x, y * y, x * y], axis=1)
     out = np.empty(len(idx))
     keep = np.zeros(n, dtype=bool)
     for t, sub in enumerate(tqdm(idx, desc="bootstrap (pearson)", disable=not progress)):
         keep[:] = False; keep[sub] = True
-        m, sx, sy, sxx, syy, sxy = np.einsum("i,ij->j", (keep[I] & keep[J]).astype(np.float64), cols)
-        out[t] = (sxy - sx * sy / m) / np.sqrt((sxx - sx * sx / m) * (syy - sy * sy / m))
+        out[t] = pearson(x, y, (keep[I] & keep[J]).astype(np.float64))  # the pairs of distinct drawn stimuli
     return out
 
 def _bootstrap_generic(x, y, n, idx, method, progress):

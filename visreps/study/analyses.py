@@ -13,9 +13,10 @@ import pandas as pd
 
 from ..core.config import ConfigError, DataError
 from ..core.storage import atomic_path
+from ..core.vocabulary import SCORE_COLUMNS  # the score table's columns, defined once
 
 # %% auto #0
-__all__ = ['ANALYSES', 'STUDY_ANALYSES', 'SCORE_COLUMNS', 'Analysis', 'analyses_of', 'score_table']
+__all__ = ['ANALYSES', 'STUDY_ANALYSES', 'Analysis', 'analyses_of', 'score_table']
 
 # %% ../../nbs/study/52_analyses.ipynb #f3af5f8c
 from dataclasses import dataclass
@@ -51,9 +52,6 @@ def analyses_of(study: str) -> tuple:
     return STUDY_ANALYSES[study]
 
 # %% ../../nbs/study/52_analyses.ipynb #1e0a98d5
-SCORE_COLUMNS = ("model", "dataset", "subject", "target", "readout", "analysis", "metric", "value", "ci_low", "ci_high",
-                 "ceiling_low", "ceiling_high", "normalized", "convention", "n_stimuli")
-
 _VALUE_MEANS = {
     "rsa": "value = {metric} correlation between the model's and the ROI's {rdm_metric} RDMs of the test stimuli",
     "pca_reconstruction": "value = {metric_base} correlation between the ROI's RDM and the RDM of the readout reconstructed from its top {k} principal components",
