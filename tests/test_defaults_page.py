@@ -7,6 +7,7 @@ import pkgutil
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import visreps.metrics
@@ -106,3 +107,64 @@ def test_a_stale_default_fails(tmp_path, monkeypatch):
         monkeypatch.setitem(globals(), "PAGE", page)
         with pytest.raises(AssertionError):
             test_every_option_on_the_defaults_page_exists()
+
+
+# The options the page names give the peer's numbers, computed by the peer (rsatoolbox) or by hand (Brain-Score).
+
+def subject_rdms(n=12, n_subjects=4, seed=0):
+    "Correlation-distance RDMs of noisy copies of one pattern set, one per subject."
+    from visreps.metrics.rsa import compute_rdm
+    r = np.random.default_rng(seed)
+    S = r.standard_normal((n, 30))
+    return np.stack([compute_rdm(S + r.standard_normal((n, 30)), device="cpu") for _ in range(n_subjects)])
+
+
+@pytest.mark.filterwarnings("ignore:Noise ceiling for tau based on averaged ranks")
+@pytest.mark.parametrize("method, pool, peer", [("kendall_a", "rank", "tau-a"), ("spearman", "rank", "spearman"),
+                                                ("pearson", "zscore", "corr")])
+def test_noise_ceiling_pool_gives_rsatoolbox(method, pool, peer):
+    import rsatoolbox
+    from rsatoolbox.inference.noise_ceiling import boot_noise_ceiling
+    from visreps.data.rdms import RDMSet, make_rdms
+    from visreps.metrics.rdm_scores import noise_ceiling
+    M = subject_rdms()
+    rs = RDMSet(make_rdms(M, [f"i{i}" for i in range(M.shape[1])], [f"s{k}" for k in range(len(M))], "fmri", "IT",
+                          subject=[f"s{k}" for k in range(len(M))]))
+    ref = boot_noise_ceiling(rsatoolbox.rdm.RDMs(M), method=peer)
+    np.testing.assert_allclose(noise_ceiling(rs, "IT", method=method, pool=pool), ref, atol=1e-12)
+    if method == "kendall_a":  # the default pool (the mean) is not rsatoolbox's
+        assert abs(noise_ceiling(rs, "IT", method=method)[0] - ref[0]) > 1e-6
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")
+def test_euclidean_rdm_is_rsatoolbox_squared_per_feature():
+    import rsatoolbox
+    from visreps.metrics.rsa import compute_rdm
+    X = np.random.default_rng(1).standard_normal((9, 7))
+    ref = rsatoolbox.rdm.calc_rdm(rsatoolbox.data.Dataset(X), method="euclidean").get_matrices()[0]
+    np.testing.assert_allclose(compute_rdm(X, "euclidean", device="cpu") ** 2 / X.shape[1], ref, atol=1e-12)
+
+
+def test_ceiling_conventions():
+    from visreps.metrics.reliability import ceil_score
+    assert ceil_score(0.3, 0.64).normalized == pytest.approx(0.3 / 0.8)  # visreps: raw / sqrt(rel)
+    assert ceil_score(0.3, 0.64, convention="reliability").normalized == pytest.approx(0.3 / 0.64)  # Brain-Score
+
+
+def test_odd_repetitions_brainscore_halves_fall_below():
+    """3 repetitions: visreps' equal halves + factor 3 recover the 3-repetition reliability; Brain-Score's halves of
+    1 and 2 repetitions + factor 2 fall below it (the page's claim), computed here by hand."""
+    from visreps.metrics.reliability import split_half_reliability, spearman_brown
+    r = np.random.default_rng(0)
+    n_s, n_v, n_r, noise = 400, 200, 3, 1.0
+    Y = r.standard_normal((n_s, 1, n_v)) + noise * r.standard_normal((n_s, n_r, n_v))
+    truth = spearman_brown(1 / (1 + noise ** 2), n_r)  # reliability of the 3-repetition average
+    ours = split_half_reliability(Y, n_splits=20).value.mean()
+    bs = []
+    for _ in range(20):  # Brain-Score: halves of floor(n/2) and ceil(n/2) repetitions, Pearson per neuroid, factor 2
+        p = r.permutation(n_r)
+        a, b = Y[:, p[:n_r // 2]].mean(1), Y[:, p[n_r // 2:]].mean(1)
+        a, b = a - a.mean(0), b - b.mean(0)
+        bs.append(spearman_brown((a * b).sum(0) / np.sqrt((a * a).sum(0) * (b * b).sum(0)), 2).mean())
+    assert abs(ours - truth) < 0.01, (ours, truth)
+    assert np.mean(bs) < truth - 0.01, (np.mean(bs), truth)
