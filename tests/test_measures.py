@@ -66,6 +66,7 @@ def test_cka_closed_forms():
     X = r.standard_normal((40, 6))
     Q, _ = np.linalg.qr(r.standard_normal((6, 6)))
     assert linear_cka(X, -2.5 * X @ Q + 1) == pytest.approx(1.0, abs=1e-12)
+    assert linear_cka(X, -2.5 * X @ Q + 1, debiased=False) == pytest.approx(1.0, abs=1e-12)
     assert linear_cka(X, X @ Q, debiased=True) == pytest.approx(1.0, abs=1e-12)
     x, y = r.standard_normal((2, 25, 1))
     assert rv_coefficient(x, y) == pytest.approx(scipy.stats.pearsonr(x[:, 0], y[:, 0])[0] ** 2, abs=1e-12)
@@ -73,7 +74,7 @@ def test_cka_closed_forms():
     Z = r.standard_normal((40, 6)); Z -= Z.mean(0); Xc = X - X.mean(0)
     U, _, Vt = np.linalg.svd(np.hstack([Xc, Z]), full_matrices=False)
     A, B = U[:, :6], U[:, 6:12]  # orthonormal, mutually orthogonal, centred
-    assert linear_cka(np.hstack([A, B]), A) == pytest.approx(1 / np.sqrt(2), abs=1e-10)
+    assert linear_cka(np.hstack([A, B]), A, debiased=False) == pytest.approx(1 / np.sqrt(2), abs=1e-10)
 
 
 def test_cka_bad_input():
