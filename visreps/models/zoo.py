@@ -413,6 +413,8 @@ def list_modules(model: nn.Module, # any network taking (n, 3, H, W) images
                 ):
     "A `pandas.DataFrame` of every module: path, type, output_shape, n_features, n_calls and zoo readout name, from one probe pass."
     import pandas as pd
+    if not isinstance(model, nn.Module):
+        raise ConfigError(f"list_modules: expected a torch.nn.Module (a network), got {type(model).__name__} {model!r:.60}")
     probe_size = int(probe_size or input_spec(model)["image_size"])
     mods = [(p, m) for p, m in model.named_modules() if p]
     first = next(model.parameters(), None)

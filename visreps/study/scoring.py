@@ -77,6 +77,9 @@ def score_model(model, # any torch.nn.Module taking (n, 3, H, W) images
         raise ConfigError(f"dataset: expected a NeuralDataset, an RDMSet or a source string, got {type(dataset).__name__}")
     from visreps.study.evaluate import FeatureCache, evaluate_runs, plan_eval
     from visreps.models.identity import identify_model
+    from visreps.models.features import resolve_readouts
+    if readouts is not None:  # rules ("blocks", {"types": [...]}) become the names they select, as for an RDM set
+        readouts = list(resolve_readouts(model, readouts))
     cfg = _eval_config(readouts, analyses, options)
     was_training = model.training
     model.eval()
