@@ -239,14 +239,15 @@ class RidgeEncoder:
                  memory_limit: int | None = None, # bytes the fit may use; None: 90% of what is free on the device
                  Y_in_cpu: bool = False, # keep Y in host memory during a GPU fit (slower, saves GPU memory)
                  seed: int = 0, # seed for the fold assignment
+                 clip: bool = True, # clip new stimuli's features to each feature's training range before predicting
                 ):
         self.alphas, self.cv, self.form, self.device, self.dtype = alphas, cv, form, device, dtype
         self.n_targets_batch, self.n_alphas_batch, self.memory_limit = n_targets_batch, n_alphas_batch, memory_limit
-        self.Y_in_cpu, self.seed = Y_in_cpu, seed
+        self.Y_in_cpu, self.seed, self.clip = Y_in_cpu, seed, clip
 
     def __repr__(self):
         return (f"RidgeEncoder(n_alphas={len(np.atleast_1d(self.alphas))}, cv={self.cv if isinstance(self.cv, int) else type(self.cv).__name__}, "
-                f"form={self.form!r}, device={self.device!r}, dtype={self.dtype!r})")
+                f"form={self.form!r}, device={self.device!r}, dtype={self.dtype!r}, clip={self.clip})")
 
     def _check_params(self):
         if self.form not in ("auto", "primal", "dual"): raise ValueError(f"form={self.form!r}: expected 'auto', 'primal' or 'dual'")
@@ -299,6 +300,7 @@ class RidgeEncoder:
         b, ab, need = plan_ridge_batches(n, p, v, len(alphas), len(folds), form, Xt.element_size(), limit,
                                          self.n_targets_batch, self.n_alphas_batch)
         self.x_mean_, self.x_scale_ = zscore_params(Xt)
+        self.x_lo_, self.x_hi_ = Xt.min(0).values, Xt.max(0).values  # the training range of each feature
         self.y_mean_, self.y_scale_ = zscore_params(Yt)
         Xz = (Xt - self.x_mean_) / self.x_scale_
         Yz = (Yt - self.y_mean_) / self.y_scale_
@@ -343,7 +345,9 @@ class RidgeEncoder:
         Xt = as_tensor(X, self.device_, self.x_mean_.dtype)
         out = []
         for s in range(0, Xt.shape[0], batch_size):
-            xz = (Xt[s:s + batch_size] - self.x_mean_) / self.x_scale_
+            x = Xt[s:s + batch_size]
+            if self.clip: x = torch.clamp(x, self.x_lo_, self.x_hi_)
+            xz = (x - self.x_mean_) / self.x_scale_
             yz = xz @ self._coef if self.form_ == "primal" else (xz @ self.X_fit_.T) @ self.dual_coef_
             out.append(to_numpy(yz * self.y_scale_.to(yz.device) + self.y_mean_.to(yz.device)))
         pred = np.concatenate(out)
