@@ -3,6 +3,8 @@ block when the README has it, else this copy) means what it says: one row per RO
 values; the own-data example holds out a test set and draws one panel per target."""
 import re
 import runpy
+
+import pandas as pd
 from pathlib import Path
 
 import pytest
@@ -76,3 +78,7 @@ def test_readme_example_runs(tmp_path, capsys, monkeypatch):
     assert len(s) == 6 and s.convention.notna().all()
     assert ((s.ci_low <= s.value) & (s.value <= s.ci_high)).all()
     assert list(tmp_path.iterdir()) == [f]  # in memory: the example writes nothing
+    # seeded: the same numbers on every run (the network's initialisation is the only draw the example leaves open)
+    assert re.search(r"build_model\([^)]*seed=\d+", code), "the README example must seed build_model"
+    again = runpy.run_path(str(f))["scores"]
+    pd.testing.assert_frame_equal(s.reset_index(drop=True), again.reset_index(drop=True))
