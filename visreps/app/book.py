@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from ..core.config import CommandError, ConfigError
+from ..core.config import CommandError, ConfigError, load_yaml
 from ..core.storage import write_text_atomic
 
 # %% auto #0
@@ -38,7 +38,7 @@ def generated_pages(book: str | Path = "book") -> list[str]:
             for v in node.values(): walk(v)
         elif isinstance(node, list):
             for v in node: walk(v)
-    walk(yaml.safe_load(toc.read_text()))
+    walk(load_yaml(toc.read_text(), f"the book's table of contents {str(toc)!r}"))
     return list(dict.fromkeys(found))
 
 # %% ../../nbs/app/91_book.ipynb #fcd84bd0
@@ -370,7 +370,7 @@ def build_book(book: str | Path = "book", # the Jupyter Book folder
                                f"no finished run: run `visreps run experiments/{name}.ipynb` (or `visreps reproduce`)")
         publish_page(name, run, gen, roots, results_root, taken)
     nbs = Path(nbs) if nbs is not None else _repo_root() / "nbs"
-    toc = yaml.safe_load((book / "_toc.yml").read_text())
+    toc = load_yaml((book / "_toc.yml").read_text(), f"the book's table of contents {str(book / '_toc.yml')!r}")
     has_api = "api/index" in json.dumps(toc)
     api = write_api_pages(book, nbs) if has_api else None  # without nbs/ (an installed package): the index says where to find it
     out = book / "_build"

@@ -28,7 +28,7 @@ from contextlib import contextmanager
 
 import filelock
 
-from ..core.config import ConfigError, hash_file, hash_json
+from ..core.config import ConfigError, hash_file, hash_json, load_yaml
 from ..core.storage import write_json_atomic
 from ..core.storage import OUTPUTS_ENV, WaitStopped, check_name, declared_outputs, ensure_under, lock_for, locked, process_token, remove_stale, stale_siblings, temp_sibling, token_alive, write_text_atomic
 
@@ -474,7 +474,7 @@ def load_plan(plan: str | Path | dict, # a plan file, a shipped plan's name, or 
     if isinstance(plan, dict): d = plan
     else:
         path = find_plan(plan)
-        try: d = yaml.safe_load(path.read_text()) or {}
+        try: d = load_yaml(path.read_text(), f"plan {str(path)!r}") or {}
         except yaml.YAMLError as e: raise ConfigError(f"plan {str(path)!r} is not valid YAML: {e}") from None
     where = f"plan {str(path) if path else d.get('name', '?')!r}"
     _check_keys(d, PLAN_KEYS, where)
