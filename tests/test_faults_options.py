@@ -70,3 +70,9 @@ def test_alias_bomb_fails_at_once_naming_the_file(tmp_path, where):
 def test_plans_with_anchors_still_load(tmp_path):
     from visreps.core.config import load_yaml
     assert load_yaml("x: &a {n: 1}\ny: *a\nz: {<<: *a, m: 2}\n", "t") == {"x": {"n": 1}, "y": {"n": 1}, "z": {"n": 1, "m": 2}}
+
+
+@pytest.mark.parametrize("seed", ["-1", "123456789012345678901"])
+def test_a_bad_seed_names_the_key(seed):
+    rc, out, err = run(["world", f"seed={seed}", *WO])
+    assert rc == 2 and f"WorldJob.seed={seed}: expected a seed, an integer from 0 to 2**63 - 1" in err, err

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['VisrepsError', 'ConfigError', 'CommandError', 'DataError', 'make_rng', 'load_yaml', 'load_options_file',
+__all__ = ['MAX_SEED', 'VisrepsError', 'ConfigError', 'CommandError', 'DataError', 'make_rng', 'load_yaml', 'load_options_file',
            'read_options', 'Config', 'hash_json', 'hash_file']
 
 # %% ../../nbs/core/00_config.ipynb #1d8bde43
@@ -220,6 +220,18 @@ def read_options(config_file: str | Path | None = None, # YAML/JSON mapping, or 
         node[last] = _Override(value, _parse_scalar(value)) if keep_text else _parse_scalar(value)
     return d
 
+# %% ../../nbs/core/00_config.ipynb #ba579f6a
+MAX_SEED = 2**63 - 1  # the largest seed every library takes (torch's manual_seed reads a signed 64-bit integer)
+
+def _check_seed(name: str, # the key, e.g. "EvalConfig.seed" or "BankConfig.seeds[1]"
+                value, # an int, None, or a list of them
+               ):
+    "A seed is an integer from 0 to `MAX_SEED`: numpy refuses a negative one and torch overflows on a larger one."
+    if isinstance(value, (list, tuple)):
+        for i, v in enumerate(value): _check_seed(f"{name}[{i}]", v)
+    elif value is not None and not 0 <= value <= MAX_SEED:
+        raise ConfigError(f"{name}={value!r}: expected a seed, an integer from 0 to 2**63 - 1")
+
 # %% ../../nbs/core/00_config.ipynb #cb185b0b
 def _known_key_hint(key, known):
     import difflib
@@ -235,6 +247,8 @@ class Config:
         hints = typing.get_type_hints(type(self))
         for f in dataclasses.fields(self):
             setattr(self, f.name, _coerce(f"{type(self).__name__}.{f.name}", getattr(self, f.name), hints[f.name]))
+            if f.name in ("seed", "seeds") or f.name.endswith("_seed"):  # every seed, in every config, is checked here
+                _check_seed(f"{type(self).__name__}.{f.name}", getattr(self, f.name))
         self.validate()
 
     def validate(self):

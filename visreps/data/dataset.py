@@ -306,8 +306,13 @@ def load_dataset(path: str | Path, # a folder written by `NeuralDataset.save` or
     meta = read_json(meta_file, "data set file")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise DataError(f"{str(meta_file)!r}: format {meta.get('format') if isinstance(meta, dict) else None!r}, expected {FORMAT!r}")
+    subjects, name = meta.get("subjects"), meta.get("name")
+    if not isinstance(subjects, list) or not subjects:
+        raise DataError(f"{str(meta_file)!r}: 'subjects' is {subjects!r}, expected a non-empty list of subject names "
+                        f"(one responses_<subject>.nc each)")
+    if not isinstance(name, str) or not name: raise DataError(f"{str(meta_file)!r}: 'name' is {name!r}, expected the data set's name")
     responses = {}
-    for s in meta["subjects"]:
+    for s in subjects:
         f = path/f"responses_{check_name(str(s), 'subject')}.nc"
         if not f.exists(): raise FileNotFoundError(f"{str(f)!r} does not exist (subject {s!r} is listed in dataset.json)")
         try: da = xr.load_dataarray(f, engine="h5netcdf")
@@ -317,4 +322,4 @@ def load_dataset(path: str | Path, # a folder written by `NeuralDataset.save` or
         for c in ("stimulus_id", "neuroid_id", "roi"):
             if c in da.coords: da[c] = da[c].astype(str)
         responses[str(s)] = validate_responses(da, where=str(f))
-    return NeuralDataset(meta["name"], responses, load_stimuli(path/"stimuli.h5", lazy=lazy_images), meta.get("attrs", {}))
+    return NeuralDataset(name, responses, load_stimuli(path/"stimuli.h5", lazy=lazy_images), meta.get("attrs", {}))

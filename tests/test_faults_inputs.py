@@ -1,0 +1,27 @@
+"""Issue 25: input files that are almost right are read, or refused with a sentence that says what is wrong."""
+import json
+
+import pytest
+
+from visreps.data.dataset import load_dataset
+from visreps.data.world import make_world
+from visreps.core.config import DataError
+
+
+@pytest.mark.parametrize("key", ["subjects", "name"])
+def test_dataset_json_without_a_key_names_it(tmp_path, key):
+    make_world(0, n_levels=2, n_subjects=1, n_train_per_subject=8, n_test=8, image_size=32,
+               n_voxels_early=4, n_voxels_mid=4, n_voxels_ventral=4).save(tmp_path / "w")
+    meta = json.loads((tmp_path / "w" / "dataset.json").read_text())
+    (tmp_path / "w" / "dataset.json").write_text(json.dumps({k: v for k, v in meta.items() if k != key}))
+    with pytest.raises(DataError, match=f"dataset.json': '{key}' is None, expected"):
+        load_dataset(tmp_path / "w")
+
+
+def test_label_csv_with_a_byte_order_mark_is_read(tmp_path):
+    from visreps.training.labels import read_label_csv
+    from visreps.data.loaders.images import read_pca_labels
+    p = tmp_path / "labels.csv"
+    p.write_bytes("image,pca_label\na.JPEG,1\nb.JPEG,0\n".encode("utf-8-sig"))  # Excel's "CSV UTF-8"
+    assert read_label_csv(p)[1].tolist() == [1, 0]
+    assert read_pca_labels(p).pca_label.tolist() == [1, 0]
