@@ -76,3 +76,25 @@ def test_plans_with_anchors_still_load(tmp_path):
 def test_a_bad_seed_names_the_key(seed):
     rc, out, err = run(["world", f"seed={seed}", *WO])
     assert rc == 2 and f"WorldJob.seed={seed}: expected a seed, an integer from 0 to 2**63 - 1" in err, err
+
+
+@pytest.mark.parametrize("key", ["subjects", "rois", "readouts"])
+def test_an_empty_subset_is_not_all(key):
+    from visreps.core.config import ConfigError
+    from visreps.study.evaluate import EvalConfig
+    with pytest.raises(ConfigError, match=rf"EvalConfig.{key}=\[\]: expected at least one value"):
+        parse_config(EvalConfig, None, ["dataset=world", f"{key}=[]"])
+
+
+def test_book_runs_of_an_unknown_page_name_the_pages(tmp_path):
+    book = tmp_path / "book"
+    book.mkdir()
+    (book / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n- file: generated/first_rsa\n- file: generated/world\n")
+    rc, out, err = run(["book", f"book={book}", f"results_root={tmp_path / 'res'}", "build=false", "runs.frist_rsa=somewhere"])
+    assert rc == 2 and "runs.frist_rsa='somewhere': the book has no page 'frist_rsa' (did you mean 'first_rsa'?)" in err, err
+    assert "['first_rsa', 'world']" in err
+
+
+def test_sweep_dry_run_checks_the_world(tmp_path):
+    rc, out, err = run(["sweep", "demo", "--dry-run", f"--results-root={tmp_path / 'r'}", "world.n_test=0"])
+    assert rc == 2 and "n_test=0: expected a positive integer" in err, err

@@ -37,8 +37,8 @@ __all__ = ['RUNNER_PARAMETERS', 'RUN_STATES', 'PLAN_KEYS', 'STAGE_KEYS', 'EXECUT
            'merge_parameters', 'type_problem', 'is_name_parameter', 'check_name_parameters', 'fill_templates',
            'run_identity', 'run_dir_for', 'status_path', 'read_status', 'write_status', 'status_is_stale',
            'run_problem', 'find_runs', 'stop_all_runs', 'notebook_error', 'nbformat_read', 'notebook_unfinished',
-           'run_notebook', 'Stage', 'Plan', 'find_plan', 'load_plan', 'RunSpec', 'expand_plan', 'execute_run',
-           'SweepSummary', 'run_sweep', 'list_runs', 'update_index']
+           'run_notebook', 'Stage', 'Plan', 'find_plan', 'load_plan', 'RunSpec', 'check_world', 'expand_plan',
+           'execute_run', 'SweepSummary', 'run_sweep', 'list_runs', 'update_index']
 
 # %% ../../nbs/app/90_sweep.ipynb #e73285aa
 from ..core.config import CommandError
@@ -540,6 +540,19 @@ class RunSpec:
     @property
     def name(self) -> str: return self.notebook.stem
 
+# %% ../../nbs/app/90_sweep.ipynb #fdaec0e1
+def check_world(params: dict, # a run's parameters, with `world` (WorldConfig options) and maybe `seed`, `image_size`
+                checked: set | None = None, # hashes of the worlds already checked (each is checked once)
+               ):
+    "Check the world a run's notebook makes (`WorldConfig` of world, seed, image_size), so a dry run finds a bad one."
+    d = {**params["world"], **{k: params[k] for k in ("seed", "image_size") if params.get(k) is not None}}
+    key = hash_json(d)
+    if checked is not None and key in checked: return
+    from visreps.data.world import WorldConfig  # imported only for plans with a world
+    try: WorldConfig.from_dict(d)
+    except ConfigError as e: raise ConfigError(f"world {params['world']!r}: {e}") from None
+    if checked is not None: checked.add(key)
+
 # %% ../../nbs/app/90_sweep.ipynb #5eec7ca0
 def expand_plan(plan: Plan, # from `load_plan`
                 results_root: str | Path = "results", # the results folder
@@ -549,7 +562,7 @@ def expand_plan(plan: Plan, # from `load_plan`
     if stages:
         unknown = [s for s in stages if s not in [st.name for st in plan.stages]]
         if unknown: raise ConfigError(f"stages {unknown} are not in plan {plan.name!r}; its stages: {[s.name for s in plan.stages]}")
-    specs, ids = [], {}
+    specs, ids, worlds = [], {}, set()
     for st in plan.stages:
         up = hash_json(sorted(i for a in st.after for i in ids[a])) if st.after else None
         seen = set()  # a run listed twice in a stage runs once; in a later stage it is simply found done
@@ -563,6 +576,7 @@ def expand_plan(plan: Plan, # from `load_plan`
                     params = fill_templates(params, variables=plan.defaults)  # plan variables now; {results_root} at run time
                     try:
                         check_name_parameters(params, nb.name)
+                        if isinstance(params.get("world"), dict): check_world(params, worlds)
                         rd = ensure_under(run_dir_for(nb, params, results_root, up), results_root, "run folder")
                     except ConfigError as e: raise ConfigError(f"plan {plan.name!r} stage {st.name!r}: {e}") from None
                     if rd in seen: continue

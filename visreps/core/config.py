@@ -232,6 +232,17 @@ def _check_seed(name: str, # the key, e.g. "EvalConfig.seed" or "BankConfig.seed
     elif value is not None and not 0 <= value <= MAX_SEED:
         raise ConfigError(f"{name}={value!r}: expected a seed, an integer from 0 to 2**63 - 1")
 
+# %% ../../nbs/core/00_config.ipynb #00c6b01f
+def _check_not_empty(name: str, # the key, e.g. "EvalConfig.rois"
+                     value, # its coerced value
+                     tp, # its annotated type
+                    ):
+    "An optional list (`list[...] | None`: None = the default, often all) is None or has values; [] would select nothing."
+    args = typing.get_args(tp)
+    lists = [a for a in args if typing.get_origin(a) in (list, tuple) or a in (list, tuple)]
+    if value is not None and len(args) > 1 and type(None) in args and lists and len(value) == 0:
+        raise ConfigError(f"{name}=[]: expected at least one value (leave the key out, or give null, for the default)")
+
 # %% ../../nbs/core/00_config.ipynb #cb185b0b
 def _known_key_hint(key, known):
     import difflib
@@ -249,6 +260,7 @@ class Config:
             setattr(self, f.name, _coerce(f"{type(self).__name__}.{f.name}", getattr(self, f.name), hints[f.name]))
             if f.name in ("seed", "seeds") or f.name.endswith("_seed"):  # every seed, in every config, is checked here
                 _check_seed(f"{type(self).__name__}.{f.name}", getattr(self, f.name))
+            _check_not_empty(f"{type(self).__name__}.{f.name}", getattr(self, f.name), hints[f.name])
         self.validate()
 
     def validate(self):
