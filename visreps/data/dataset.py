@@ -16,7 +16,7 @@ import pandas as pd
 import xarray as xr
 
 from ..core.storage import atomic_path, write_json_atomic
-from ..core.storage import DataError, atomic_dir, check_name, declare_output, locked, read_json, remove_stale, stale_siblings
+from ..core.storage import DataError, atomic_dir, check_name, declare_output, follow_link, locked, read_json, remove_stale, stale_siblings
 
 # %% auto #0
 __all__ = ['RESPONSE_DIMS', 'PRESENTATION_COORDS', 'NEUROID_COORDS', 'FORMAT', 'make_responses', 'validate_responses',
@@ -283,7 +283,7 @@ class NeuralDataset:
 
     def save(self, path: str | Path) -> Path:
         "Write the data set as a folder; it appears complete or not at all, and only a data set folder is ever replaced."
-        path = Path(path)
+        path = follow_link(path)  # a symbolic link: its target is written (and locked), the link kept
         for s in self.subjects: check_name(s, "subject")
         with locked(path):  # two processes saving the same folder take turns
             remove_stale(stale_siblings(path))  # temporary folders of saves that were killed (none is live: we hold the lock)
