@@ -98,3 +98,20 @@ def test_book_runs_of_an_unknown_page_name_the_pages(tmp_path):
 def test_sweep_dry_run_checks_the_world(tmp_path):
     rc, out, err = run(["sweep", "demo", "--dry-run", f"--results-root={tmp_path / 'r'}", "world.n_test=0"])
     assert rc == 2 and "n_test=0: expected a positive integer" in err, err
+
+
+def test_sweep_override_reaches_runs_whose_stage_sets_the_key():
+    from visreps.app.sweep import expand_plan, load_plan
+    specs = expand_plan(load_plan("demo", ["eval_options.n_boot=50", "image_size=32"]), "/nonexistent/results")
+    ev = [s for s in specs if s.stage == "evaluate"]
+    assert len(ev) == 24 and {s.parameters["eval_options"]["n_boot"] for s in ev} == {50}
+    assert sum(s.parameters["eval_options"].get("projection") == 512 for s in ev) == 8  # the block's other keys are kept
+    assert {s.parameters["image_size"] for s in specs if "image_size" in s.parameters} == {32}
+    # a notebook's own override (reproduce's params.<notebook>) is more specific than the plan-wide one
+    specs = expand_plan(load_plan("demo", ["image_size=32"], notebook_params={"real92_rsa": {"image_size": None}}), "/x")
+    assert [s.parameters["image_size"] for s in specs if s.name == "real92_rsa"] == [None]
+
+
+def test_sweep_override_of_a_grid_axis_names_the_stage(tmp_path):
+    rc, out, err = run(["sweep", "demo", "--dry-run", f"--results-root={tmp_path / 'r'}", "model=fine"])
+    assert rc == 2 and "override model='fine': stage 'evaluate' runs over model=" in err and "8 run(s)" in err, err
