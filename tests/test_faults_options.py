@@ -22,7 +22,7 @@ def run(argv):
 
 
 def bomb(levels=9):
-    "The billion laughs as one flow list: `levels` lists of ten aliases of the list before (10**levels values expanded)."
+    "The billion laughs as one flow list: `levels` lists of ten aliases of the list before (10**levels values)."
     names = [chr(97 + i) for i in range(levels)]
     return ("[&a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol], "
             + "".join(f"&{n} [{', '.join(['*' + p] * 10)}], " for p, n in zip(names, names[1:]))
@@ -69,7 +69,8 @@ def test_alias_bomb_fails_at_once_naming_the_file(tmp_path, where):
 
 def test_plans_with_anchors_still_load(tmp_path):
     from visreps.core.config import load_yaml
-    assert load_yaml("x: &a {n: 1}\ny: *a\nz: {<<: *a, m: 2}\n", "t") == {"x": {"n": 1}, "y": {"n": 1}, "z": {"n": 1, "m": 2}}
+    want = {"x": {"n": 1}, "y": {"n": 1}, "z": {"n": 1, "m": 2}}
+    assert load_yaml("x: &a {n: 1}\ny: *a\nz: {<<: *a, m: 2}\n", "t") == want
 
 
 @pytest.mark.parametrize("seed", ["-1", "123456789012345678901"])
@@ -89,9 +90,12 @@ def test_an_empty_subset_is_not_all(key):
 def test_book_runs_of_an_unknown_page_name_the_pages(tmp_path):
     book = tmp_path / "book"
     book.mkdir()
-    (book / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n- file: generated/first_rsa\n- file: generated/world\n")
-    rc, out, err = run(["book", f"book={book}", f"results_root={tmp_path / 'res'}", "build=false", "runs.frist_rsa=somewhere"])
-    assert rc == 2 and "runs.frist_rsa='somewhere': the book has no page 'frist_rsa' (did you mean 'first_rsa'?)" in err, err
+    (book / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n"
+                                   "- file: generated/first_rsa\n- file: generated/world\n")
+    rc, out, err = run(["book", f"book={book}", f"results_root={tmp_path / 'res'}", "build=false",
+                        "runs.frist_rsa=somewhere"])
+    assert rc == 2, err
+    assert "runs.frist_rsa='somewhere': the book has no page 'frist_rsa' (did you mean 'first_rsa'?)" in err
     assert "['first_rsa', 'world']" in err
 
 
@@ -105,10 +109,11 @@ def test_sweep_override_reaches_runs_whose_stage_sets_the_key():
     specs = expand_plan(load_plan("demo", ["eval_options.n_boot=50", "image_size=32"]), "/nonexistent/results")
     ev = [s for s in specs if s.stage == "evaluate"]
     assert len(ev) == 24 and {s.parameters["eval_options"]["n_boot"] for s in ev} == {50}
-    assert sum(s.parameters["eval_options"].get("projection") == 512 for s in ev) == 8  # the block's other keys are kept
+    assert sum(s.parameters["eval_options"].get("projection") == 512 for s in ev) == 8  # the block's other keys stay
     assert {s.parameters["image_size"] for s in specs if "image_size" in s.parameters} == {32}
     # a notebook's own override (reproduce's params.<notebook>) is more specific than the plan-wide one
-    specs = expand_plan(load_plan("demo", ["image_size=32"], notebook_params={"real92_rsa": {"image_size": None}}), "/x")
+    plan = load_plan("demo", ["image_size=32"], notebook_params={"real92_rsa": {"image_size": None}})
+    specs = expand_plan(plan, "/nonexistent/results")
     assert [s.parameters["image_size"] for s in specs if s.name == "real92_rsa"] == [None]
 
 

@@ -359,11 +359,12 @@ def build_book(book: str | Path = "book", # the Jupyter Book folder
     book, runs, log = Path(book), dict(runs or {}), log or (lambda *a: None)
     pages, left_out = book_pages(book, plan_notebooks(plan)) if plan is not None else (generated_pages(book), [])
     if left_out: log(f"[book] plan {plan.name!r} makes no {left_out}: left out of this build")
-    for name in sorted(set(runs) - set(pages)):  # a misspelt page would otherwise be ignored, its latest run shown instead
+    for name in sorted(set(runs) - set(pages)):  # a misspelt page would be ignored, its latest run shown instead
         import difflib
         close = difflib.get_close_matches(name, pages, n=1)
-        raise ConfigError(f"runs.{name}={str(runs[name])!r}: {'this build' if plan is not None else 'the book'} has no page "
-                          f"{name!r}{f' (did you mean {close[0]!r}?)' if close else ''}; its pages: {pages}")
+        which = "this build" if plan is not None else "the book"
+        raise ConfigError(f"runs.{name}={str(runs[name])!r}: {which} has no page {name!r}"
+                          f"{f' (did you mean {close[0]!r}?)' if close else ''}; its pages: {pages}")
     gen = book / "generated"
     gen.mkdir(parents=True, exist_ok=True)
     roots = [(Path(results_root).resolve(), ""), (_repo_root(), "")]

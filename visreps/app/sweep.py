@@ -535,14 +535,15 @@ def load_plan(plan: str | Path | dict, # a plan file, a shipped plan's name, or 
         for fixed, grid in st.blocks:
             if clash := sorted(set(grid) & set(given)):
                 k, n = clash[0], len(st.notebooks) * math.prod(len(v) for v in grid.values())
-                raise ConfigError(f"{where}: override {k}={given[k]!r}: stage {st.name!r} runs over {k}={grid[k]!r} (its grid), "
-                                  f"so its {n} run(s) would ignore the override; change the grid in the plan instead")
+                raise ConfigError(f"{where}: override {k}={given[k]!r}: stage {st.name!r} runs over {k}={grid[k]!r} "
+                                  f"(its grid), so its {n} run(s) would ignore the override; change the plan's grid instead")
         st.blocks = [(override_params(fixed, given), grid) for fixed, grid in st.blocks]
     for nb_name, ps in dict(notebook_params or {}).items():
         if nb_name not in declared: raise ConfigError(f"{where}: params for notebook {nb_name!r}, which is not in the plan; its notebooks: {sorted(declared)}")
         if not isinstance(ps, dict): raise ConfigError(f"{where}: params.{nb_name}={ps!r}: expected a mapping of parameter names to values")
         _check_overrides(ps, {nb_name: declared[nb_name]}, set(), f"{where} params.{nb_name}")
-    own = {n: override_params(p, given) if isinstance(p, dict) else p for n, p in dict(d.get("notebook_params") or {}).items()}
+    own = {n: override_params(p, given) if isinstance(p, dict) else p
+           for n, p in dict(d.get("notebook_params") or {}).items()}
     nbp = _merge(own, dict(notebook_params or {}))  # a notebook's own overrides (reproduce's params.<notebook>) win
     return Plan(d["name"], stages, defaults, nbp, d.get("timeout"), dict(d.get("slurm") or {}), d.get("description", ""), path)
 

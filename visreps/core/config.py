@@ -56,7 +56,7 @@ def _json_default(o):
 
 # %% ../../nbs/core/00_config.ipynb #b97c43a5
 class _Override(str):
-    "A `key=value` value as typed (the string), with its YAML reading in `.value`; a typed config picks one by the key's type."
+    "A `key=value` value as typed (the string), its YAML reading in `.value`; a typed config picks one by type."
     def __new__(cls, text: str, value):
         self = super().__new__(cls, text)
         self.value = value
@@ -74,7 +74,7 @@ def _reading(value):
 def _coerce(name, value, tp):
     "Check and convert `value` to the annotated type `tp` (str, int, float, bool, Optional, Literal, tuple/list)."
     origin, args = typing.get_origin(tp), typing.get_args(tp)
-    union = origin is typing.Union or (hasattr(__import__("types"), "UnionType") and isinstance(tp, __import__("types").UnionType))
+    union = origin is typing.Union or isinstance(tp, getattr(__import__("types"), "UnionType", ()))
     # a key=value value: str, Path, int, float and bool read the text as typed (so 0123 is not octal 83, 12:30 not 750),
     # the rest (lists, mappings, Literal, Any) its YAML reading; a Union tries its arms with the text
     if not union and tp not in (str, Path, int, float, bool): value = _reading(value)
@@ -155,7 +155,7 @@ def load_yaml(text: str, # YAML or JSON
               name: str, # what the text is, for the message: "config file 'x.yaml'", "plan 'demo'"
               max_values: int = 1_000_000, # the most values (scalars, lists, mappings) once aliases are expanded
              ):
-    "The data in YAML/JSON `text` (safe tags only); an alias bomb or a self-referring alias is a `ConfigError`, at once."
+    "The data in YAML/JSON `text` (safe tags only); an alias bomb or a self-referring alias is a `ConfigError` at once."
     import yaml
     loader = yaml.SafeLoader(text)
     try:
@@ -237,7 +237,7 @@ def _check_not_empty(name: str, # the key, e.g. "EvalConfig.rois"
                      value, # its coerced value
                      tp, # its annotated type
                     ):
-    "An optional list (`list[...] | None`: None = the default, often all) is None or has values; [] would select nothing."
+    "An optional list (`list[...] | None`, None = the default, often all) is None or has values: [] selects nothing."
     args = typing.get_args(tp)
     lists = [a for a in args if typing.get_origin(a) in (list, tuple) or a in (list, tuple)]
     if value is not None and len(args) > 1 and type(None) in args and lists and len(value) == 0:
@@ -296,7 +296,8 @@ class Config:
     @classmethod
     def from_overrides(cls, overrides: list[str], base: dict | None = None):
         "Build from `key=value` strings (`a.b=v` sets a key of mapping option `a`) on top of `base`."
-        return cls.from_dict(read_options(None, overrides, _merge(cls.mapping_defaults(), dict(base or {})), keep_text=True))
+        base = _merge(cls.mapping_defaults(), dict(base or {}))
+        return cls.from_dict(read_options(None, overrides, base, keep_text=True))
 
     def to_dict(self) -> dict:
         return json.loads(json.dumps(dataclasses.asdict(self), default=_json_default))

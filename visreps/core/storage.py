@@ -220,7 +220,8 @@ def follow_link(path: str | Path, # a folder to write, maybe a symbolic link to 
     if not path.is_symlink(): return path
     try: return path.resolve()
     except (RuntimeError, OSError) as e:  # a loop (RuntimeError before Python 3.13)
-        raise ConfigError(f"{str(path)!r} is a symbolic link that leads to no folder ({e}); point it at a folder or remove it") from None
+        raise ConfigError(f"{str(path)!r} is a symbolic link that leads to no folder ({e}); "
+                          "point it at a folder or remove it") from None
 
 # %% ../../nbs/core/01_storage.ipynb #023d2a9b
 @contextmanager

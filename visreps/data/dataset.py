@@ -16,7 +16,8 @@ import pandas as pd
 import xarray as xr
 
 from ..core.storage import atomic_path, write_json_atomic
-from ..core.storage import DataError, atomic_dir, check_name, declare_output, follow_link, locked, read_json, remove_stale, stale_siblings
+from ..core.storage import DataError, atomic_dir, check_name, declare_output, locked, read_json, remove_stale, stale_siblings
+from ..core.storage import follow_link
 
 # %% auto #0
 __all__ = ['RESPONSE_DIMS', 'PRESENTATION_COORDS', 'NEUROID_COORDS', 'FORMAT', 'make_responses', 'validate_responses',
@@ -310,7 +311,8 @@ def load_dataset(path: str | Path, # a folder written by `NeuralDataset.save` or
     if not isinstance(subjects, list) or not subjects:
         raise DataError(f"{str(meta_file)!r}: 'subjects' is {subjects!r}, expected a non-empty list of subject names "
                         f"(one responses_<subject>.nc each)")
-    if not isinstance(name, str) or not name: raise DataError(f"{str(meta_file)!r}: 'name' is {name!r}, expected the data set's name")
+    if not isinstance(name, str) or not name:
+        raise DataError(f"{str(meta_file)!r}: 'name' is {name!r}, expected the data set's name")
     responses = {}
     for s in subjects:
         f = path/f"responses_{check_name(str(s), 'subject')}.nc"
