@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from ..core.config import CommandError, ConfigError
+from ..core.config import CommandError, ConfigError, load_yaml
 from ..core.storage import write_text_atomic
 
 # %% auto #0
@@ -38,7 +38,7 @@ def generated_pages(book: str | Path = "book") -> list[str]:
             for v in node.values(): walk(v)
         elif isinstance(node, list):
             for v in node: walk(v)
-    walk(yaml.safe_load(toc.read_text()))
+    walk(load_yaml(toc.read_text(), f"the book's table of contents {str(toc)!r}"))
     return list(dict.fromkeys(found))
 
 # %% ../../nbs/app/91_book.ipynb #fcd84bd0
@@ -359,6 +359,12 @@ def build_book(book: str | Path = "book", # the Jupyter Book folder
     book, runs, log = Path(book), dict(runs or {}), log or (lambda *a: None)
     pages, left_out = book_pages(book, plan_notebooks(plan)) if plan is not None else (generated_pages(book), [])
     if left_out: log(f"[book] plan {plan.name!r} makes no {left_out}: left out of this build")
+    for name in sorted(set(runs) - set(pages)):  # a misspelt page would be ignored, its latest run shown instead
+        import difflib
+        close = difflib.get_close_matches(name, pages, n=1)
+        which = "this build" if plan is not None else "the book"
+        raise ConfigError(f"runs.{name}={str(runs[name])!r}: {which} has no page {name!r}"
+                          f"{f' (did you mean {close[0]!r}?)' if close else ''}; its pages: {pages}")
     gen = book / "generated"
     gen.mkdir(parents=True, exist_ok=True)
     roots = [(Path(results_root).resolve(), ""), (_repo_root(), "")]
@@ -370,7 +376,7 @@ def build_book(book: str | Path = "book", # the Jupyter Book folder
                                f"no finished run: run `visreps run experiments/{name}.ipynb` (or `visreps reproduce`)")
         publish_page(name, run, gen, roots, results_root, taken)
     nbs = Path(nbs) if nbs is not None else _repo_root() / "nbs"
-    toc = yaml.safe_load((book / "_toc.yml").read_text())
+    toc = load_yaml((book / "_toc.yml").read_text(), f"the book's table of contents {str(book / '_toc.yml')!r}")
     has_api = "api/index" in json.dumps(toc)
     api = write_api_pages(book, nbs) if has_api else None  # without nbs/ (an installed package): the index says where to find it
     out = book / "_build"

@@ -96,7 +96,7 @@ def parse_config(cls: type, # a `Config` subclass
                  overrides: list[str] | None = None, # key=value strings
                 ):
     "Build and validate `cls` from a file and overrides; mapping options (e.g. `world`) start from their defaults."
-    return cls.from_dict(read_options(config_file, overrides, cls.mapping_defaults()))
+    return cls.from_dict(read_options(config_file, overrides, cls.mapping_defaults(), keep_text=True))
 
 # %% ../../nbs/app/92_cli.ipynb #a8a921ee
 def build_parser(only: str | None = None, # a command's name: only its options are listed (and its modules imported); None = all

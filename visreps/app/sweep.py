@@ -28,7 +28,7 @@ from contextlib import contextmanager
 
 import filelock
 
-from ..core.config import ConfigError, hash_file, hash_json
+from ..core.config import ConfigError, hash_file, hash_json, load_yaml
 from ..core.storage import write_json_atomic
 from ..core.storage import OUTPUTS_ENV, WaitStopped, check_name, declared_outputs, ensure_under, lock_for, locked, process_token, remove_stale, stale_siblings, temp_sibling, token_alive, write_text_atomic
 
@@ -37,8 +37,8 @@ __all__ = ['RUNNER_PARAMETERS', 'RUN_STATES', 'PLAN_KEYS', 'STAGE_KEYS', 'EXECUT
            'merge_parameters', 'type_problem', 'is_name_parameter', 'check_name_parameters', 'fill_templates',
            'run_identity', 'run_dir_for', 'status_path', 'read_status', 'write_status', 'status_is_stale',
            'run_problem', 'find_runs', 'stop_all_runs', 'notebook_error', 'nbformat_read', 'notebook_unfinished',
-           'run_notebook', 'Stage', 'Plan', 'find_plan', 'load_plan', 'RunSpec', 'expand_plan', 'execute_run',
-           'SweepSummary', 'run_sweep', 'list_runs', 'update_index']
+           'run_notebook', 'Stage', 'Plan', 'find_plan', 'override_params', 'load_plan', 'RunSpec', 'check_world',
+           'expand_plan', 'execute_run', 'SweepSummary', 'run_sweep', 'list_runs', 'update_index']
 
 # %% ../../nbs/app/90_sweep.ipynb #e73285aa
 from ..core.config import CommandError
@@ -437,6 +437,17 @@ def find_plan(plan: str | Path) -> Path:
     avail = sorted(q.stem for q in plans.glob("*.yaml")) if plans.is_dir() else []
     raise FileNotFoundError(f"plan {str(plan)!r}: no such file, and no shipped plan of that name (shipped: {avail})")
 
+# %% ../../nbs/app/90_sweep.ipynb #0a783489
+def override_params(params: dict, # a stage's, matrix block's or notebook's own parameters
+                    given: dict, # the command line's overrides of the plan's defaults
+                   ) -> dict:
+    "`params` with `given` over the keys it sets too (a mapping merged key by key): the command line wins everywhere."
+    from visreps.core.config import _merge
+    def over(k, v):
+        if k not in given: return v
+        return _merge(v, given[k]) if isinstance(v, dict) and isinstance(given[k], dict) else given[k]
+    return {k: over(k, v) for k, v in params.items()}
+
 # %% ../../nbs/app/90_sweep.ipynb #e4208905
 def _check_keys(d: dict, allowed, where: str):
     if not isinstance(d, dict): raise ConfigError(f"{where}: expected a mapping, got {type(d).__name__}")
@@ -469,12 +480,13 @@ def load_plan(plan: str | Path | dict, # a plan file, a shipped plan's name, or 
               notebook_params: dict | None = None, # notebook name -> parameter overrides (merged over the plan's)
              ) -> Plan:
     "Read and check a sweep plan: keys, stages, grids, dependencies and notebook files."
+    import math
     from visreps.core.config import read_options, _merge
     path = None
     if isinstance(plan, dict): d = plan
     else:
         path = find_plan(plan)
-        try: d = yaml.safe_load(path.read_text()) or {}
+        try: d = load_yaml(path.read_text(), f"plan {str(path)!r}") or {}
         except yaml.YAMLError as e: raise ConfigError(f"plan {str(path)!r} is not valid YAML: {e}") from None
     where = f"plan {str(path) if path else d.get('name', '?')!r}"
     _check_keys(d, PLAN_KEYS, where)
@@ -519,11 +531,20 @@ def load_plan(plan: str | Path | dict, # a plan file, a shipped plan's name, or 
     if not stages: raise ConfigError(f"{where}: has no stages")
     declared = {p.stem: notebook_parameters(p) for st in stages for p in st.notebooks}
     _check_overrides(given, declared, plan_keys, where)
+    for st in stages:  # the command line wins over what a stage sets itself; a grid axis it cannot replace
+        for fixed, grid in st.blocks:
+            if clash := sorted(set(grid) & set(given)):
+                k, n = clash[0], len(st.notebooks) * math.prod(len(v) for v in grid.values())
+                raise ConfigError(f"{where}: override {k}={given[k]!r}: stage {st.name!r} runs over {k}={grid[k]!r} "
+                                  f"(its grid), so its {n} run(s) would ignore the override; change the plan's grid instead")
+        st.blocks = [(override_params(fixed, given), grid) for fixed, grid in st.blocks]
     for nb_name, ps in dict(notebook_params or {}).items():
         if nb_name not in declared: raise ConfigError(f"{where}: params for notebook {nb_name!r}, which is not in the plan; its notebooks: {sorted(declared)}")
         if not isinstance(ps, dict): raise ConfigError(f"{where}: params.{nb_name}={ps!r}: expected a mapping of parameter names to values")
         _check_overrides(ps, {nb_name: declared[nb_name]}, set(), f"{where} params.{nb_name}")
-    nbp = _merge(dict(d.get("notebook_params") or {}), dict(notebook_params or {}))
+    own = {n: override_params(p, given) if isinstance(p, dict) else p
+           for n, p in dict(d.get("notebook_params") or {}).items()}
+    nbp = _merge(own, dict(notebook_params or {}))  # a notebook's own overrides (reproduce's params.<notebook>) win
     return Plan(d["name"], stages, defaults, nbp, d.get("timeout"), dict(d.get("slurm") or {}), d.get("description", ""), path)
 
 # %% ../../nbs/app/90_sweep.ipynb #ddb19138
@@ -540,6 +561,19 @@ class RunSpec:
     @property
     def name(self) -> str: return self.notebook.stem
 
+# %% ../../nbs/app/90_sweep.ipynb #fdaec0e1
+def check_world(params: dict, # a run's parameters, with `world` (WorldConfig options) and maybe `seed`, `image_size`
+                checked: set | None = None, # hashes of the worlds already checked (each is checked once)
+               ):
+    "Check the world a run's notebook makes (`WorldConfig` of world, seed, image_size), so a dry run finds a bad one."
+    d = {**params["world"], **{k: params[k] for k in ("seed", "image_size") if params.get(k) is not None}}
+    key = hash_json(d)
+    if checked is not None and key in checked: return
+    from visreps.data.world import WorldConfig  # imported only for plans with a world
+    try: WorldConfig.from_dict(d)
+    except ConfigError as e: raise ConfigError(f"world {params['world']!r}: {e}") from None
+    if checked is not None: checked.add(key)
+
 # %% ../../nbs/app/90_sweep.ipynb #5eec7ca0
 def expand_plan(plan: Plan, # from `load_plan`
                 results_root: str | Path = "results", # the results folder
@@ -549,7 +583,7 @@ def expand_plan(plan: Plan, # from `load_plan`
     if stages:
         unknown = [s for s in stages if s not in [st.name for st in plan.stages]]
         if unknown: raise ConfigError(f"stages {unknown} are not in plan {plan.name!r}; its stages: {[s.name for s in plan.stages]}")
-    specs, ids = [], {}
+    specs, ids, worlds = [], {}, set()
     for st in plan.stages:
         up = hash_json(sorted(i for a in st.after for i in ids[a])) if st.after else None
         seen = set()  # a run listed twice in a stage runs once; in a later stage it is simply found done
@@ -563,6 +597,7 @@ def expand_plan(plan: Plan, # from `load_plan`
                     params = fill_templates(params, variables=plan.defaults)  # plan variables now; {results_root} at run time
                     try:
                         check_name_parameters(params, nb.name)
+                        if isinstance(params.get("world"), dict): check_world(params, worlds)
                         rd = ensure_under(run_dir_for(nb, params, results_root, up), results_root, "run folder")
                     except ConfigError as e: raise ConfigError(f"plan {plan.name!r} stage {st.name!r}: {e}") from None
                     if rd in seen: continue

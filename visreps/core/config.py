@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['VisrepsError', 'ConfigError', 'CommandError', 'DataError', 'make_rng', 'load_options_file', 'read_options', 'Config',
-           'hash_json', 'hash_file']
+__all__ = ['MAX_SEED', 'VisrepsError', 'ConfigError', 'CommandError', 'DataError', 'make_rng', 'load_yaml', 'load_options_file',
+           'read_options', 'Config', 'hash_json', 'hash_file']
 
 # %% ../../nbs/core/00_config.ipynb #1d8bde43
 class VisrepsError(Exception):
@@ -54,13 +54,33 @@ def _json_default(o):
     if dataclasses.is_dataclass(o): return dataclasses.asdict(o)
     raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
 
+# %% ../../nbs/core/00_config.ipynb #b97c43a5
+class _Override(str):
+    "A `key=value` value as typed (the string), its YAML reading in `.value`; a typed config picks one by type."
+    def __new__(cls, text: str, value):
+        self = super().__new__(cls, text)
+        self.value = value
+        return self
+    def __reduce__(self): return (_Override, (str(self), self.value))
+
+def _reading(value):
+    "`value` with every `_Override` in it replaced by its YAML reading."
+    if isinstance(value, _Override): return value.value
+    if isinstance(value, dict): return {k: _reading(v) for k, v in value.items()}
+    if isinstance(value, list): return [_reading(v) for v in value]
+    return value
+
 # %% ../../nbs/core/00_config.ipynb #c0d1bceb
 def _coerce(name, value, tp):
     "Check and convert `value` to the annotated type `tp` (str, int, float, bool, Optional, Literal, tuple/list)."
     origin, args = typing.get_origin(tp), typing.get_args(tp)
+    union = origin is typing.Union or isinstance(tp, getattr(__import__("types"), "UnionType", ()))
+    # a key=value value: str, Path, int, float and bool read the text as typed (so 0123 is not octal 83, 12:30 not 750),
+    # the rest (lists, mappings, Literal, Any) its YAML reading; a Union tries its arms with the text
+    if not union and tp not in (str, Path, int, float, bool): value = _reading(value)
     if tp is typing.Any: return value
-    if origin is typing.Union or (hasattr(__import__("types"), "UnionType") and isinstance(tp, __import__("types").UnionType)):
-        if value is None and type(None) in args: return None
+    if union:
+        if _reading(value) is None and type(None) in args: return None
         errs = []
         for a in args:
             if a is type(None): continue
@@ -92,6 +112,9 @@ def _coerce(name, value, tp):
         if isinstance(value, str):
             try: return int(value)
             except ValueError: pass
+            try: f = float(value)
+            except ValueError: f = None
+            if f is not None and f.is_integer(): return int(f)
         raise ConfigError(f"{name}={value!r}: expected an integer")
     if tp is float:
         if isinstance(value, bool): raise ConfigError(f"{name}={value!r}: expected a number")
@@ -105,11 +128,53 @@ def _coerce(name, value, tp):
         raise ConfigError(f"{name}={value!r}: expected a path")
     return value
 
+# %% ../../nbs/core/00_config.ipynb #87625eae
+def _expanded_size(node, limit: int, name: str) -> int:
+    "How many nodes YAML `node` stands for once its aliases are expanded (counting stops past `limit`)."
+    import yaml
+    sizes, open_ = {}, set()
+    def size(n):
+        if id(n) in sizes: return sizes[id(n)]
+        if id(n) in open_: raise ConfigError(f"{name}: an alias (*name) refers to a list or mapping that holds it")
+        open_.add(id(n))
+        s = 1
+        if isinstance(n, yaml.SequenceNode): children = n.value
+        elif isinstance(n, yaml.MappingNode): children = [c for kv in n.value for c in kv]
+        else: children = []
+        for c in children:
+            s += size(c)
+            if s > limit: break
+        open_.discard(id(n))
+        sizes[id(n)] = s
+        return s
+    try: return size(node)
+    except RecursionError: raise ConfigError(f"{name} is nested too deeply to read") from None
+
+# %% ../../nbs/core/00_config.ipynb #09fecac3
+def load_yaml(text: str, # YAML or JSON
+              name: str, # what the text is, for the message: "config file 'x.yaml'", "plan 'demo'"
+              max_values: int = 1_000_000, # the most values (scalars, lists, mappings) once aliases are expanded
+             ):
+    "The data in YAML/JSON `text` (safe tags only); an alias bomb or a self-referring alias is a `ConfigError` at once."
+    import yaml
+    loader = yaml.SafeLoader(text)
+    try:
+        try: node = loader.get_single_node()
+        except RecursionError: raise ConfigError(f"{name} is nested too deeply to read") from None
+        if node is None: return None
+        n = _expanded_size(node, max_values, name)
+        if n > max_values:
+            raise ConfigError(f"{name} holds more than {max_values:,} values once its aliases (*name) are expanded "
+                              f"(an alias bomb?): write the values out or use fewer aliases")
+        return loader.construct_document(node)
+    finally: loader.dispose()
+
+# %% ../../nbs/core/00_config.ipynb #f71eaad8
 def _parse_scalar(text: str):
     "Parse an override's value: YAML scalars and lists (`3`, `1e-3`, `true`, `[2, 4]`), else the raw string."
     import yaml
-    try: return yaml.safe_load(text)
-    except Exception: return text
+    try: return load_yaml(text, f"the value {text!r}")
+    except yaml.YAMLError: return text
 
 # %% ../../nbs/core/00_config.ipynb #00ced675
 class _MissingFile(ConfigError, FileNotFoundError):
@@ -121,7 +186,7 @@ def load_options_file(path: str | Path, # a YAML or JSON file holding a mapping
     import yaml
     path = Path(path)
     if not path.exists(): raise _MissingFile(f"Config file {str(path)!r} does not exist")
-    try: d = yaml.safe_load(path.read_text())
+    try: d = load_yaml(path.read_text(), f"Config file {str(path)!r}")
     except yaml.YAMLError as e: raise ConfigError(f"Config file {str(path)!r} is not valid YAML/JSON: {e}") from None
     if d is None: return {}
     if not isinstance(d, dict):
@@ -138,6 +203,7 @@ def _merge(base: dict, new: dict) -> dict:
 def read_options(config_file: str | Path | None = None, # YAML/JSON mapping, or None
                  overrides: list[str] | None = None, # "key=value" strings; "a.b=v" sets a nested key
                  base: dict | None = None, # options to start from (nested mappings are merged, not replaced)
+                 keep_text: bool = False, # overrides as `_Override` (text and reading), for a typed config to choose
                 ) -> dict:
     "The options a command line gives: `base`, then the file's mapping, then the overrides."
     d = load_options_file(config_file) if config_file else {}
@@ -151,8 +217,31 @@ def read_options(config_file: str | Path | None = None, # YAML/JSON mapping, or 
         for p in parents:
             if not isinstance(node.setdefault(p, {}), dict): raise ConfigError(f"{key}: {p!r} is not a mapping option, so it has no key {last!r}")
             node = node[p]
-        node[last] = _parse_scalar(value)
+        node[last] = _Override(value, _parse_scalar(value)) if keep_text else _parse_scalar(value)
     return d
+
+# %% ../../nbs/core/00_config.ipynb #ba579f6a
+MAX_SEED = 2**63 - 1  # the largest seed every library takes (torch's manual_seed reads a signed 64-bit integer)
+
+def _check_seed(name: str, # the key, e.g. "EvalConfig.seed" or "BankConfig.seeds[1]"
+                value, # an int, None, or a list of them
+               ):
+    "A seed is an integer from 0 to `MAX_SEED`: numpy refuses a negative one and torch overflows on a larger one."
+    if isinstance(value, (list, tuple)):
+        for i, v in enumerate(value): _check_seed(f"{name}[{i}]", v)
+    elif value is not None and not 0 <= value <= MAX_SEED:
+        raise ConfigError(f"{name}={value!r}: expected a seed, an integer from 0 to 2**63 - 1")
+
+# %% ../../nbs/core/00_config.ipynb #00c6b01f
+def _check_not_empty(name: str, # the key, e.g. "EvalConfig.rois"
+                     value, # its coerced value
+                     tp, # its annotated type
+                    ):
+    "An optional list (`list[...] | None`, None = the default, often all) is None or has values: [] selects nothing."
+    args = typing.get_args(tp)
+    lists = [a for a in args if typing.get_origin(a) in (list, tuple) or a in (list, tuple)]
+    if value is not None and len(args) > 1 and type(None) in args and lists and len(value) == 0:
+        raise ConfigError(f"{name}=[]: expected at least one value (leave the key out, or give null, for the default)")
 
 # %% ../../nbs/core/00_config.ipynb #cb185b0b
 def _known_key_hint(key, known):
@@ -169,6 +258,9 @@ class Config:
         hints = typing.get_type_hints(type(self))
         for f in dataclasses.fields(self):
             setattr(self, f.name, _coerce(f"{type(self).__name__}.{f.name}", getattr(self, f.name), hints[f.name]))
+            if f.name in ("seed", "seeds") or f.name.endswith("_seed"):  # every seed, in every config, is checked here
+                _check_seed(f"{type(self).__name__}.{f.name}", getattr(self, f.name))
+            _check_not_empty(f"{type(self).__name__}.{f.name}", getattr(self, f.name), hints[f.name])
         self.validate()
 
     def validate(self):
@@ -199,12 +291,13 @@ class Config:
     @classmethod
     def from_file(cls, path: str | Path, overrides: list[str] | None = None):
         "Load a YAML or JSON file, then apply `key=value` overrides."
-        return cls.from_dict(read_options(path, overrides, cls.mapping_defaults()))
+        return cls.from_dict(read_options(path, overrides, cls.mapping_defaults(), keep_text=True))
 
     @classmethod
     def from_overrides(cls, overrides: list[str], base: dict | None = None):
         "Build from `key=value` strings (`a.b=v` sets a key of mapping option `a`) on top of `base`."
-        return cls.from_dict(read_options(None, overrides, _merge(cls.mapping_defaults(), dict(base or {}))))
+        base = _merge(cls.mapping_defaults(), dict(base or {}))
+        return cls.from_dict(read_options(None, overrides, base, keep_text=True))
 
     def to_dict(self) -> dict:
         return json.loads(json.dumps(dataclasses.asdict(self), default=_json_default))

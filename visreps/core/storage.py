@@ -24,7 +24,7 @@ from .config import ConfigError, DataError, _json_default
 __all__ = ['SIDECAR', 'OUTPUTS_ENV', 'check_name', 'ensure_under', 'WaitStopped', 'lock_path', 'lock_for', 'locked',
            'process_token', 'token_alive', 'atomic_path', 'write_text_atomic', 'write_json_atomic', 'sha256_file',
            'read_json', 'read_checksums', 'record_checksum', 'forget_checksum', 'verify_checksum', 'temp_sibling',
-           'atomic_dir', 'stale_siblings', 'remove_stale', 'declare_output', 'declared_outputs']
+           'follow_link', 'atomic_dir', 'stale_siblings', 'remove_stale', 'declare_output', 'declared_outputs']
 
 # %% ../../nbs/core/01_storage.ipynb #fd78c98a
 _BAD_CHARS = set('/\\\0') | {chr(i) for i in range(32)}
@@ -212,13 +212,24 @@ def temp_sibling(path: str | Path, kind: str = "tmp") -> Path:
     path = Path(path)
     return path.with_name(f".{path.name}.{kind}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
 
+# %% ../../nbs/core/01_storage.ipynb #f5bfd6e9
+def follow_link(path: str | Path, # a folder to write, maybe a symbolic link to one
+               ) -> Path:
+    "The folder `path` names: a symbolic link's target (written into, the link kept); a link loop is a `ConfigError`."
+    path = Path(path)
+    if not path.is_symlink(): return path
+    try: return path.resolve()
+    except (RuntimeError, OSError) as e:  # a loop (RuntimeError before Python 3.13)
+        raise ConfigError(f"{str(path)!r} is a symbolic link that leads to no folder ({e}); "
+                          "point it at a folder or remove it") from None
+
 # %% ../../nbs/core/01_storage.ipynb #023d2a9b
 @contextmanager
 def atomic_dir(path: str | Path, # the folder to (re)create
                replace=None, # None: an existing folder is replaced; a callable(path) that raises to refuse
               ):
     "Yield a fresh temporary folder that takes `path`'s place when the block succeeds (and is removed when it fails)."
-    path = Path(path)
+    path = follow_link(path)  # a link to a folder: the folder is replaced, the link kept
     if path.exists() and replace is not None: replace(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_sibling(path)

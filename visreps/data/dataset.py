@@ -17,6 +17,7 @@ import xarray as xr
 
 from ..core.storage import atomic_path, write_json_atomic
 from ..core.storage import DataError, atomic_dir, check_name, declare_output, locked, read_json, remove_stale, stale_siblings
+from ..core.storage import follow_link
 
 # %% auto #0
 __all__ = ['RESPONSE_DIMS', 'PRESENTATION_COORDS', 'NEUROID_COORDS', 'FORMAT', 'make_responses', 'validate_responses',
@@ -283,7 +284,7 @@ class NeuralDataset:
 
     def save(self, path: str | Path) -> Path:
         "Write the data set as a folder; it appears complete or not at all, and only a data set folder is ever replaced."
-        path = Path(path)
+        path = follow_link(path)  # a symbolic link: its target is written (and locked), the link kept
         for s in self.subjects: check_name(s, "subject")
         with locked(path):  # two processes saving the same folder take turns
             remove_stale(stale_siblings(path))  # temporary folders of saves that were killed (none is live: we hold the lock)
@@ -306,8 +307,14 @@ def load_dataset(path: str | Path, # a folder written by `NeuralDataset.save` or
     meta = read_json(meta_file, "data set file")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise DataError(f"{str(meta_file)!r}: format {meta.get('format') if isinstance(meta, dict) else None!r}, expected {FORMAT!r}")
+    subjects, name = meta.get("subjects"), meta.get("name")
+    if not isinstance(subjects, list) or not subjects:
+        raise DataError(f"{str(meta_file)!r}: 'subjects' is {subjects!r}, expected a non-empty list of subject names "
+                        f"(one responses_<subject>.nc each)")
+    if not isinstance(name, str) or not name:
+        raise DataError(f"{str(meta_file)!r}: 'name' is {name!r}, expected the data set's name")
     responses = {}
-    for s in meta["subjects"]:
+    for s in subjects:
         f = path/f"responses_{check_name(str(s), 'subject')}.nc"
         if not f.exists(): raise FileNotFoundError(f"{str(f)!r} does not exist (subject {s!r} is listed in dataset.json)")
         try: da = xr.load_dataarray(f, engine="h5netcdf")
@@ -317,4 +324,4 @@ def load_dataset(path: str | Path, # a folder written by `NeuralDataset.save` or
         for c in ("stimulus_id", "neuroid_id", "roi"):
             if c in da.coords: da[c] = da[c].astype(str)
         responses[str(s)] = validate_responses(da, where=str(f))
-    return NeuralDataset(meta["name"], responses, load_stimuli(path/"stimuli.h5", lazy=lazy_images), meta.get("attrs", {}))
+    return NeuralDataset(name, responses, load_stimuli(path/"stimuli.h5", lazy=lazy_images), meta.get("attrs", {}))

@@ -63,6 +63,7 @@ def parse_source(source: str) -> tuple[str, str]:
 def source_options(source: str) -> tuple[str, dict]:
     "(source without options, options) of `kind:arg?key=value&key=value` (values read as YAML)."
     import yaml
+    from visreps.core.config import load_yaml
     source = str(source)
     base, sep, query = source.partition("?")
     if not sep: return source, {}
@@ -71,7 +72,7 @@ def source_options(source: str) -> tuple[str, dict]:
         k, eq, v = part.partition("=")
         if not eq or not k.strip().isidentifier():
             raise ValueError(f"source={source!r}: option {part!r} is not key=value (options follow '?', joined by '&')")
-        try: opts[k.strip()] = yaml.safe_load(v) if v.strip() else ""
+        try: opts[k.strip()] = load_yaml(v, f"source={source!r}: option {k!r}") if v.strip() else ""
         except yaml.YAMLError as e: raise ValueError(f"source={source!r}: option {k!r} has an unreadable value {v!r}: {e}") from None
     return base, opts
 

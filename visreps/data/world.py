@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from ..core.config import Config, ConfigError, hash_json, make_rng
 from .dataset import NeuralDataset, StimulusSet, check_replaceable, load_dataset, make_responses
-from ..core.storage import DataError, check_name, declare_output, ensure_under, locked
+from ..core.storage import DataError, check_name, declare_output, ensure_under, follow_link, locked
 
 # %% auto #0
 __all__ = ['LEVEL_ATTRIBUTES', 'MAX_LEVELS', 'ROIS', 'WorldConfig', 'category_at_level', 'category_bits', 'sample_design',
@@ -405,7 +405,7 @@ def world_in(path: str | Path, # a folder for one world
              who: str = "world", # what the messages start with
             ) -> NeuralDataset:
     "The world saved in `path` when it is the one `config` makes (any world there when `config` is None), else made and saved there; a folder that is not a world is refused, naming it."
-    path = Path(path)
+    path = follow_link(path)  # a symbolic link: the world goes into its target, the link is kept
     check_replaceable(path)  # someone else's folder is refused before minutes of work
     cfg = None if config is None else config if isinstance(config, WorldConfig) else WorldConfig.from_dict(config)
     if not force and (path / "dataset.json").exists():

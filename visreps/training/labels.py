@@ -212,7 +212,7 @@ def read_label_csv(path: str | Path, # an `image,pca_label` CSV
     "`(image_ids, labels)` from a label CSV, checked against the images and the number of classes."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"label file {str(path)!r} does not exist")
-    with open(path, newline="") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: a byte-order mark (Excel's "CSV UTF-8") is not text
         rows = list(csv.reader(f))
     if not rows or tuple(h.strip() for h in rows[0]) != CSV_HEADER:
         raise DataError(f"{str(path)!r}: expected the header 'image,pca_label', got {','.join(rows[0]) if rows else 'an empty file'!r}")

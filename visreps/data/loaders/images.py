@@ -123,7 +123,7 @@ def read_pca_labels(path: str | Path) -> pd.DataFrame:
     "A PCA-label CSV (`image,pca_label`) as a DataFrame; checks the header and duplicates."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"PCA label file {str(path)!r} does not exist")
-    df = pd.read_csv(path)
+    df = pd.read_csv(path, encoding="utf-8-sig")  # -sig: a byte-order mark (Excel's "CSV UTF-8") is not text
     if list(df.columns[:2]) != ["image", "pca_label"]: raise ValueError(f"{str(path)!r}: expected header 'image,pca_label', got {list(df.columns)}")
     df["image"] = df.image.astype(str).map(lambda s: Path(s).name)
     dup = df.image[df.image.duplicated()]
