@@ -92,6 +92,8 @@ CASES = [
     ("reproduce", lambda r: ["plan=nope"], "plan 'nope'"),
     ("reproduce", lambda r: ["executor=x"], "executor='x'"),
     ("runs", lambda r: ["--results-root", str(r / "no_results")], "no_results"),
+    ("results", lambda r: ["--results-root", str(r / "no_results")], "no_results"),
+    ("results", lambda r: ["--results-root", str(r), "colour=red"], "colour"),
 ]
 import torch
 if not torch.cuda.is_available():  # device=cuda on a machine without a GPU

@@ -16,7 +16,7 @@ import pandas as pd
 
 import visreps
 from ..core.storage import atomic_path, write_json_atomic
-from ..core.config import hash_json
+from ..core.config import ConfigError, hash_json
 from ..core.storage import DataError, check_name, declare_output, locked, sha256_file
 
 # %% auto #0
@@ -164,7 +164,7 @@ def results_table(root: str | Path, # a results folder (every store under it) or
         if c not in df: df[c] = np.nan
     for k, v in where.items():
         if k not in df.columns:
-            raise KeyError(f"no column {k!r} in the results under {str(root)!r}; columns: {sorted(df.columns)}")
+            raise ConfigError(f"no column {k!r} in the results under {str(root)!r}; columns: {sorted(df.columns)}")
         want = [str(x) for x in (v if isinstance(v, (list, tuple, set)) else [v])]
         df = df[df[k].astype(str).isin(want)]
     rest = [c for c in df.columns if c not in RESULT_COLUMNS]
