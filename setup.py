@@ -27,12 +27,12 @@ def _skip(path: Path) -> bool:
 
 
 class build_py_shipped(build_py):
-    "build_py, then the SHIPPED folders (hidden files, caches and the book's generated pages left out) into visreps/_shipped."
+    "build_py, then the SHIPPED folders into visreps/_shipped (hidden files, caches, the book's built pages left out)."
 
     def run(self):
         super().run()
         dest = Path(self.build_lib) / cfg["lib_path"] / "_shipped"
-        shutil.rmtree(dest, ignore_errors=True)  # a file removed from the sources leaves no stale copy from a former build
+        shutil.rmtree(dest, ignore_errors=True)  # no stale copy of a file since removed from the sources
         for folder in SHIPPED:
             src = here / folder
             if not src.is_dir():

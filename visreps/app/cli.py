@@ -214,9 +214,10 @@ class BookConfig(Config):
 
 # %% ../../nbs/app/92_cli.ipynb #b06348ec
 def _add_book_arguments(p):
-    p.add_argument("--api", action="store_true", help="only the API reference (same as api=true): no experiment runs needed")
+    p.add_argument("--api", action="store_true", help="only the API reference (same as api=true): no runs needed")
 
-@command("book", BookConfig, "Copy the executed experiment notebooks into the book and build it with Jupyter Book (warnings are errors).",
+@command("book", BookConfig,
+         "Copy the executed experiment notebooks into the book and build it with Jupyter Book (warnings are errors).",
          add_arguments=_add_book_arguments)
 def book_command(cfg: BookConfig, args=None) -> str:
     book = book_folder(cfg.book, log=lambda m: print(m, file=sys.stderr))
@@ -231,35 +232,36 @@ def book_command(cfg: BookConfig, args=None) -> str:
 def book_folder(book: str | Path = "book", # the Jupyter Book folder to build in
                 log=None, # told when the sources are copied
                ) -> Path:
-    "`book` when it exists; else a fresh copy there of the book's sources shipped with visreps (no built or generated pages)."
+    "`book`, a Jupyter Book folder; the default ./book, when missing, is first made a copy of the shipped sources."
     book = Path(book)
-    if book.exists():
-        if not (book / "_toc.yml").is_file(): raise FileNotFoundError(f"book={str(book)!r} has no _toc.yml: not a Jupyter Book folder")
-        return book
-    src = shipped("book")
-    with atomic_dir(book) as tmp:
-        shutil.copytree(src, tmp, dirs_exist_ok=True, ignore=lambda d, names: [
-            n for n in names if n.startswith(".") or (Path(d) == src and n in ("_build", "generated", "api"))])
-    if log: log(f"[book] {str(book)!r} did not exist: copied the book's sources there from {str(src)!r}")
+    if not book.exists() and book == Path("book"):
+        src = shipped("book")
+        with atomic_dir(book) as tmp:
+            shutil.copytree(src, tmp, dirs_exist_ok=True, ignore=lambda d, names: [
+                n for n in names if n.startswith(".") or (Path(d) == src and n in ("_build", "generated", "api"))])
+        if log: log(f"[book] ./book did not exist: copied the book's sources there from {str(src)!r}")
+    if not (book / "_toc.yml").is_file():
+        why = "no _toc.yml in it" if book.exists() else "no such folder"
+        raise FileNotFoundError(f"book={str(book)!r}: {why}; expected a Jupyter Book folder (leave book= out for "
+                                "./book, made from the book shipped with visreps)")
     return book
-
 
 # %% ../../nbs/app/92_cli.ipynb #ed5e844b
 def build_api_reference(book: str | Path = "book", # the Jupyter Book folder (its _config.yml, references.bib, _static/)
                         nbs: str | Path | None = None, # the literate notebooks (default: the source checkout's nbs/)
                         build: bool = True, # run jupyter-book (False: only write the pages and their table of contents)
                        ) -> Path:
-    "Only the API reference: book/api/ from the literate notebooks, built with Jupyter Book (no runs); return its index.html."
+    "Only the API reference: book/api/ from the literate notebooks, built with Jupyter Book (no runs); its index.html."
     from visreps.app.book import _jupyter_book, write_api_pages
     book = Path(book)
     if nbs is None:
         if source_checkout() is None:
-            raise CommandError("the API reference is built from the literate notebooks (nbs/) of a source checkout, and "
-                               "this visreps is installed without one: run `visreps book --api` from a checkout")
+            raise CommandError("the API reference is built from the literate notebooks (nbs/) of a source checkout, "
+                               "and this visreps is installed without one: run `visreps book --api` from a checkout")
         nbs = source_checkout() / "nbs"
-    if not Path(nbs).is_dir(): raise FileNotFoundError(f"nbs={str(nbs)!r}: expected the folder of the literate notebooks")
+    if not Path(nbs).is_dir(): raise FileNotFoundError(f"nbs={str(nbs)!r}: expected the literate notebooks' folder")
     api = write_api_pages(book, nbs)
-    if not api: raise CommandError(f"no notebook in {str(nbs)!r} exports a module (`#| default_exp`): nothing to document")
+    if not api: raise CommandError(f"no notebook in {str(nbs)!r} exports a module (`#| default_exp`): nothing to show")
     out = book / "_build" / "api"
     out.mkdir(parents=True, exist_ok=True)
     toc = dict(format="jb-book", root="api/index", chapters=[dict(file=a) for a in api])
@@ -267,7 +269,8 @@ def build_api_reference(book: str | Path = "book", # the Jupyter Book folder (it
     index = out / "_build" / "html" / "index.html"
     if not build: return index
     res = subprocess.run([_jupyter_book(), "build", str(book.resolve()), "--toc", str((out / "_toc.yml").resolve()),
-                          "--path-output", str(out.resolve()), "-W", "-n", "--keep-going"], capture_output=True, text=True)
+                          "--path-output", str(out.resolve()), "-W", "-n", "--keep-going"],
+                         capture_output=True, text=True)
     (out / "build.log").write_text(res.stdout + "\n" + res.stderr)
     if res.returncode != 0:
         tail = "\n".join((res.stdout + res.stderr).strip().splitlines()[-25:])

@@ -428,7 +428,7 @@ class Plan:
 
 # %% ../../nbs/app/90_sweep.ipynb #6a06d093
 def find_plan(plan: str | Path) -> Path:
-    "A plan file: a path, or the name of a plan shipped with visreps in plans/ (`demo`, `paper`; `visreps.core.storage.shipped`)."
+    "A plan file: a path, or the name of a plan shipped with visreps in plans/ (`demo`, `paper`)."
     from visreps.core.storage import shipped
     p = Path(plan)
     if p.is_file(): return p

@@ -277,7 +277,7 @@ def declared_outputs(file: str | Path) -> list[str]:
 
 # %% ../../nbs/core/01_storage.ipynb #434941be
 SHIPPED_DIR = "_shipped"  # the package-data folder inside an installed package
-SHIPPED = ("experiments", "plans", "banks", "book", "data/reference")  # what setup.py copies there (tests/test_install.py)
+SHIPPED = ("experiments", "plans", "banks", "book", "data/reference")  # what setup.py copies there
 
 def _package_dir() -> Path:
     import visreps
@@ -285,13 +285,13 @@ def _package_dir() -> Path:
 
 def source_checkout(package: str | Path | None = None, # the package folder (default: this visreps's)
                    ) -> Path | None:
-    "The source checkout the package runs from (the folder above it holds settings.ini and nbs/), or None when installed."
+    "The source checkout the package runs from (the folder above it holds settings.ini and nbs/); None when installed."
     root = Path(package if package is not None else _package_dir()).resolve().parent
     return root if (root / "settings.ini").is_file() and (root / "nbs").is_dir() else None
 
 def shipped_places(package: str | Path | None = None, # the package folder (default: this visreps's)
                   ) -> list[Path]:
-    "Where shipped files are looked for, in order: the source checkout (if the package runs from one), the package data."
+    "Where shipped files are looked for, in order: the source checkout (if the package runs from one), package data."
     pkg = Path(package if package is not None else _package_dir()).resolve()
     root = source_checkout(pkg)
     return ([root] if root else []) + [pkg / SHIPPED_DIR]
@@ -299,7 +299,7 @@ def shipped_places(package: str | Path | None = None, # the package folder (defa
 def shipped(*parts: str, # the path under the repository root, e.g. "plans", "demo.yaml"
             package: str | Path | None = None, # the package folder (default: this visreps's)
            ) -> Path:
-    "A file or folder shipped with visreps (`SHIPPED`): the source checkout's when the package runs from one, else the installed copy."
+    "A file or folder shipped with visreps (`SHIPPED`): the checkout's when run from one, else the installed copy."
     if not parts: raise ValueError("shipped(): name a file or folder, e.g. shipped('plans', 'demo.yaml')")
     places = shipped_places(package)
     for base in places:

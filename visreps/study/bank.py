@@ -330,7 +330,7 @@ def layer_eigen_metrics(X, # (n_images, n_features)
 # %% ../../nbs/study/55_bank.ipynb #acb7355c
 def find_bank_file(bank: str | Path, # a path, or the name of a bank shipped in the repository's banks/ folder ("demo", "paper")
                   ) -> Path:
-    "The bank file: `bank` itself when it exists, else the shipped banks/<bank>(.yaml) (`visreps.core.storage.shipped`)."
+    "The bank file: `bank` itself when it exists, else the shipped banks/<bank>(.yaml) (`core.storage.shipped`)."
     p = Path(bank).expanduser()
     if p.is_file(): return p
     from visreps.core.storage import shipped, shipped_places
@@ -339,7 +339,7 @@ def find_bank_file(bank: str | Path, # a path, or the name of a bank shipped in 
         except FileNotFoundError: continue
         if f.is_file(): return f
     where = [str(d / "banks") for d in shipped_places()]
-    raise FileNotFoundError(f"bank={str(bank)!r}: no such file, and no bank of that name in the shipped banks/ ({where})")
+    raise FileNotFoundError(f"bank={str(bank)!r}: no such file, and no bank of that name in the shipped banks/ {where}")
 
 from .analyses import ANALYSES as _REGISTRY, analyses_of
 
