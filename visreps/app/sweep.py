@@ -428,13 +428,15 @@ class Plan:
 
 # %% ../../nbs/app/90_sweep.ipynb #6a06d093
 def find_plan(plan: str | Path) -> Path:
-    "A plan file: a path, or the name of a plan shipped in the repository's plans/ folder (`demo`, `paper`)."
+    "A plan file: a path, or the name of a plan shipped with visreps in plans/ (`demo`, `paper`)."
+    from visreps.core.storage import shipped
     p = Path(plan)
     if p.is_file(): return p
-    plans = Path(__file__).resolve().parents[2] / "plans"
-    shipped = plans / f"{plan}.yaml"
-    if p.name == str(plan) and shipped.is_file(): return shipped  # a bare name only (a path names no shipped plan)
-    avail = sorted(q.stem for q in plans.glob("*.yaml")) if plans.is_dir() else []
+    if p.name == str(plan):  # a bare name only (a path names no shipped plan)
+        try: return shipped("plans", f"{plan}.yaml")
+        except FileNotFoundError: pass
+    try: avail = sorted(q.stem for q in shipped("plans").glob("*.yaml"))
+    except FileNotFoundError: avail = []
     raise FileNotFoundError(f"plan {str(plan)!r}: no such file, and no shipped plan of that name (shipped: {avail})")
 
 # %% ../../nbs/app/90_sweep.ipynb #0a783489

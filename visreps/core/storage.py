@@ -21,10 +21,11 @@ import filelock
 from .config import ConfigError, DataError, _json_default
 
 # %% auto #0
-__all__ = ['SIDECAR', 'OUTPUTS_ENV', 'check_name', 'ensure_under', 'WaitStopped', 'lock_path', 'lock_for', 'locked',
-           'process_token', 'token_alive', 'atomic_path', 'write_text_atomic', 'write_json_atomic', 'sha256_file',
-           'read_json', 'read_checksums', 'record_checksum', 'forget_checksum', 'verify_checksum', 'temp_sibling',
-           'follow_link', 'atomic_dir', 'stale_siblings', 'remove_stale', 'declare_output', 'declared_outputs']
+__all__ = ['SIDECAR', 'OUTPUTS_ENV', 'SHIPPED_DIR', 'SHIPPED', 'check_name', 'ensure_under', 'WaitStopped', 'lock_path',
+           'lock_for', 'locked', 'process_token', 'token_alive', 'atomic_path', 'write_text_atomic',
+           'write_json_atomic', 'sha256_file', 'read_json', 'read_checksums', 'record_checksum', 'forget_checksum',
+           'verify_checksum', 'temp_sibling', 'follow_link', 'atomic_dir', 'stale_siblings', 'remove_stale',
+           'declare_output', 'declared_outputs', 'source_checkout', 'shipped_places', 'shipped']
 
 # %% ../../nbs/core/01_storage.ipynb #fd78c98a
 _BAD_CHARS = set('/\\\0') | {chr(i) for i in range(32)}
@@ -284,3 +285,41 @@ def declared_outputs(file: str | Path) -> list[str]:
         try: out.append(json.loads(line))
         except json.JSONDecodeError: continue  # a line cut short by a kill
     return list(dict.fromkeys(out))
+
+# %% ../../nbs/core/01_storage.ipynb #434941be
+SHIPPED_DIR = "_shipped"  # the package-data folder inside an installed package
+SHIPPED = ("experiments", "plans", "banks", "book", "data/reference")  # what setup.py copies there
+
+def _package_dir() -> Path:
+    import visreps
+    return Path(visreps.__file__).resolve().parent
+
+def source_checkout(package: str | Path | None = None, # the package folder (default: this visreps's)
+                   ) -> Path | None:
+    "The source checkout the package runs from (the folder above it holds settings.ini and nbs/); None when installed."
+    root = Path(package if package is not None else _package_dir()).resolve().parent
+    return root if (root / "settings.ini").is_file() and (root / "nbs").is_dir() else None
+
+def shipped_places(package: str | Path | None = None, # the package folder (default: this visreps's)
+                  ) -> list[Path]:
+    "Where shipped files are looked for, in order: the source checkout (if the package runs from one), package data."
+    pkg = Path(package if package is not None else _package_dir()).resolve()
+    root = source_checkout(pkg)
+    return ([root] if root else []) + [pkg / SHIPPED_DIR]
+
+def shipped(*parts: str, # the path under the repository root, e.g. "plans", "demo.yaml"
+            package: str | Path | None = None, # the package folder (default: this visreps's)
+           ) -> Path:
+    "A file or folder shipped with visreps (`SHIPPED`): the checkout's when run from one, else the installed copy."
+    if not parts: raise ValueError("shipped(): name a file or folder, e.g. shipped('plans', 'demo.yaml')")
+    places = shipped_places(package)
+    for base in places:
+        if (p := base.joinpath(*parts)).exists(): return p
+    rel = "/".join(str(q) for q in parts)
+    root = source_checkout(package)
+    raise FileNotFoundError(
+        f"shipped file {rel!r} is missing: not in the source checkout "
+        + (f"({str(root / rel)!r})" if root else "(none: no settings.ini and nbs/ beside the package)")
+        + f" nor in the installed package data ({str(places[-1] / rel)!r}); restore it from git in a checkout, "
+        "or reinstall visreps (`pip install path/to/visreps`)")
+

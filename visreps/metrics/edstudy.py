@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-import visreps
+from ..core.storage import shipped
 from .correlation import pearson
 from .dimensionality import EIGEN_METRIC_COLUMNS
 
@@ -60,12 +60,11 @@ REFERENCE_FILES = {"encoding": "encoding_majajhong2015_IT_pls_nopool.csv",
                    "avg": "eigmetrics_imagenet_avgpool.csv"}
 
 def reference_dir() -> Path:
-    "The folder of the published Elmoznino & Bonner tables inside the repository (data/reference/elmoznino2022)."
-    d = Path(visreps.__file__).resolve().parents[1] / "data" / "reference" / "elmoznino2022"
-    if not d.is_dir():
-        raise FileNotFoundError(f"The published tables are missing: expected the folder {str(d)!r}. It is part of the "
-                                "repository (not generated); restore it from git, e.g. `git checkout -- data/reference`.")
-    return d
+    "The folder of the published Elmoznino & Bonner tables shipped with visreps (data/reference/elmoznino2022)."
+    try: return shipped("data", "reference", "elmoznino2022")
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f"The published tables are missing: {e}. They are part of the repository (not "
+                                "generated): restore them from git (`git checkout -- data/reference`).") from None
 
 # %% ../../nbs/metrics/43_edstudy.ipynb #914418a9
 def _read_reference(name: str, columns) -> pd.DataFrame:

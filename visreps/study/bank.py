@@ -330,14 +330,16 @@ def layer_eigen_metrics(X, # (n_images, n_features)
 # %% ../../nbs/study/55_bank.ipynb #acb7355c
 def find_bank_file(bank: str | Path, # a path, or the name of a bank shipped in the repository's banks/ folder ("demo", "paper")
                   ) -> Path:
-    "The bank file: `bank` itself when it exists, else banks/<bank>(.yaml) of the repository."
+    "The bank file: `bank` itself when it exists, else the shipped banks/<bank>(.yaml) (`core.storage.shipped`)."
     p = Path(bank).expanduser()
     if p.is_file(): return p
-    import visreps
-    shipped = Path(visreps.__file__).resolve().parents[1] / "banks"
-    for c in (shipped / p.name, shipped / f"{p.name}.yaml"):
-        if c.is_file(): return c
-    raise FileNotFoundError(f"bank={str(bank)!r}: no such file, and no bank of that name in {str(shipped)!r}")
+    from visreps.core.storage import shipped, shipped_places
+    for c in (p.name, f"{p.name}.yaml"):
+        try: f = shipped("banks", c)
+        except FileNotFoundError: continue
+        if f.is_file(): return f
+    where = [str(d / "banks") for d in shipped_places()]
+    raise FileNotFoundError(f"bank={str(bank)!r}: no such file, and no bank of that name in the shipped banks/ {where}")
 
 from .analyses import ANALYSES as _REGISTRY, analyses_of
 
