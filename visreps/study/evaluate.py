@@ -73,7 +73,7 @@ class EvalConfig(Config):
     batch_size: int = 64 # images per forward pass
     image_size: int | None = None # network input side; None = the model's own (else 224)
     results_root: str = "results" # results store root (runs/ and features/ go under it)
-    force: bool = False # recompute runs that are already finished
+    force: bool = False # recompute runs that are already finished, and the cached features they use
 
     def validate(self):
         bad = [a for a in self.analyses if a not in ANALYSES]
@@ -498,9 +498,9 @@ def plan_eval(cfg: EvalConfig, # the options
                   test_ids=hash_json(test_ids.tolist()), seed=cfg.seed,
                   preprocessing=dict(image_size=image_size, crop_fraction=DEFAULT_CROP_FRACTION, projection=cfg.projection,
                                      projection_seed=cfg.seed, n_select=cfg.n_select))
-    # options that change the images but not their ids (NSD-synthetic's gamma, BrainIO's stimulus set): only when the data set has them,
-    # so the identities of data sets without them are unchanged
-    if ds.attrs.get("image_options"): common["images"] = dict(ds.attrs["image_options"])
+    # what the stimuli are (`DataIdentity.key`): the content id of their images, and the options that changed them (NSD-synthetic's
+    # gamma, BrainIO's stimulus set) when the data set has them; the same ids, responses and name with other images are another run
+    common.update(ds.identity(cfg.dataset).key())
     runs = []
     for s in subjects:
         train_ids = np.array([i for i in ds.get(s)["stimulus_id"].values.astype(str) if i not in set(test_ids.tolist())])
@@ -564,7 +564,8 @@ def run_eval(cfg: EvalConfig, # what to evaluate
         if not cfg.force: todo = [p for p in todo if not store.is_done(p[3])]  # what the one before us wrote
         skipped = [p[3] for p in plan.runs if p not in todo]
         cache = FeatureCache(Path(cfg.results_root)/"features", model, minfo["weights"], data.stimuli, cfg.seed, cfg.batch_size,
-                             cfg.device, plan.image_size, progress, image_options=data.attrs.get("image_options"))
+                             cfg.device, plan.image_size, progress, image_options=data.attrs.get("image_options"),
+                             force=cfg.force)  # force sits above the feature cache too: nothing computed before is read
         written, n_records = [], 0
         for (s, a, ident, rid, sel, train_ids), records, arrays in evaluate_runs(plan, todo, cache, progress):
             if store.write_run(ident, records, config=cfg.to_dict(), arrays=arrays, force=cfg.force).written:
