@@ -1,6 +1,6 @@
-"""What a cached feature or a stored run was computed from (issue 25 items 1 and 2): the content of the stimuli, not only
-their ids. Two synthetic worlds name their images alike (`img00000...`); evaluated into one results store, each must
-score as in a fresh store. A data set whose images are replaced under the same name, ids and responses is evaluated
+"""What a cached feature or a stored run was computed from (issue 25 items 1 and 2): the content of the stimuli, not
+only their ids. Two synthetic worlds name their images alike (`img00000...`); evaluated into one results store, each
+must score as in a fresh store. A data set whose images are replaced under the same name, ids and responses is evaluated
 again, and `force=true` computes again from the images, not from the features cached before."""
 from pathlib import Path
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from visreps.app.cli import main
-from visreps.data.dataset import NeuralDataset, load_dataset
+from visreps.data.dataset import NeuralDataset, StimulusSet, load_dataset
 from visreps.data.world import make_world
 from visreps.study.results import ResultsStore
 
@@ -63,8 +63,8 @@ def test_replaced_images_are_evaluated_again(worlds, fresh, tmp_path, capsys):
     w0, w1 = load_dataset(worlds["w0"], lazy_images=False), load_dataset(worlds["w1"], lazy_images=False)
     w0.save(data)
     assert main(eval_args(data, root)) == 0
-    NeuralDataset(w0.name, w0.responses, type(w0.stimuli)(w0.stimuli.stimulus_id, w1.stimuli.images, w0.stimuli.metadata),
-                  w0.attrs).save(data)
+    other = StimulusSet(w0.stimuli.stimulus_id, w1.stimuli.images, w0.stimuli.metadata)
+    NeuralDataset(w0.name, w0.responses, other, w0.attrs).save(data)
     capsys.readouterr()
     assert main(eval_args(data, root)) == 0
     assert "eval: 2 run(s) written, 0 already done" in capsys.readouterr().out

@@ -140,11 +140,14 @@ def test_sigkill_as_the_final_checkpoint_appears_is_finished_on_resume(setup, tm
     "Killed once epoch_0003.pt is whole, before last.pt and metrics.csv: a resume rewrites both from it (issue 25.5)."
     d, env, ref = setup
     out = tmp_path / "run"
-    res = run(d, out, env, KILL_AFTER_CHECKSUM="7")  # epoch_0000, last, epoch_0001, last, epoch_0002, last, epoch_0003: killed
+    # vouched for: epoch_0000, last, epoch_0001, last, epoch_0002, last, epoch_0003, then killed
+    res = run(d, out, env, KILL_AFTER_CHECKSUM="7")
     assert res.returncode == -signal.SIGKILL, res.stderr
-    assert load_train_state(out / "checkpoints" / "last.pt")["epoch"] == 2 and len(pd.read_csv(out / "metrics.csv")) == 3
+    assert load_train_state(out / "checkpoints" / "last.pt")["epoch"] == 2
+    assert len(pd.read_csv(out / "metrics.csv")) == 3  # epochs 0..2: one short
     res = run(d, out, env)
     assert res.returncode == 0, res.stderr
     same_run(ref, out)
-    last, ref_last = load_train_state(out / "checkpoints" / "last.pt"), load_train_state(ref / "checkpoints" / "last.pt")
+    last = load_train_state(out / "checkpoints" / "last.pt")
+    ref_last = load_train_state(ref / "checkpoints" / "last.pt")
     assert last["epoch"] == 3 and all(torch.equal(last["model"][k], ref_last["model"][k]) for k in ref_last["model"])
