@@ -93,19 +93,23 @@ def training_labels(ds: NeuralDataset, labels: str, num_classes: int | None) -> 
 def training_label_set(ds: NeuralDataset, # the data set whose stimuli are trained on
                        labels: str, # a label CSV (image,pca_label), or column:<metadata column>
                       ) -> tuple[np.ndarray, dict]:
-    "(n_images,) labels of a data set's stimuli, and what they are: source, path, sha256, column and K (`n_classes`)."
+    "(n_images,) labels of a data set's stimuli, and what they are: source, path, sha256, column, K, method."
     from visreps.training.labels import read_label_csv
     if labels.startswith("column:"):
         col = labels.split(":", 1)[1]
         y = training_labels(ds, labels, None)
         k = int(np.asarray(ds.stimuli.metadata[col].values).max()) + 1  # over every stimulus, not only those trained on
-        return y, dict(source=labels, path=None, sha256=None, column=col, n_classes=k)
+        return y, dict(source=labels, path=None, sha256=None, column=col, n_classes=k, method="column")
     path = Path(labels)
     _, every = read_label_csv(path)
-    try: k = int(json.loads(path.with_suffix(".json").read_text())["n_classes"])  # the sidecar of `write_label_files`
-    except (OSError, ValueError, KeyError, TypeError): k = int(every.max()) + 1 if every.size else 0
+    try: side = json.loads(path.with_suffix(".json").read_text())  # the sidecar of `write_label_files`: K and method
+    except (OSError, ValueError): side = {}
+    side = side if isinstance(side, dict) else {}
+    k = side.get("n_classes")
+    k = int(k) if isinstance(k, int) else (int(every.max()) + 1 if every.size else 0)
     y = read_label_csv(path, image_ids=ds.stimuli.stimulus_id, n_classes=k, allow_extra=True)[1]
-    return y, dict(source=labels, path=str(path.resolve()), sha256=hash_file(path, n=64), column=None, n_classes=k)
+    return y, dict(source=labels, path=str(path.resolve()), sha256=hash_file(path, n=64), column=None, n_classes=k,
+                   method=side.get("method"))
 
 # %% ../../nbs/training/25_steps.ipynb #3d365e29
 def run_train(cfg: TrainRunConfig) -> str:
