@@ -80,3 +80,21 @@ def test_world_training_runs_record_their_images_and_task(tmp_path):
     got = (prov["labels"]["source"], prov["labels"]["n_classes"], prov["stimuli"]["n"], prov["data"]["n_stimuli"])
     assert got == ("task:coarse2", 2, 40, 40)
     assert prov["world"]["n_test"] == 40
+
+
+def test_an_evaluation_of_a_trained_network_carries_its_training_record(world, tmp_path):
+    "Each stored run keeps what it was computed from: the evaluated data set's identity and the network's training record."
+    from visreps.study.results import ResultsStore
+    r, path, ds = world
+    rc, out, err = run(["train", f"dataset={path}", "labels=column:category", *TRAIN, f"out_dir={tmp_path / 't'}"])
+    assert rc == 0, err
+    ck = tmp_path / "t" / "checkpoints" / "epoch_0001.pt"
+    rc, out, err = run(["eval", f"dataset={path}", f"checkpoint={ck}", "n_select=16", "n_boot=5", "device=cpu",
+                        "batch_size=8", "analyses=[rsa]", f"results_root={tmp_path / 'S'}"])
+    assert rc == 0, err
+    store = ResultsStore(tmp_path / "S")
+    (rid,) = store.run_ids()
+    prov = store.read_run(rid)["provenance"]
+    assert prov["data"]["stimuli"] == ds.stimuli.content_id and prov["data"]["source"] == str(path)
+    assert prov["training"] == json.loads((tmp_path / "t" / "provenance.json").read_text())
+    assert prov["training"]["labels"]["column"] == "category"

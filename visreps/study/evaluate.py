@@ -33,7 +33,8 @@ from ..models.identity import load_eval_model
 # %% auto #0
 __all__ = ['ANALYSES', 'EvalConfig', 'evaluation_test_ids', 'draw_selection_ids', 'rsa_ceiling', 'voxel_reliability',
            'mean_ceiling', 'select_scores_rsa', 'select_scores_encoding', 'select_scores_pls', 'choose_readouts',
-           'SubjectEvaluation', 'responses_hash', 'EvalSummary', 'EvalPlan', 'plan_eval', 'evaluate_runs', 'run_eval']
+           'SubjectEvaluation', 'responses_hash', 'EvalSummary', 'training_record', 'EvalPlan', 'plan_eval',
+           'evaluate_runs', 'run_eval']
 
 # %% ../../nbs/study/53_evaluate.ipynb #35a573f9
 from .analyses import analyses_of
@@ -454,6 +455,16 @@ class EvalSummary:
         return (f"eval: {len(self.written)} run(s) written, {len(self.skipped)} already done, {self.n_records} records "
                 f"in {self.seconds:.0f} s -> {self.root / 'runs'}")
 
+# %% ../../nbs/study/53_evaluate.ipynb #5bd6d46a
+def training_record(checkpoint: str | None, # a checkpoint file, `<run>/checkpoints/<name>.pt` for a run of `train`
+                   ) -> dict | None:
+    "What `checkpoint`'s network was trained on: its run folder's `provenance.json` (None: untrained or unrecorded)."
+    if not checkpoint: return None
+    p = Path(checkpoint).parent.parent / "provenance.json"
+    try: rec = json.loads(p.read_text())
+    except (OSError, ValueError): return None
+    return rec if isinstance(rec, dict) else None
+
 # %% ../../nbs/study/53_evaluate.ipynb #9f928eec
 def _check_selection(ds, cfg, model_readouts):
     subjects = [str(s) for s in (cfg.subjects or ds.subjects)]
@@ -566,9 +577,11 @@ def run_eval(cfg: EvalConfig, # what to evaluate
         cache = FeatureCache(Path(cfg.results_root)/"features", model, minfo["weights"], data.stimuli, cfg.seed, cfg.batch_size,
                              cfg.device, plan.image_size, progress, image_options=data.attrs.get("image_options"),
                              force=cfg.force)  # force sits above the feature cache too: nothing computed before is read
+        provenance = dict(data=data.identity(cfg.dataset).to_dict(), training=training_record(cfg.checkpoint))
         written, n_records = [], 0
         for (s, a, ident, rid, sel, train_ids), records, arrays in evaluate_runs(plan, todo, cache, progress):
-            if store.write_run(ident, records, config=cfg.to_dict(), arrays=arrays, force=cfg.force).written:
+            if store.write_run(ident, records, config=cfg.to_dict(), arrays=arrays, force=cfg.force,
+                               provenance=provenance).written:
                 written.append(rid); n_records += len(records)
             else: skipped.append(rid)  # finished meanwhile by another writer: its records stand, and it is not counted as ours
     return EvalSummary(written, skipped, n_records, store.root, time.time() - t0)
