@@ -59,7 +59,9 @@ def test_a_train_run_records_what_it_was_trained_on(world, tmp_path):
     prov = json.loads((tmp_path / "t" / "provenance.json").read_text())
     assert prov["data"] == dict(name=ds.name, stimuli=ds.stimuli.content_id, n_stimuli=len(ds.stimuli),
                                 source=str(path), image_options=None)
-    assert prov["stimuli"] == dict(ids_hash=hash_json(ds.stimuli.stimulus_id.tolist()), n=len(ds.stimuli))
+    st = prov["stimuli"]  # trained on every stimulus of the data set, in its order: its content id
+    assert (st["ids_hash"], st["n"], st["content_id"], st["named_by"]) == (
+        hash_json(ds.stimuli.stimulus_id.tolist()), len(ds.stimuli), ds.stimuli.content_id, "id")
     lab = prov["labels"]
     csv = r / "labels4.csv"
     assert (lab["path"], lab["sha256"], lab["n_classes"], lab["column"]) == (str(csv), hash_file(csv, n=64), 4, None)
@@ -80,6 +82,7 @@ def test_world_training_runs_record_their_images_and_task(tmp_path):
     got = (prov["labels"]["source"], prov["labels"]["n_classes"], prov["stimuli"]["n"], prov["data"]["n_stimuli"])
     assert got == ("task:coarse2", 2, 40, 40)
     assert prov["world"]["n_test"] == 40
+    assert prov["data"]["stimuli"] == prov["stimuli"]["content_id"] and prov["stimuli"]["named_by"] == "id"
 
 
 def test_an_evaluation_of_a_trained_network_carries_its_training_record(world, tmp_path):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.config import Config, ConfigError, hash_file, hash_json, make_rng
+from ..core.config import Config, ConfigError, hash_file, make_rng
 from ..data.dataset import NeuralDataset
 
 # %% auto #0
@@ -127,8 +127,7 @@ def run_train(cfg: TrainRunConfig) -> str:
     ids = ds.stimuli.stimulus_id
     source = cfg.dataset + ("?" + "&".join(f"{a}={json.dumps(v)}" for a, v in sorted(cfg.dataset_options.items()))
                             if cfg.dataset_options else "")
-    record = dict(data=ds.identity(source).to_dict(), stimuli=dict(ids_hash=hash_json(ids.tolist()), n=len(ids)),
-                  labels=labels)
+    record = dict(data=ds.identity(source).to_dict(), stimulus_ids=ids, labels=labels)
     out = train(tc, np.asarray(ds.stimuli.images), y, cfg.out_dir, provenance=record)
     last = out["metrics"][-1]
     return (f"train: {cfg.arch} K={n_classes}, {cfg.epochs} epochs on {len(y)} images, "
@@ -168,7 +167,7 @@ def train_world_models(out_root: str | Path, # run folders go to out_root/<task>
     "Train one small CustomCNN per task on fresh world images (resumable runs in the sweep's layout)."
     from visreps.training.trainer import TrainConfig, train
     from visreps.data.world import WorldConfig, render_images, sample_design
-    from visreps.data.dataset import DataIdentity, stimuli_content_id
+    from visreps.data.dataset import DataIdentity
     tr_seed = int(make_rng(seed, "bank_train_images").integers(2 ** 31))
     wc = WorldConfig.from_dict({**(world or {}), "seed": tr_seed, "image_size": image_size, "n_subjects": 1,
                                 "n_train_per_subject": 0, "n_test": n_images})
@@ -180,9 +179,7 @@ def train_world_models(out_root: str | Path, # run folders go to out_root/<task>
         cfg = TrainConfig(arch="custom_cnn", num_classes=k, width=width, epochs=epochs, batch_size=batch_size, lr=lr,
                           warmup_epochs=1, seed=seed + 1, image_size=image_size, checkpoint_every=checkpoint_every,
                           device="cpu", num_workers=0, progress=progress, eval_batch_size=256)
-        ident = DataIdentity(wc.name, stimuli_content_id(design.stimulus_id.values, images), len(images))
-        record = dict(data=ident.to_dict(),
-                      stimuli=dict(ids_hash=hash_json(design.stimulus_id.astype(str).tolist()), n=len(images)),
+        record = dict(data=DataIdentity(wc.name, None, len(images)).to_dict(), stimulus_ids=design.stimulus_id.values,
                       labels=dict(source=f"task:{task}", n_classes=k), world=wc.to_dict())
         runs[task] = train(cfg, images, labels, Path(out_root) / task, provenance=record)["out_dir"]
     return runs

@@ -442,20 +442,26 @@ def git_commit(path: str | Path | None = None, # a folder inside a git checkout;
 def run_provenance(cfg: TrainConfig, # the run's config
                    images, # (n, H, W, 3) uint8 trained on
                    labels: torch.Tensor, # (n,) int64 labels
-                   given: dict | None = None, # what the caller knows: data (DataIdentity dict), stimuli, labels, ...
+                   given: dict | None = None, # what the caller knows: data, stimulus_ids, labels, further fields
                   ) -> dict:
     "The provenance record of a run: what the caller knows (`given`) and what `train` sees itself."
     import visreps
     from visreps.data.dataset import stimuli_content_id
     given = dict(given or {})
-    n = len(labels)
-    labels_rec = {**dict(source=None, path=None, sha256=None, column=None), **(given.pop("labels", None) or {})}
+    n, ids = len(labels), given.pop("stimulus_ids", None)  # without ids, images are named by position
+    named_by = "position" if ids is None else "id"
+    ids = np.arange(n).astype(str) if ids is None else np.asarray(ids).astype(str)
+    if len(ids) != n: raise ValueError(f"provenance: {len(ids)} stimulus_ids for {n} images; expected one id per image")
+    stimuli = dict(ids_hash=hash_json(ids.tolist()), n=n, content_id=stimuli_content_id(ids, images),
+                   shape=[int(s) for s in images.shape[1:]], named_by=named_by)
+    data = given.pop("data", None)
+    if isinstance(data, dict) and data.get("stimuli") is None: data = {**data, "stimuli": stimuli["content_id"]}
+    labels_rec = dict(source=None, path=None, sha256=None, column=None, method=None)
+    labels_rec.update(given.pop("labels", None) or {})
     labels_rec.update(n_classes=cfg.num_classes, values=hash_json(labels.cpu().tolist()))
-    return dict(format="visreps.train.provenance/1", data=given.pop("data", None), stimuli=given.pop("stimuli", None),
-                images=dict(content_id=stimuli_content_id(np.arange(n).astype(str), images), n=n,
-                            shape=[int(s) for s in images.shape[1:]]),
-                labels=labels_rec, image_size=cfg.image_size, seed=cfg.seed, split_seed=cfg.split_seed,
-                test_fraction=cfg.test_fraction, visreps_version=visreps.__version__, git_commit=git_commit(), **given)
+    return dict(format="visreps.train.provenance/1", data=data, stimuli=stimuli, labels=labels_rec,
+                image_size=cfg.image_size, seed=cfg.seed, split_seed=cfg.split_seed, test_fraction=cfg.test_fraction,
+                visreps_version=visreps.__version__, git_commit=git_commit(), **given)
 
 # %% ../../nbs/training/24_trainer.ipynb #96958821
 def train(cfg: TrainConfig, # the run's config
