@@ -117,12 +117,13 @@ CONTENT_ID = "visreps-stimuli-content-1"  # what a content id hashes; a new defi
 
 def _content_hasher(stimulus_id, shape) -> "hashlib._Hash":
     "A sha256 primed with the ids (in order) and the image shape: image bytes in the same order follow."
-    head = json.dumps([CONTENT_ID, hash_json(np.asarray(stimulus_id).astype(str).tolist(), n=64), [int(s) for s in shape]])
+    ids = hash_json(np.asarray(stimulus_id).astype(str).tolist(), n=64)
+    head = json.dumps([CONTENT_ID, ids, [int(s) for s in shape]])
     h = hashlib.sha256(); h.update(len(head).to_bytes(8, "little") + head.encode())
     return h
 
 def stimuli_content_id(stimulus_id, # (n,) ids, in the set's order
-                       images, # (n, H, W, 3) uint8 array-like (numpy, h5py dataset, lazy loader), read `batch` at a time
+                       images, # (n, H, W, 3) uint8 array-like (numpy, h5py dataset, lazy loader, tensor)
                        batch: int = 256, # images read at a time
                       ) -> str: # 16 hex digits
     "What a stimulus set is: sha256 of its ids and image bytes in order, streamed (a lazy set is read once, in chunks)."
@@ -131,10 +132,10 @@ def stimuli_content_id(stimulus_id, # (n,) ids, in the set's order
     h = _content_hasher(stimulus_id, shape)
     for i in range(0, len(stimulus_id), batch):
         b = read(i)
-        if b.dtype != np.uint8: raise TypeError(f"stimuli_content_id: images[{i}:{i + batch}] are {b.dtype}, expected uint8")
+        if b.dtype != np.uint8:
+            raise TypeError(f"stimuli_content_id: images[{i}:{i + batch}] are {b.dtype}, expected uint8")
         h.update(np.ascontiguousarray(b).tobytes())
     return h.hexdigest()[:16]
-
 
 # %% ../../nbs/data/10_dataset.ipynb #71335b98
 @dataclass
@@ -198,7 +199,7 @@ class StimulusSet:
 
 # %% ../../nbs/data/10_dataset.ipynb #d30ff247
 def save_stimuli(stimuli: StimulusSet, path: str | Path, batch: int = 512) -> Path:
-    "Write a stimulus set to HDF5 (`images`, `stimulus_id`, `metadata/<column>`, the `content_id` of what it wrote) atomically."
+    "Write a stimulus set to HDF5 (`images`, `stimulus_id`, `metadata/<column>`, its `content_id`) atomically."
     path = Path(path)
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
@@ -236,7 +237,7 @@ def load_stimuli(path: str | Path, # an HDF5 file written by `save_stimuli`
     images = f["images"] if lazy else f["images"][:]
     st = StimulusSet(ids, images, pd.DataFrame({"stimulus_id": ids, **meta}))
     recorded = f.attrs.get("content_id")  # written with the images by `save_stimuli`; a file made by hand has none
-    st._content_id = (recorded.decode() if isinstance(recorded, bytes) else str(recorded)) if recorded is not None else None
+    if recorded is not None: st._content_id = recorded.decode() if isinstance(recorded, bytes) else str(recorded)
     return st
 
 # %% ../../nbs/data/10_dataset.ipynb #1f58b1d0
@@ -325,8 +326,8 @@ class NeuralDataset:
                 ) -> "DataIdentity":
         "What results computed from this data set were computed from (see `DataIdentity`)."
         opts = self.attrs.get("image_options")
-        return DataIdentity(self.name, self.stimuli.content_id, len(self.stimuli), None if source is None else str(source),
-                            dict(opts) if opts else None)
+        return DataIdentity(self.name, self.stimuli.content_id, len(self.stimuli),
+                            None if source is None else str(source), dict(opts) if opts else None)
 
     def save(self, path: str | Path) -> Path:
         "Write the data set as a folder; it appears complete or not at all, and only a data set folder is ever replaced."
@@ -353,7 +354,7 @@ class DataIdentity:
     image_options: dict | None = None # what changed its images but not their ids (`attrs['image_options']`)
 
     def key(self) -> dict:
-        "The part that names what was computed (feature cache keys, run identities): the images, not where they came from."
+        "What names a result (feature cache keys, run identities): the images, not where they came from."
         return dict(stimuli=self.stimuli, **({"images": self.image_options} if self.image_options else {}))
 
     def to_dict(self) -> dict: return dataclasses.asdict(self)

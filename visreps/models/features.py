@@ -309,8 +309,9 @@ class _Reducer:
 def _entry_key(readout, pool, multi): return f"{pool}:{readout}" if multi else readout
 
 # %% ../../nbs/models/22_features.ipynb #6fba04b4
-_SETTINGS = ("format", "n_stimuli", "stimulus_ids_hash", "images_id", "model", "weights_hash", "image_size", "crop_fraction",
-             "resize", "normalization", "pooling", "pooling_components", "projection", "projection_seed")
+_SETTINGS = ("format", "n_stimuli", "stimulus_ids_hash", "images_id", "model", "weights_hash", "image_size",
+             "crop_fraction", "resize", "normalization", "pooling", "pooling_components", "projection",
+             "projection_seed")
 
 def _reusable(out_dir, meta, keys):
     "The manifest in out_dir when it is complete and was made with the same settings for (at least) these entries, else None."
@@ -350,7 +351,7 @@ def extract_features(model: torch.nn.Module, # any network (any device; put back
                      pooling_components: int = 1024, # width of pooling="none"'s Gaussian projection
                      out_dir: str | Path | None = None, # stream each readout to out_dir/READOUT.npy (+ manifest.json)
                      seed: int = 0, # seed of the projections
-                     images_id: str | None = None, # content id of the images for out_dir's manifest; None: hashed from them
+                     images_id: str | None = None, # content id of the images (out_dir's manifest); None: hashed
                      overwrite: bool = False, # replace an existing complete result in out_dir
                      reuse: bool = False, # return an existing complete result in out_dir made with the same settings and weights
                      progress: bool = True, # show a progress bar

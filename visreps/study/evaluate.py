@@ -509,8 +509,9 @@ def plan_eval(cfg: EvalConfig, # the options
                   test_ids=hash_json(test_ids.tolist()), seed=cfg.seed,
                   preprocessing=dict(image_size=image_size, crop_fraction=DEFAULT_CROP_FRACTION, projection=cfg.projection,
                                      projection_seed=cfg.seed, n_select=cfg.n_select))
-    # what the stimuli are (`DataIdentity.key`): the content id of their images, and the options that changed them (NSD-synthetic's
-    # gamma, BrainIO's stimulus set) when the data set has them; the same ids, responses and name with other images are another run
+    # what the stimuli are (`DataIdentity.key`): the content id of their images, and the options that changed them
+    # (NSD-synthetic's gamma, BrainIO's stimulus set) when the data set has them; the same ids, responses and name with
+    # other images are another run
     common.update(ds.identity(cfg.dataset).key())
     runs = []
     for s in subjects:

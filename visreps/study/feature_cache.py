@@ -89,7 +89,7 @@ class FeatureCache:
     "Projected activations and exact Gram statistics of a model's readouts, cached under `root` (None: in memory, nothing written)."
     def __init__(self, root, model, weights: str, stimuli, seed: int = 0, batch_size: int = 64,
                  device: str = "auto", image_size: int | None = None, progress: bool = True,
-                 image_options: dict | None = None, # the data set's `attrs["image_options"]` (what changes the images but not their ids)
+                 image_options: dict | None = None, # the data set's attrs["image_options"]: what changes images
                  force: bool = False): # compute again what the disk held before this cache was made (each entry once)
         self.root, self.model, self.weights, self.stimuli = (None if root is None else Path(root)), model, weights, stimuli
         self._mem = {}
@@ -100,9 +100,10 @@ class FeatureCache:
     def _readable(self, path: Path) -> bool: return not self.force or path.name in self._made
 
     def _key(self, kind, ids, readouts, projection) -> Path:
-        # the images' content (`StimulusSet.content_id`), not only their ids: every synthetic world names its images alike
-        key = dict(weights=self.weights, stimuli=self.stimuli.content_id, ids=hash_json(np.asarray(ids).astype(str).tolist()),
-                   readouts=sorted(readouts), projection=projection, seed=self.seed, image_size=self.image_size, v=2)
+        # the images' content (`StimulusSet.content_id`), not only their ids: every synthetic world names images alike
+        key = dict(weights=self.weights, stimuli=self.stimuli.content_id,
+                   ids=hash_json(np.asarray(ids).astype(str).tolist()), readouts=sorted(readouts),
+                   projection=projection, seed=self.seed, image_size=self.image_size, v=2)
         if self.image_options: key["images"] = self.image_options  # only then: the keys of data sets without them stay as they were
         return Path(self.root or ".")/f"{kind}-{hash_json(key)}"
 

@@ -494,8 +494,8 @@ def train(cfg: TrainConfig, # the run's config
     if rank == 0: declare_output(out_dir)  # a sweep that reuses this run checks that the folder is still there
     if rank == 0 and ck_dir.is_dir():
         for t in [*ck_dir.glob(".*.tmp"), *ck_dir.glob(".*.tmp-*")]: t.unlink(missing_ok=True)  # left by a process killed while writing
-    # a run killed between its files (as its final epoch_N.pt appeared, before last.pt and metrics.csv): both are rewritten
-    # from the newest whole checkpoint, even when no epoch is left to train
+    # a run killed between its files (as its final epoch_N.pt appeared, before last.pt and metrics.csv): both are
+    # rewritten from the newest whole checkpoint, even when no epoch is left to train
     if rank == 0 and resume is not None:
         if p != ck_dir / "last.pt": save_train_state(ck_dir / "last.pt", resume)
         _write_metrics(out_dir / "metrics.csv", list(resume["metrics"]))
