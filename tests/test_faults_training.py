@@ -31,6 +31,14 @@ SCRIPT = textwrap.dedent('''
             if count[0] == int(os.environ["KILL_AT_CHECKSUM"]): os.kill(os.getpid(), 9)
             return real(p)
         T.record_checksum = record
+    if os.environ.get("KILL_AFTER_CHECKSUM"):  # SIGKILL right after the n-th checkpoint is renamed and vouched for
+        import visreps.training.trainer as T
+        real, count = T.record_checksum, [0]
+        def record(p):
+            out = real(p); count[0] += 1
+            if count[0] == int(os.environ["KILL_AFTER_CHECKSUM"]): os.kill(os.getpid(), 9)
+            return out
+        T.record_checksum = record
     data = np.load(sys.argv[1])
     train(TrainConfig.from_overrides(sys.argv[3:]), data["images"], data["labels"], sys.argv[2])
 ''')
@@ -126,3 +134,20 @@ def test_sigkill_between_a_checkpoint_and_its_checksum(setup, tmp_path):
     assert res.returncode == 0, res.stderr
     same_run(ref, out)
     assert not [p for p in ck.iterdir() if p.name.startswith(".") and not p.name.endswith(".lock")]  # no temporaries left
+
+
+def test_sigkill_as_the_final_checkpoint_appears_is_finished_on_resume(setup, tmp_path):
+    "Killed once epoch_0003.pt is whole, before last.pt and metrics.csv: a resume rewrites both from it (issue 25.5)."
+    d, env, ref = setup
+    out = tmp_path / "run"
+    # vouched for: epoch_0000, last, epoch_0001, last, epoch_0002, last, epoch_0003, then killed
+    res = run(d, out, env, KILL_AFTER_CHECKSUM="7")
+    assert res.returncode == -signal.SIGKILL, res.stderr
+    assert load_train_state(out / "checkpoints" / "last.pt")["epoch"] == 2
+    assert len(pd.read_csv(out / "metrics.csv")) == 3  # epochs 0..2: one short
+    res = run(d, out, env)
+    assert res.returncode == 0, res.stderr
+    same_run(ref, out)
+    last = load_train_state(out / "checkpoints" / "last.pt")
+    ref_last = load_train_state(ref / "checkpoints" / "last.pt")
+    assert last["epoch"] == 3 and all(torch.equal(last["model"][k], ref_last["model"][k]) for k in ref_last["model"])

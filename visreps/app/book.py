@@ -325,7 +325,14 @@ def label_models(rs, # a `visreps.study.results.ResultsStore`
             (ident.get("model_config") or {}).get("num_classes")
     def pca(rid):
         ck = (runs[rid].get("config") or {}).get("checkpoint")
-        return bool(ck) and any(Path(ck).parent.parent.glob("pca_labels_*.csv"))
+        if not ck: return False
+        run = Path(ck).parent.parent
+        try: lab = json.loads((run / "provenance.json").read_text())["labels"]  # what it was trained on
+        except (OSError, ValueError, KeyError, TypeError): lab = None
+        if isinstance(lab, dict):
+            name = Path(lab.get("path") or "").name
+            return lab.get("method") == "pca_median_bits" or bool(re.fullmatch(r"pca_labels_\d+\.csv", name))
+        return any(run.glob("pca_labels_*.csv"))  # a run trained before its provenance record
     df = df.assign(n_classes=df.run_id.map(k), _pca=df.run_id.map(pca))
     top = max([int(v) for v in df.n_classes.dropna()], default=None)
     def name(v, coarse): return "untrained" if pd.isna(v) else (str(int(v)) if coarse or int(v) < top else f"fine ({int(v)})")

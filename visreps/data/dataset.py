@@ -5,6 +5,8 @@
 # %% ../../nbs/data/10_dataset.ipynb #31bf89bb
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import shutil
 from dataclasses import dataclass, field
@@ -15,14 +17,15 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..core.config import hash_json
 from ..core.storage import atomic_path, write_json_atomic
 from ..core.storage import DataError, atomic_dir, check_name, declare_output, locked, read_json, remove_stale, stale_siblings
 from ..core.storage import follow_link
 
 # %% auto #0
-__all__ = ['RESPONSE_DIMS', 'PRESENTATION_COORDS', 'NEUROID_COORDS', 'FORMAT', 'make_responses', 'validate_responses',
-           'select_roi', 'average_repetitions', 'StimulusSet', 'save_stimuli', 'load_stimuli', 'check_replaceable',
-           'NeuralDataset', 'load_dataset']
+__all__ = ['RESPONSE_DIMS', 'PRESENTATION_COORDS', 'NEUROID_COORDS', 'CONTENT_ID', 'FORMAT', 'make_responses',
+           'validate_responses', 'select_roi', 'average_repetitions', 'stimuli_content_id', 'StimulusSet',
+           'save_stimuli', 'load_stimuli', 'check_replaceable', 'NeuralDataset', 'DataIdentity', 'load_dataset']
 
 # %% ../../nbs/data/10_dataset.ipynb #fb29be51
 RESPONSE_DIMS = ("presentation", "neuroid")
@@ -110,6 +113,31 @@ def average_repetitions(da: xr.DataArray, # responses (presentation, neuroid)
                        attrs=dict(da.attrs), name=da.name)
     return out
 
+# %% ../../nbs/data/10_dataset.ipynb #0cc3320a
+CONTENT_ID = "visreps-stimuli-content-1"  # what a content id hashes; a new definition gets a new name
+
+def _content_hasher(stimulus_id, shape) -> "hashlib._Hash":
+    "A sha256 primed with the ids (in order) and the image shape: image bytes in the same order follow."
+    ids = hash_json(np.asarray(stimulus_id).astype(str).tolist(), n=64)
+    head = json.dumps([CONTENT_ID, ids, [int(s) for s in shape]])
+    h = hashlib.sha256(); h.update(len(head).to_bytes(8, "little") + head.encode())
+    return h
+
+def stimuli_content_id(stimulus_id, # (n,) ids, in the set's order
+                       images, # (n, H, W, 3) uint8 array-like (numpy, h5py dataset, lazy loader, tensor)
+                       batch: int = 256, # images read at a time
+                      ) -> str: # 16 hex digits
+    "What a stimulus set is: sha256 of its ids and image bytes in order, streamed (a lazy set is read once, in chunks)."
+    read = lambda i: np.asarray(b.cpu() if hasattr(b := images[i:i + batch], "cpu") else b)  # a torch tensor too
+    shape = tuple(images.shape) if hasattr(images, "shape") else (len(stimulus_id),) + read(0).shape[1:]
+    h = _content_hasher(stimulus_id, shape)
+    for i in range(0, len(stimulus_id), batch):
+        b = read(i)
+        if b.dtype != np.uint8:
+            raise TypeError(f"stimuli_content_id: images[{i}:{i + batch}] are {b.dtype}, expected uint8")
+        h.update(np.ascontiguousarray(b).tobytes())
+    return h.hexdigest()[:16]
+
 # %% ../../nbs/data/10_dataset.ipynb #71335b98
 @dataclass
 class StimulusSet:
@@ -136,8 +164,14 @@ class StimulusSet:
             self.metadata = self.metadata.loc[self.stimulus_id]
             self.metadata.index.name = "stimulus_id"
         self._pos = pd.Index(self.stimulus_id)
+        self._content_id = None  # set by `load_stimuli` from the file's record, else computed once when asked
 
     def __len__(self): return len(self.stimulus_id)
+    @property
+    def content_id(self) -> str:
+        "What the images are (`stimuli_content_id`): computed once, or read from the stimulus file that records it."
+        if self._content_id is None: self._content_id = stimuli_content_id(self.stimulus_id, self.images)
+        return self._content_id
     @property
     def image_size(self) -> tuple[int, int]: return tuple(self.images.shape[1:3])
 
@@ -166,14 +200,17 @@ class StimulusSet:
 
 # %% ../../nbs/data/10_dataset.ipynb #d30ff247
 def save_stimuli(stimuli: StimulusSet, path: str | Path, batch: int = 512) -> Path:
-    "Write a stimulus set to HDF5 (`images`, `stimulus_id`, `metadata/<column>`) atomically."
+    "Write a stimulus set to HDF5 (`images`, `stimulus_id`, `metadata/<column>`, its `content_id`) atomically."
     path = Path(path)
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
             n = len(stimuli)
             d = f.create_dataset("images", shape=(n,) + tuple(stimuli.images.shape[1:]), dtype=np.uint8,
                                  chunks=(1,) + tuple(stimuli.images.shape[1:]))
-            for i in range(0, n, batch): d[i:i + batch] = np.asarray(stimuli.images[i:i + batch])
+            h = _content_hasher(stimuli.stimulus_id, stimuli.images.shape)
+            for i in range(0, n, batch):
+                b = np.ascontiguousarray(stimuli.images[i:i + batch], dtype=np.uint8)
+                d[i:i + batch] = b; h.update(b.tobytes())
             f.create_dataset("stimulus_id", data=stimuli.stimulus_id.astype("S"))
             g = f.create_group("metadata")
             for c in stimuli.metadata.columns:
@@ -182,6 +219,7 @@ def save_stimuli(stimuli: StimulusSet, path: str | Path, batch: int = 512) -> Pa
                 is_text = pd.api.types.is_string_dtype(col.dtype) or pd.api.types.is_object_dtype(col.dtype)
                 g.create_dataset(str(c), data=np.asarray(col.astype(str).values, dtype="S") if is_text else np.asarray(v))
             f.attrs["format"] = "visreps-stimuli-1"
+            f.attrs["content_id"] = h.hexdigest()[:16]
     return path
 
 # %% ../../nbs/data/10_dataset.ipynb #8ec05527
@@ -198,7 +236,10 @@ def load_stimuli(path: str | Path, # an HDF5 file written by `save_stimuli`
     ids = f["stimulus_id"][:].astype(str)
     meta = {c: (f["metadata"][c][:].astype(str) if f["metadata"][c].dtype.kind == "S" else f["metadata"][c][:]) for c in f.get("metadata", {})}
     images = f["images"] if lazy else f["images"][:]
-    return StimulusSet(ids, images, pd.DataFrame({"stimulus_id": ids, **meta}))
+    st = StimulusSet(ids, images, pd.DataFrame({"stimulus_id": ids, **meta}))
+    recorded = f.attrs.get("content_id")  # written with the images by `save_stimuli`; a file made by hand has none
+    if recorded is not None: st._content_id = recorded.decode() if isinstance(recorded, bytes) else str(recorded)
+    return st
 
 # %% ../../nbs/data/10_dataset.ipynb #1f58b1d0
 FORMAT = "visreps-neural-1"
@@ -282,6 +323,13 @@ class NeuralDataset:
         test_set = set(test.tolist())
         return np.array([i for i in seen if i not in test_set]), np.array([i for i in seen if i in test_set])
 
+    def identity(self, source: str | None = None, # how it was loaded (a `load_neural_data` source string), when known
+                ) -> "DataIdentity":
+        "What results computed from this data set were computed from (see `DataIdentity`)."
+        opts = self.attrs.get("image_options")
+        return DataIdentity(self.name, self.stimuli.content_id, len(self.stimuli),
+                            None if source is None else str(source), dict(opts) if opts else None)
+
     def save(self, path: str | Path) -> Path:
         "Write the data set as a folder; it appears complete or not at all, and only a data set folder is ever replaced."
         path = follow_link(path)  # a symbolic link: its target is written (and locked), the link kept
@@ -295,6 +343,22 @@ class NeuralDataset:
                 write_json_atomic(tmp/"dataset.json", dict(format=FORMAT, name=self.name, subjects=self.subjects, attrs=self.attrs))
         declare_output(path)
         return path
+
+# %% ../../nbs/data/10_dataset.ipynb #27c832d5
+@dataclass
+class DataIdentity:
+    "What a result was computed from: a data set's name, where it came from, and what its stimuli are."
+    name: str # the data set's name
+    stimuli: str # content id of its stimuli (`StimulusSet.content_id`): their ids and image bytes
+    n_stimuli: int # how many stimuli
+    source: str | None = None # how it was loaded (a `load_neural_data` source string), when known
+    image_options: dict | None = None # what changed its images but not their ids (`attrs['image_options']`)
+
+    def key(self) -> dict:
+        "What names a result (feature cache keys, run identities): the images, not where they came from."
+        return dict(stimuli=self.stimuli, **({"images": self.image_options} if self.image_options else {}))
+
+    def to_dict(self) -> dict: return dataclasses.asdict(self)
 
 # %% ../../nbs/data/10_dataset.ipynb #c6ad26ee
 def load_dataset(path: str | Path, # a folder written by `NeuralDataset.save` or by hand in the same layout

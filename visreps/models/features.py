@@ -25,6 +25,7 @@ from ..core.storage import write_json_atomic
 from .zoo import readout_points, model_config, input_spec, top_level_blocks
 from .identity import hash_weights, model_identity
 from ..core.storage import locked
+from ..data.dataset import stimuli_content_id
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'DEFAULT_CROP_FRACTION', 'NORMALIZATIONS', 'RESIZE_MODES', 'READOUT_RULES',
@@ -308,8 +309,9 @@ class _Reducer:
 def _entry_key(readout, pool, multi): return f"{pool}:{readout}" if multi else readout
 
 # %% ../../nbs/models/22_features.ipynb #6fba04b4
-_SETTINGS = ("format", "n_stimuli", "stimulus_ids_hash", "model", "weights_hash", "image_size", "crop_fraction", "resize",
-             "normalization", "pooling", "pooling_components", "projection", "projection_seed")
+_SETTINGS = ("format", "n_stimuli", "stimulus_ids_hash", "images_id", "model", "weights_hash", "image_size",
+             "crop_fraction", "resize", "normalization", "pooling", "pooling_components", "projection",
+             "projection_seed")
 
 def _reusable(out_dir, meta, keys):
     "The manifest in out_dir when it is complete and was made with the same settings for (at least) these entries, else None."
@@ -349,12 +351,15 @@ def extract_features(model: torch.nn.Module, # any network (any device; put back
                      pooling_components: int = 1024, # width of pooling="none"'s Gaussian projection
                      out_dir: str | Path | None = None, # stream each readout to out_dir/READOUT.npy (+ manifest.json)
                      seed: int = 0, # seed of the projections
+                     images_id: str | None = None, # content id of the images (out_dir's manifest); None: hashed
                      overwrite: bool = False, # replace an existing complete result in out_dir
                      reuse: bool = False, # return an existing complete result in out_dir made with the same settings and weights
                      progress: bool = True, # show a progress bar
                     ) -> dict: # readout -> (stimulus, feature) float32 DataArray with coord stimulus_id; {pooling: {readout: ...}} for a list of poolings
     "Activations at readouts for every image, batched, optionally pooled and projected, in memory or streamed to disk."
     before = None if out_dir is None else _manifest_stamp(out_dir)  # first thing: a result that appears after this call began came from a concurrent writer
+    if images_id is None and out_dir is not None and stimulus_ids is None and hasattr(images, "content_id"):
+        images_id = images.content_id  # a StimulusSet knows (or records) what its images are
     images, ids = _as_image_source(images, stimulus_ids)
     n = len(ids)
     if n == 0: raise ValueError("no images to extract features from")
@@ -379,6 +384,8 @@ def extract_features(model: torch.nn.Module, # any network (any device; put back
                                         normalization, reducer, meta, None, batch_size, progress)
     out_dir = Path(out_dir)
     meta["weights_hash"] = hash_weights(model)
+    # what the images are: the same ids naming other images are not reused
+    meta["images_id"] = str(images_id) if images_id is not None else stimuli_content_id(ids, images)
     # one writer at a time per folder; a writer that waited reuses what the one before it wrote with the same settings
     with locked(out_dir):
         stamp = _manifest_stamp(out_dir)

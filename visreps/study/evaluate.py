@@ -33,7 +33,8 @@ from ..models.identity import load_eval_model
 # %% auto #0
 __all__ = ['ANALYSES', 'EvalConfig', 'evaluation_test_ids', 'draw_selection_ids', 'rsa_ceiling', 'voxel_reliability',
            'mean_ceiling', 'select_scores_rsa', 'select_scores_encoding', 'select_scores_pls', 'choose_readouts',
-           'SubjectEvaluation', 'responses_hash', 'EvalSummary', 'EvalPlan', 'plan_eval', 'evaluate_runs', 'run_eval']
+           'SubjectEvaluation', 'responses_hash', 'EvalSummary', 'training_record', 'EvalPlan', 'plan_eval',
+           'evaluate_runs', 'run_eval']
 
 # %% ../../nbs/study/53_evaluate.ipynb #35a573f9
 from .analyses import analyses_of
@@ -73,7 +74,7 @@ class EvalConfig(Config):
     batch_size: int = 64 # images per forward pass
     image_size: int | None = None # network input side; None = the model's own (else 224)
     results_root: str = "results" # results store root (runs/ and features/ go under it)
-    force: bool = False # recompute runs that are already finished
+    force: bool = False # recompute runs that are already finished, and the cached features they use
 
     def validate(self):
         bad = [a for a in self.analyses if a not in ANALYSES]
@@ -458,6 +459,16 @@ class EvalSummary:
         return (f"eval: {len(self.written)} run(s) written, {len(self.skipped)} already done, {self.n_records} records "
                 f"in {self.seconds:.0f} s -> {self.root / 'runs'}")
 
+# %% ../../nbs/study/53_evaluate.ipynb #5bd6d46a
+def training_record(checkpoint: str | None, # a checkpoint file, `<run>/checkpoints/<name>.pt` for a run of `train`
+                   ) -> dict | None:
+    "What `checkpoint`'s network was trained on: its run folder's `provenance.json` (None: untrained or unrecorded)."
+    if not checkpoint: return None
+    p = Path(checkpoint).parent.parent / "provenance.json"
+    try: rec = json.loads(p.read_text())
+    except (OSError, ValueError): return None
+    return rec if isinstance(rec, dict) else None
+
 # %% ../../nbs/study/53_evaluate.ipynb #9f928eec
 def _check_selection(ds, cfg, model_readouts):
     subjects = [str(s) for s in (cfg.subjects or ds.subjects)]
@@ -502,9 +513,10 @@ def plan_eval(cfg: EvalConfig, # the options
                   test_ids=hash_json(test_ids.tolist()), seed=cfg.seed,
                   preprocessing=dict(image_size=image_size, crop_fraction=DEFAULT_CROP_FRACTION, projection=cfg.projection,
                                      projection_seed=cfg.seed, n_select=cfg.n_select))
-    # options that change the images but not their ids (NSD-synthetic's gamma, BrainIO's stimulus set): only when the data set has them,
-    # so the identities of data sets without them are unchanged
-    if ds.attrs.get("image_options"): common["images"] = dict(ds.attrs["image_options"])
+    # what the stimuli are (`DataIdentity.key`): the content id of their images, and the options that changed them
+    # (NSD-synthetic's gamma, BrainIO's stimulus set) when the data set has them; the same ids, responses and name with
+    # other images are another run
+    common.update(ds.identity(cfg.dataset).key())
     runs = []
     for s in subjects:
         train_ids = np.array([i for i in ds.get(s)["stimulus_id"].values.astype(str) if i not in set(test_ids.tolist())])
@@ -568,10 +580,13 @@ def run_eval(cfg: EvalConfig, # what to evaluate
         if not cfg.force: todo = [p for p in todo if not store.is_done(p[3])]  # what the one before us wrote
         skipped = [p[3] for p in plan.runs if p not in todo]
         cache = FeatureCache(Path(cfg.results_root)/"features", model, minfo["weights"], data.stimuli, cfg.seed, cfg.batch_size,
-                             cfg.device, plan.image_size, progress, image_options=data.attrs.get("image_options"))
+                             cfg.device, plan.image_size, progress, image_options=data.attrs.get("image_options"),
+                             force=cfg.force)  # force sits above the feature cache too: nothing computed before is read
+        provenance = dict(data=data.identity(cfg.dataset).to_dict(), training=training_record(cfg.checkpoint))
         written, n_records = [], 0
         for (s, a, ident, rid, sel, train_ids), records, arrays in evaluate_runs(plan, todo, cache, progress):
-            if store.write_run(ident, records, config=cfg.to_dict(), arrays=arrays, force=cfg.force).written:
+            if store.write_run(ident, records, config=cfg.to_dict(), arrays=arrays, force=cfg.force,
+                               provenance=provenance).written:
                 written.append(rid); n_records += len(records)
             else: skipped.append(rid)  # finished meanwhile by another writer: its records stand, and it is not counted as ours
     return EvalSummary(written, skipped, n_records, store.root, time.time() - t0)

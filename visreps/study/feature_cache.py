@@ -89,15 +89,21 @@ class FeatureCache:
     "Projected activations and exact Gram statistics of a model's readouts, cached under `root` (None: in memory, nothing written)."
     def __init__(self, root, model, weights: str, stimuli, seed: int = 0, batch_size: int = 64,
                  device: str = "auto", image_size: int | None = None, progress: bool = True,
-                 image_options: dict | None = None): # the data set's `attrs["image_options"]` (what changes the images but not their ids)
+                 image_options: dict | None = None, # the data set's attrs["image_options"]: what changes images
+                 force: bool = False): # compute again what the disk held before this cache was made (each entry once)
         self.root, self.model, self.weights, self.stimuli = (None if root is None else Path(root)), model, weights, stimuli
         self._mem = {}
         self.seed, self.batch_size, self.device, self.image_size, self.progress = seed, batch_size, device, image_size, progress
         self.image_options = dict(image_options) if image_options else None
+        self.force, self._made = force, set()  # with force, only entries written by this cache are read back
+
+    def _readable(self, path: Path) -> bool: return not self.force or path.name in self._made
 
     def _key(self, kind, ids, readouts, projection) -> Path:
-        key = dict(weights=self.weights, ids=hash_json(np.asarray(ids).astype(str).tolist()), readouts=sorted(readouts), projection=projection,
-                   seed=self.seed, image_size=self.image_size, v=1)
+        # the images' content (`StimulusSet.content_id`), not only their ids: every synthetic world names images alike
+        key = dict(weights=self.weights, stimuli=self.stimuli.content_id,
+                   ids=hash_json(np.asarray(ids).astype(str).tolist()), readouts=sorted(readouts),
+                   projection=projection, seed=self.seed, image_size=self.image_size, v=2)
         if self.image_options: key["images"] = self.image_options  # only then: the keys of data sets without them stay as they were
         return Path(self.root or ".")/f"{kind}-{hash_json(key)}"
 
@@ -105,7 +111,8 @@ class FeatureCache:
         from visreps.models.features import extract_features
         return extract_features(self.model, _IdsView(self.stimuli, ids), list(readouts), stimulus_ids=ids, batch_size=self.batch_size,
                                 device=self.device, image_size=self.image_size, projection=projection, out_dir=out_dir,
-                                seed=self.seed, overwrite=True, progress=self.progress)
+                                seed=self.seed, overwrite=True, progress=self.progress,
+                                images_id=hash_json([self.stimuli.content_id, np.asarray(ids).astype(str).tolist()]))
 
     def projected(self, ids, readouts, projection: int | None) -> dict[str, xr.DataArray]:
         "readout -> (stimulus, feature) activations of `ids`, sparse-projected to `projection` dims when wider."
@@ -118,9 +125,12 @@ class FeatureCache:
             return {r: have[r] for r in readouts}
         try:
             man = read_manifest(d)
-            if set(readouts) <= set(man["readouts"]): return {r: load_features(d, r, stimulus_ids=ids) for r in readouts}
+            if self._readable(d) and set(readouts) <= set(man["readouts"]):
+                return {r: load_features(d, r, stimulus_ids=ids) for r in readouts}
         except (FileNotFoundError, ValueError): pass
-        return self._extract(ids, readouts, projection, d)
+        out = self._extract(ids, readouts, projection, d)
+        self._made.add(d.name)
+        return out
 
     def gram(self, ids, readouts, projection: int | None) -> dict[str, dict]:
         "readout -> {'G', 's', 'D', 'projected'}: exact Gram statistics of `ids` and their projected activations."
@@ -131,7 +141,7 @@ class FeatureCache:
             if self.root is None:
                 if ("gram", f.name) in self._mem: out[r] = self._mem[("gram", f.name)]
                 else: todo.append(r)
-            elif (got := _read_gram(f)) is not None: out[r] = got
+            elif self._readable(f) and (got := _read_gram(f)) is not None: out[r] = got
             else: todo.append(r)
         if todo:
             tmp = held = None
@@ -155,6 +165,7 @@ class FeatureCache:
                         from visreps.core.storage import atomic_path
                         with atomic_path(f) as t:
                             with open(t, "wb") as fh: np.savez(fh, **res)
+                        self._made.add(f.name)
                     out[r] = res
                 del raw
             finally:

@@ -84,6 +84,7 @@ class ResultsStore:
                   config: dict | None = None, # the full config, kept for the record
                   arrays: dict[str, np.ndarray] | None = None, # bootstrap distributions, layer-selection scores...
                   force: bool = False, # overwrite a finished run
+                  provenance: dict | None = None, # what it was computed from, kept for the record (not in its id)
                  ) -> WrittenRun:
         "Write one finished run atomically; return its id, whose `.written` says whether this call wrote it. A finished run is not rewritten unless `force` (`.written` is then False); concurrent writers of one run take turns."
         run_id = make_run_id(identity)
@@ -98,6 +99,7 @@ class ResultsStore:
                     with open(tmp, "wb") as f: np.savez_compressed(f, **{k: np.asarray(v) for k, v in arrays.items()})
                     arrays_file = dict(sha256=sha256_file(tmp), size=Path(tmp).stat().st_size)
             write_json_atomic(self.path(run_id), dict(run_id=run_id, identity=identity, config=config or {},
+                                                      **({"provenance": provenance} if provenance else {}),
                                                       records=records, arrays=sorted(arrays or {}), arrays_file=arrays_file,
                                                       visreps_version=visreps.__version__, finished=time.strftime("%Y-%m-%dT%H:%M:%S")))
         return WrittenRun(run_id, True)

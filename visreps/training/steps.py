@@ -5,6 +5,8 @@
 # %% ../../nbs/training/25_steps.ipynb #0cef7342
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 from pathlib import Path
 
@@ -12,12 +14,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.config import Config, ConfigError, make_rng
+from ..core.config import Config, ConfigError, hash_file, make_rng
 from ..data.dataset import NeuralDataset
 
 # %% auto #0
-__all__ = ['LabelsConfig', 'run_labels', 'TrainRunConfig', 'training_labels', 'run_train', 'world_task_labels',
-           'train_world_models']
+__all__ = ['LabelsConfig', 'run_labels', 'TrainRunConfig', 'training_labels', 'training_label_set', 'run_train',
+           'world_task_labels', 'train_world_models']
 
 # %% ../../nbs/training/25_steps.ipynb #e5d58029
 @dataclass
@@ -65,10 +67,16 @@ class TrainRunConfig(TrainConfig):
     dataset: str = "world" # a source for load_neural_data; the network trains on its stimuli
     dataset_options: dict = field(default_factory=dict) # options for the loader
     labels: str = "column:category" # a label CSV (image,pca_label), or column:<metadata column>
-    out_dir: str = "results/train/run" # run folder (config.json, metrics.csv, checkpoints/)
+    out_dir: str = "results/train/run" # run folder (config.json, metrics.csv, checkpoints/, provenance.json)
+    num_classes: int | None = None # K; None: the labels' K (a label file's recorded K, else its largest label + 1)
+
+    def validate(self):
+        # without num_classes (K comes from the labels), the other fields are checked as those of a K=2 run
+        if self.num_classes is None: dataclasses.replace(self, num_classes=2)
+        else: super().validate()
 
 # %% ../../nbs/training/25_steps.ipynb #e132d5ca
-def training_labels(ds: NeuralDataset, labels: str, num_classes: int) -> np.ndarray:
+def training_labels(ds: NeuralDataset, labels: str, num_classes: int | None) -> np.ndarray:
     "(n_images,) labels of a data set's stimuli from a label CSV or a metadata column (`column:NAME`)."
     from visreps.training.labels import read_label_csv
     ids = ds.stimuli.stimulus_id
@@ -81,17 +89,48 @@ def training_labels(ds: NeuralDataset, labels: str, num_classes: int) -> np.ndar
         return np.asarray(y, dtype=np.int64)
     return read_label_csv(labels, image_ids=ids, n_classes=num_classes, allow_extra=True)[1]
 
+# %% ../../nbs/training/25_steps.ipynb #327d9849
+def training_label_set(ds: NeuralDataset, # the data set whose stimuli are trained on
+                       labels: str, # a label CSV (image,pca_label), or column:<metadata column>
+                      ) -> tuple[np.ndarray, dict]:
+    "(n_images,) labels of a data set's stimuli, and what they are: source, path, sha256, column, K, method."
+    from visreps.training.labels import read_label_csv
+    if labels.startswith("column:"):
+        col = labels.split(":", 1)[1]
+        y = training_labels(ds, labels, None)
+        k = int(np.asarray(ds.stimuli.metadata[col].values).max()) + 1  # over every stimulus, not only those trained on
+        return y, dict(source=labels, path=None, sha256=None, column=col, n_classes=k, method="column")
+    path = Path(labels)
+    _, every = read_label_csv(path)
+    try: side = json.loads(path.with_suffix(".json").read_text())  # the sidecar of `write_label_files`: K and method
+    except (OSError, ValueError): side = {}
+    side = side if isinstance(side, dict) else {}
+    k = side.get("n_classes")
+    k = int(k) if isinstance(k, int) else (int(every.max()) + 1 if every.size else 0)
+    y = read_label_csv(path, image_ids=ds.stimuli.stimulus_id, n_classes=k, allow_extra=True)[1]
+    return y, dict(source=labels, path=str(path.resolve()), sha256=hash_file(path, n=64), column=None, n_classes=k,
+                   method=side.get("method"))
+
 # %% ../../nbs/training/25_steps.ipynb #3d365e29
 def run_train(cfg: TrainRunConfig) -> str:
     "Train a network on a data set's images and labels (resuming a killed run); returns a one-line summary."
     from visreps.data.sources import load_neural_data
     from visreps.training.trainer import train
     ds = load_neural_data(cfg.dataset, **cfg.dataset_options)
-    y = training_labels(ds, cfg.labels, cfg.num_classes)
-    tc = TrainConfig.from_dict({k: v for k, v in cfg.to_dict().items() if k in TrainConfig.keys()})
-    out = train(tc, np.asarray(ds.stimuli.images), y, cfg.out_dir)
+    y, labels = training_label_set(ds, cfg.labels)
+    n_classes = labels["n_classes"]
+    if cfg.num_classes is not None and cfg.num_classes != n_classes:
+        raise ConfigError(f"num_classes={cfg.num_classes}: the labels {cfg.labels!r} have K={n_classes} classes; "
+                          f"give num_classes={n_classes}, or leave it out to take K from the labels")
+    tc = TrainConfig.from_dict({**{k: v for k, v in cfg.to_dict().items() if k in TrainConfig.keys()},
+                                "num_classes": n_classes})
+    ids = ds.stimuli.stimulus_id
+    source = cfg.dataset + ("?" + "&".join(f"{a}={json.dumps(v)}" for a, v in sorted(cfg.dataset_options.items()))
+                            if cfg.dataset_options else "")
+    record = dict(data=ds.identity(source).to_dict(), stimulus_ids=ids, labels=labels)
+    out = train(tc, np.asarray(ds.stimuli.images), y, cfg.out_dir, provenance=record)
     last = out["metrics"][-1]
-    return (f"train: {cfg.arch} K={cfg.num_classes}, {cfg.epochs} epochs on {len(y)} images, "
+    return (f"train: {cfg.arch} K={n_classes}, {cfg.epochs} epochs on {len(y)} images, "
             f"test top-1 {last.get('test_top1', float('nan')):.3f} -> {cfg.out_dir}")
 
 # %% ../../nbs/training/25_steps.ipynb #8177a167
@@ -128,6 +167,7 @@ def train_world_models(out_root: str | Path, # run folders go to out_root/<task>
     "Train one small CustomCNN per task on fresh world images (resumable runs in the sweep's layout)."
     from visreps.training.trainer import TrainConfig, train
     from visreps.data.world import WorldConfig, render_images, sample_design
+    from visreps.data.dataset import DataIdentity
     tr_seed = int(make_rng(seed, "bank_train_images").integers(2 ** 31))
     wc = WorldConfig.from_dict({**(world or {}), "seed": tr_seed, "image_size": image_size, "n_subjects": 1,
                                 "n_train_per_subject": 0, "n_test": n_images})
@@ -139,5 +179,7 @@ def train_world_models(out_root: str | Path, # run folders go to out_root/<task>
         cfg = TrainConfig(arch="custom_cnn", num_classes=k, width=width, epochs=epochs, batch_size=batch_size, lr=lr,
                           warmup_epochs=1, seed=seed + 1, image_size=image_size, checkpoint_every=checkpoint_every,
                           device="cpu", num_workers=0, progress=progress, eval_batch_size=256)
-        runs[task] = train(cfg, images, labels, Path(out_root) / task)["out_dir"]
+        record = dict(data=DataIdentity(wc.name, None, len(images)).to_dict(), stimulus_ids=design.stimulus_id.values,
+                      labels=dict(source=f"task:{task}", n_classes=k), world=wc.to_dict())
+        runs[task] = train(cfg, images, labels, Path(out_root) / task, provenance=record)["out_dir"]
     return runs

@@ -31,10 +31,10 @@ from ..models.features import IMAGENET_MEAN, IMAGENET_STD
 from ..core.storage import DataError, declare_output, forget_checksum, record_checksum, verify_checksum
 
 # %% auto #0
-__all__ = ['RUNTIME_KEYS', 'CHECKPOINT_RE', 'TrainConfig', 'WarmupCosine', 'make_optimizer', 'sample_augmentation',
+__all__ = ['RUNTIME_KEYS', 'CHECKPOINT_RE', 'PROVENANCE', 'TrainConfig', 'WarmupCosine', 'make_optimizer', 'sample_augmentation',
            'affine_theta', 'sampling_grid', 'augment_batch', 'check_images', 'check_labels', 'ImageStore',
            'save_train_state', 'load_train_state', 'list_checkpoints', 'check_checkpoints', 'resume_point',
-           'evaluate_model', 'split_indices', 'train', 'read_metrics']
+           'evaluate_model', 'split_indices', 'git_commit', 'run_provenance', 'train', 'read_metrics']
 
 # %% ../../nbs/training/24_trainer.ipynb #ca2c18be
 @dataclasses.dataclass
@@ -421,12 +421,55 @@ def _build_model(cfg: TrainConfig) -> nn.Module:
     kw = dict(width=cfg.width, dropout=cfg.dropout) if cfg.arch == "custom_cnn" else {}
     return build_model(cfg.arch, cfg.num_classes, seed=cfg.seed, image_size=cfg.image_size, **kw)
 
+# %% ../../nbs/training/24_trainer.ipynb #49130511
+PROVENANCE = "provenance.json"  # in each run folder: what the run was trained on
+
+def git_commit(path: str | Path | None = None, # a folder inside a git checkout; None: the visreps package's
+              ) -> str | None:
+    "The commit checked out at `path` (with '+dirty' when files differ from it), or None outside a git checkout."
+    import subprocess
+    import visreps
+    path = Path(path) if path is not None else Path(visreps.__file__).resolve().parent
+    try:
+        run = lambda *a: subprocess.run(["git", "-C", str(path), *a], capture_output=True, text=True, timeout=10)
+        head = run("rev-parse", "HEAD")
+        if head.returncode: return None
+        dirty = run("status", "--porcelain", "--untracked-files=no").stdout.strip()
+        return head.stdout.strip() + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError): return None
+
+# %% ../../nbs/training/24_trainer.ipynb #97b7bf64
+def run_provenance(cfg: TrainConfig, # the run's config
+                   images, # (n, H, W, 3) uint8 trained on
+                   labels: torch.Tensor, # (n,) int64 labels
+                   given: dict | None = None, # what the caller knows: data, stimulus_ids, labels, further fields
+                  ) -> dict:
+    "The provenance record of a run: what the caller knows (`given`) and what `train` sees itself."
+    import visreps
+    from visreps.data.dataset import stimuli_content_id
+    given = dict(given or {})
+    n, ids = len(labels), given.pop("stimulus_ids", None)  # without ids, images are named by position
+    named_by = "position" if ids is None else "id"
+    ids = np.arange(n).astype(str) if ids is None else np.asarray(ids).astype(str)
+    if len(ids) != n: raise ValueError(f"provenance: {len(ids)} stimulus_ids for {n} images; expected one id per image")
+    stimuli = dict(ids_hash=hash_json(ids.tolist()), n=n, content_id=stimuli_content_id(ids, images),
+                   shape=[int(s) for s in images.shape[1:]], named_by=named_by)
+    data = given.pop("data", None)
+    if isinstance(data, dict) and data.get("stimuli") is None: data = {**data, "stimuli": stimuli["content_id"]}
+    labels_rec = dict(source=None, path=None, sha256=None, column=None, method=None)
+    labels_rec.update(given.pop("labels", None) or {})
+    labels_rec.update(n_classes=cfg.num_classes, values=hash_json(labels.cpu().tolist()))
+    return dict(format="visreps.train.provenance/1", data=data, stimuli=stimuli, labels=labels_rec,
+                image_size=cfg.image_size, seed=cfg.seed, split_seed=cfg.split_seed, test_fraction=cfg.test_fraction,
+                visreps_version=visreps.__version__, git_commit=git_commit(), **given)
+
 # %% ../../nbs/training/24_trainer.ipynb #96958821
 def train(cfg: TrainConfig, # the run's config
           images, # (n, H, W, 3) uint8: numpy, memmap or tensor (all images; the test split is held out)
           labels, # (n,) int labels in 0..num_classes-1
           out_dir: str | Path, # run folder: config.json, metrics.csv, checkpoints/
           model: nn.Module | None = None, # None: `visreps.models.zoo.build_model(cfg.arch, cfg.num_classes, cfg.width, seed=cfg.seed)`
+          provenance: dict | None = None, # what the caller knows the run is trained on (see `run_provenance`)
          ) -> dict:
     "Train (or resume) a run; returns `{'model', 'metrics', 'out_dir'}` with the final model on the device."
     out_dir = Path(out_dir)
@@ -451,6 +494,11 @@ def train(cfg: TrainConfig, # the run's config
     if rank == 0: declare_output(out_dir)  # a sweep that reuses this run checks that the folder is still there
     if rank == 0 and ck_dir.is_dir():
         for t in [*ck_dir.glob(".*.tmp"), *ck_dir.glob(".*.tmp-*")]: t.unlink(missing_ok=True)  # left by a process killed while writing
+    # a run killed between its files (as its final epoch_N.pt appeared, before last.pt and metrics.csv): both are
+    # rewritten from the newest whole checkpoint, even when no epoch is left to train
+    if rank == 0 and resume is not None:
+        if p != ck_dir / "last.pt": save_train_state(ck_dir / "last.pt", resume)
+        _write_metrics(out_dir / "metrics.csv", list(resume["metrics"]))
     # model, optimiser, scheduler
     if model is None: model = _build_model(cfg)
     for m in model.modules():
@@ -483,6 +531,8 @@ def train(cfg: TrainConfig, # the run's config
             _write_metrics(out_dir / "metrics.csv", rows)
         _barrier()
 
+    if rank == 0 and (resume is None or not (out_dir / PROVENANCE).exists()):  # fresh, or begun before the record
+        write_json_atomic(out_dir / PROVENANCE, run_provenance(cfg, images, y_all, provenance))
     if start == 0 and resume is None:
         if rank == 0:
             write_json_atomic(out_dir / "config.json", cfg.to_dict())

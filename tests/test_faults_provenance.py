@@ -1,0 +1,103 @@
+"""What a training run was trained on (issue 23 item 3): `visreps train` writes `provenance.json` (the data set's name,
+source and content id, the stimuli trained on, the label file or column with its K, image size, seeds, version, commit),
+refuses labels with K classes when `num_classes` is not K, and takes `num_classes` from the labels when it is left out
+(before, an omitted `num_classes` trained a 1000-way network on K labels)."""
+import contextlib
+import io
+import json
+
+import numpy as np
+import pytest
+
+from visreps.app.cli import main
+from visreps.core.config import hash_file, hash_json
+from visreps.data.dataset import load_dataset
+from visreps.data.world import make_world
+from visreps.training.labels import write_label_csv
+from visreps.training.trainer import load_train_state
+
+TINY = dict(n_levels=2, n_subjects=1, n_train_per_subject=24, n_test=16, image_size=64,
+            n_voxels_early=4, n_voxels_mid=4, n_voxels_ventral=4)
+TRAIN = ["width=0.125", "epochs=1", "batch_size=16", "device=cpu", "image_size=64", "progress=false"]
+
+
+def run(argv):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = main(argv)
+    return rc, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    r = tmp_path_factory.mktemp("prov")
+    path = make_world(0, **TINY).save(r / "w")
+    ds = load_dataset(path)
+    ids = ds.stimuli.stimulus_id
+    write_label_csv(r / "labels4.csv", ids, np.arange(len(ids)) % 4)  # K = 4, no sidecar: the largest label + 1
+    return r, path, ds
+
+
+@pytest.mark.parametrize("labels", ["column:category", "labels4.csv"])
+def test_labels_with_k_classes_and_another_num_classes_are_refused(world, tmp_path, labels):
+    r, path, _ = world
+    labels = labels if labels.startswith("column:") else str(r / labels)
+    rc, out, err = run(["train", f"dataset={path}", f"labels={labels}", "num_classes=8", *TRAIN,
+                        f"out_dir={tmp_path / 't'}"])
+    assert rc == 2, (out, err)
+    assert f"num_classes=8: the labels {labels!r} have K=4 classes; give num_classes=4" in err
+    assert not (tmp_path / "t").exists()
+
+
+def test_a_train_run_records_what_it_was_trained_on(world, tmp_path):
+    r, path, ds = world
+    rc, out, err = run(["train", f"dataset={path}", f"labels={r / 'labels4.csv'}", *TRAIN, f"out_dir={tmp_path / 't'}"])
+    assert rc == 0, err
+    assert "K=4" in out
+    ck = load_train_state(tmp_path / "t" / "checkpoints" / "last.pt")
+    assert ck["config"]["num_classes"] == 4  # taken from the labels
+    prov = json.loads((tmp_path / "t" / "provenance.json").read_text())
+    assert prov["data"] == dict(name=ds.name, stimuli=ds.stimuli.content_id, n_stimuli=len(ds.stimuli),
+                                source=str(path), image_options=None)
+    st = prov["stimuli"]  # trained on every stimulus of the data set, in its order: its content id
+    assert (st["ids_hash"], st["n"], st["content_id"], st["named_by"]) == (
+        hash_json(ds.stimuli.stimulus_id.tolist()), len(ds.stimuli), ds.stimuli.content_id, "id")
+    lab = prov["labels"]
+    csv = r / "labels4.csv"
+    assert (lab["path"], lab["sha256"], lab["n_classes"], lab["column"]) == (str(csv), hash_file(csv, n=64), 4, None)
+    assert (prov["image_size"], prov["seed"], prov["split_seed"]) == (64, 1, 0)
+    assert prov["visreps_version"] and "git_commit" in prov
+    # a metadata column: recorded by name
+    rc, out, err = run(["train", f"dataset={path}", "labels=column:category", *TRAIN, f"out_dir={tmp_path / 'c'}"])
+    assert rc == 0, err
+    lab = json.loads((tmp_path / "c" / "provenance.json").read_text())["labels"]
+    assert (lab["column"], lab["n_classes"], lab["path"]) == ("category", 4, None)
+
+
+def test_world_training_runs_record_their_images_and_task(tmp_path):
+    from visreps.training.steps import train_world_models
+    runs = train_world_models(tmp_path, ["coarse2"], seed=0, image_size=64, n_images=40, epochs=1, width=0.1,
+                              batch_size=16)
+    prov = json.loads((runs["coarse2"] / "provenance.json").read_text())
+    got = (prov["labels"]["source"], prov["labels"]["n_classes"], prov["stimuli"]["n"], prov["data"]["n_stimuli"])
+    assert got == ("task:coarse2", 2, 40, 40)
+    assert prov["world"]["n_test"] == 40
+    assert prov["data"]["stimuli"] == prov["stimuli"]["content_id"] and prov["stimuli"]["named_by"] == "id"
+
+
+def test_an_evaluation_of_a_trained_network_carries_its_training_record(world, tmp_path):
+    "Each stored run keeps what it was computed from: the evaluated data set's identity and the network's training record."
+    from visreps.study.results import ResultsStore
+    r, path, ds = world
+    rc, out, err = run(["train", f"dataset={path}", "labels=column:category", *TRAIN, f"out_dir={tmp_path / 't'}"])
+    assert rc == 0, err
+    ck = tmp_path / "t" / "checkpoints" / "epoch_0001.pt"
+    rc, out, err = run(["eval", f"dataset={path}", f"checkpoint={ck}", "n_select=16", "n_boot=5", "device=cpu",
+                        "batch_size=8", "analyses=[rsa]", f"results_root={tmp_path / 'S'}"])
+    assert rc == 0, err
+    store = ResultsStore(tmp_path / "S")
+    (rid,) = store.run_ids()
+    prov = store.read_run(rid)["provenance"]
+    assert prov["data"]["stimuli"] == ds.stimuli.content_id and prov["data"]["source"] == str(path)
+    assert prov["training"] == json.loads((tmp_path / "t" / "provenance.json").read_text())
+    assert prov["training"]["labels"]["column"] == "category"
