@@ -29,7 +29,7 @@ from ..models.zoo import ARCHITECTURES, build_model, read_checkpoint, readout_po
 
 # %% auto #0
 __all__ = ['LAYER_ERRORS', 'ARCH_NAMES', 'DEFAULT_SOURCE', 'BANK_KEYS', 'ANALYSES', 'STUDY_COLUMNS', 'default_readouts',
-           'BankEntry', 'Bank', 'load_bank', 'BankModel', 'expand_bank', 'build_bank_model', 'split_half_ceiling',
+           'BankEntry', 'Bank', 'load_bank', 'BankModel', 'expand_bank', 'build_bank_model', 'neuroid_reliability',
            'pooled_features', 'pca_features', 'layer_eigen_metrics', 'find_bank_file', 'BankConfig', 'StudyData',
            'held_out_world_images', 'prepare_study', 'score_layer', 'study_model', 'run_bank', 'load_study_table',
            'study_slice', 'summarize_study', 'ed_over_epochs', 'ed_by_granularity', 'bank_command']
@@ -257,11 +257,11 @@ def build_bank_model(m: BankModel, # from `expand_bank`
     return model.to(device).eval()
 
 # %% ../../nbs/study/55_bank.ipynb #0394a258
-def split_half_ceiling(responses, # DataArray (presentation, neuroid) with coord stimulus_id
-                       stimulus_ids=None, # stimuli to use (each with >= 2 repetitions counts, at its own count); None = all
-                       n_splits: int = 10, # random splits of the repetitions, averaged
-                       seed: int = 0, # seed of the splits
-                      ) -> np.ndarray: # (n_neuroids,) Spearman-Brown corrected split-half r
+def neuroid_reliability(responses, # DataArray (presentation, neuroid) with coord stimulus_id
+                        stimulus_ids=None, # stimuli to use (each with >= 2 repetitions counts, at its own count); None = all
+                        n_splits: int = 10, # random splits of the repetitions, averaged
+                        seed: int = 0, # seed of the splits
+                       ) -> np.ndarray: # (n_neuroids,) Spearman-Brown corrected split-half r
     "Split-half reliability per neuroid over repetitions, Spearman-Brown corrected, averaged over random splits (`visreps.metrics.reliability`)."
     from visreps.metrics.reliability import split_half_reliability
     if stimulus_ids is not None:
@@ -411,8 +411,8 @@ class StudyData:
     stimuli: np.ndarray # (n_stimuli, H, W, 3) uint8 images of the neural data
     stimulus_ids: np.ndarray # (n_stimuli,) their ids
     rois: list[str]
-    subjects: dict # subject -> dict(train, test: id arrays; Y_train, Y_test: (n, v); roi: (v,); ceiling: (v,))
-    pls: dict # roi -> dict(Y: (n_shared, v), ceiling: float); ids in `shared_ids`
+    subjects: dict # subject -> dict(train, test: id arrays; Y_train, Y_test: (n, v); roi: (v,); reliability: (v,))
+    pls: dict # roi -> dict(Y: (n_shared, v), reliability: float); ids in `shared_ids`
     shared_ids: np.ndarray # stimuli seen by every subject
     rdms: dict # (subject, roi) -> (n_test, n_test) correlation-distance RDM of the test responses
     data_id: str # names the neural data and image set (part of the cache key)
@@ -472,16 +472,16 @@ def prepare_study(cfg: BankConfig, # the study's settings
         tr, te = ds.split(s)
         Ytr, roi = _voxels(ds, s, rois, tr)
         Yte, _ = _voxels(ds, s, rois, te)
-        ceil = np.concatenate([split_half_ceiling(ds.get(s, r), te, cfg.n_ceiling_splits, cfg.seed) for r in rois])
-        subjects[s] = dict(train=tr, test=te, Y_train=Ytr, Y_test=Yte, roi=roi, ceiling=ceil)
+        ceil = np.concatenate([neuroid_reliability(ds.get(s, r), te, cfg.n_ceiling_splits, cfg.seed) for r in rois])
+        subjects[s] = dict(train=tr, test=te, Y_train=Ytr, Y_test=Yte, roi=roi, reliability=ceil)
         for r in rois: rdms[s, r] = compute_rdm(Yte[:, roi == r])
         used |= set(tr.tolist()) | set(te.tolist())
     shared = ds.shared_ids()
     pls = {}
     for r in rois:
         Y = np.concatenate([_voxels(ds, s, [r], shared)[0] for s in ds.subjects], 1)
-        c = np.concatenate([split_half_ceiling(ds.get(s, r), shared, cfg.n_ceiling_splits, cfg.seed) for s in ds.subjects])
-        pls[r] = dict(Y=Y, ceiling=float(np.nanmedian(c)))
+        c = np.concatenate([neuroid_reliability(ds.get(s, r), shared, cfg.n_ceiling_splits, cfg.seed) for s in ds.subjects])
+        pls[r] = dict(Y=Y, reliability=float(np.nanmedian(c)))
     ids = np.array([i for i in ds.stimuli.stimulus_id if i in used])
     labels, note = _pls_strata(ds, shared, cfg.pls_stratify)
     return StudyData(ed_images=ed, stimuli=ds.stimuli.images_for(ids), stimulus_ids=ids, rois=rois, subjects=subjects,
@@ -504,14 +504,15 @@ def _pls_strata(ds, shared, column):
     return y, f"90/10 splits stratified by {column!r} ({k} classes), as the ED study's by object"
 
 # %% ../../nbs/study/55_bank.ipynb #b0a70f89
-def _ceiled(raw: float, ceiling: float) -> float:
-    return float((raw / ceiling) ** 2) if ceiling > 0 and np.isfinite(raw) else float("nan")
+def _ed_score(raw: float, reliability: float) -> float:
+    "The ED study's score of a raw encoding r: (raw / reliability)^2 (Elmoznino & Bonner), NaN without a reliability."
+    return float((raw / reliability) ** 2) if reliability > 0 and np.isfinite(raw) else float("nan")
 
 # %% ../../nbs/study/55_bank.ipynb #8ace46a0
 def score_layer(X, # (n_stimuli, n_features) encoding features, rows in `data.stimulus_ids` order
                 data: StudyData, # from `prepare_study`
                 cfg: BankConfig, # analyses and their sizes
-               ) -> list[dict]: # records: roi, analysis, score, raw, ceiling
+               ) -> list[dict]: # records: roi, analysis, score, raw, reliability
     "Encoding (PLS, ridge) and RSA scores of one layer in every region."
     from visreps.metrics.encoding import encoding_score, pls_encoding_score
     from visreps.metrics.rsa import compare_rdms, compute_rdm
@@ -528,7 +529,7 @@ def score_layer(X, # (n_stimuli, n_features) encoding features, rows in `data.st
             p = data.pls[r]
             res = pls_encoding_score(Xs, p["Y"], ceiling=None, labels=data.pls_labels, n_components=min(cfg.pls_components, Xs.shape[1]),
                                      n_splits=cfg.pls_folds, seed=cfg.seed)
-            out.append(dict(roi=r, analysis="encoding_pls", raw=res.raw, reliability=p["ceiling"], score=_ceiled(res.raw, p["ceiling"])))
+            out.append(dict(roi=r, analysis="encoding_pls", raw=res.raw, reliability=p["reliability"], score=_ed_score(res.raw, p["reliability"])))
     if "encoding_ridge" in cfg.analyses:
         per = {r: [] for r in data.rois}
         for s, d in data.subjects.items():
@@ -537,8 +538,8 @@ def score_layer(X, # (n_stimuli, n_features) encoding features, rows in `data.st
             rv = np.asarray(res.r, dtype=np.float64)
             for r in data.rois:
                 m = d["roi"] == r
-                raw, c = float(np.nanmedian(rv[m])), float(np.nanmedian(d["ceiling"][m]))
-                per[r].append((raw, c, _ceiled(raw, c)))
+                raw, c = float(np.nanmedian(rv[m])), float(np.nanmedian(d["reliability"][m]))
+                per[r].append((raw, c, _ed_score(raw, c)))
         for r, v in per.items():
             v = np.array(v)
             out.append(dict(roi=r, analysis="encoding_ridge", raw=float(v[:, 0].mean()), reliability=float(v[:, 1].mean()),

@@ -31,7 +31,7 @@ from .feature_cache import FeatureCache, _IdsView
 from ..models.identity import load_eval_model
 
 # %% auto #0
-__all__ = ['ANALYSES', 'EvalConfig', 'evaluation_test_ids', 'draw_selection_ids', 'rsa_ceiling', 'voxel_reliability',
+__all__ = ['ANALYSES', 'EvalConfig', 'evaluation_test_ids', 'draw_selection_ids', 'rdm_test_reliability', 'voxel_reliability',
            'mean_ceiling', 'select_scores_rsa', 'select_scores_encoding', 'select_scores_pls', 'choose_readouts',
            'SubjectEvaluation', 'responses_hash', 'EvalSummary', 'training_record', 'EvalPlan', 'plan_eval',
            'evaluate_runs', 'run_eval']
@@ -136,10 +136,10 @@ def _enough_repeats(counts) -> bool:
     return int((np.asarray(counts) >= 2).sum()) >= 3
 
 # %% ../../nbs/study/53_evaluate.ipynb #2900a0b2
-def rsa_ceiling(responses: xr.DataArray, # (presentation, neuroid) one subject's responses in one ROI
-                stimulus_ids, # the test stimuli
-                method: str = "spearman", metric: str = "correlation", n_splits: int = 10, seed: int = 0,
-               ):
+def rdm_test_reliability(responses: xr.DataArray, # (presentation, neuroid) one subject's responses in one ROI
+                         stimulus_ids, # the test stimuli
+                         metric: str = "correlation", method: str = "spearman", n_splits: int = 10, seed: int = 0,
+                        ):
     "The RDM reliability of the test data (`visreps.metrics.reliability.rdm_reliability`), or None with fewer than 3 repeated test stimuli."
     from visreps.metrics.reliability import rdm_reliability
     da, counts = _test_presentations(responses, stimulus_ids)
@@ -167,7 +167,7 @@ def _roi_blocks(Y: xr.DataArray, rois: list[str]) -> dict[str, np.ndarray]:
 # %% ../../nbs/study/53_evaluate.ipynb #d3801f77
 def select_scores_rsa(features: dict, # readout -> DataArray (stimulus, feature) of the selection stimuli
                       Y: xr.DataArray, # (stimulus, neuroid) averaged responses to the same stimuli, coord roi
-                      rois: list[str], method: str = "spearman", metric: str = "correlation",
+                      rois: list[str], metric: str = "correlation", method: str = "spearman",
                      ) -> np.ndarray: # (n_readouts, n_rois)
     "RSA score of every readout against every region's RDM."
     from visreps.metrics.rsa import compare_rdms, compute_rdm
@@ -274,7 +274,7 @@ class SubjectEvaluation:
         feats = lambda: (self.select_features if ids is self.select_ids else self.cache.projected(ids, self.readouts, cfg.projection))
         def compute():
             Y = self.brain(ids)
-            if analysis in ("rsa", "pca_reconstruction"): return select_scores_rsa(feats(), Y, self.rois, cfg.rsa_method, cfg.rdm_metric)
+            if analysis in ("rsa", "pca_reconstruction"): return select_scores_rsa(feats(), Y, self.rois, cfg.rdm_metric, cfg.rsa_method)
             if analysis == "encoding": return select_scores_encoding(feats(), Y, self.rois, cfg.encoding_cv, cfg.device, cfg.seed, self.subject)
             return select_scores_pls(feats(), Y, self.rois, cfg.pls_components, cfg.pls_folds, cfg.device, cfg.seed)
         def checked():
@@ -291,12 +291,12 @@ class SubjectEvaluation:
     def test_gram(self, readouts):
         return self.cache.gram(self.test_ids, sorted(set(readouts)), self.cfg.fit_projection or None)
 
-    def rsa_ceiling(self, roi):
+    def rdm_test_reliability(self, roi):
         cfg = self.cfg
-        return self._get(("rsa_ceiling", roi), lambda: rsa_ceiling(self.responses.isel(neuroid=self.roi_columns(roi)), self.test_ids,
-                                                                  cfg.rsa_method, cfg.rdm_metric, cfg.n_ceiling_splits, cfg.seed))
+        return self._get(("rdm_test_reliability", roi), lambda: rdm_test_reliability(self.responses.isel(neuroid=self.roi_columns(roi)), self.test_ids,
+                                                                  cfg.rdm_metric, cfg.rsa_method, cfg.n_ceiling_splits, cfg.seed))
 
-    def _ceiled(self, value, rel, what):
+    def _ceiling_and_normalized(self, value, rel, what):
         "ceiling, normalized, formula of a correlation score."
         from visreps.metrics.reliability import ceil_score
         if rel is None: return None, None, f"no noise ceiling: the test stimuli lack repeats ({what})"
@@ -330,8 +330,8 @@ def run_rsa(self: SubjectEvaluation):
         a = rdm_from_gram(st["G"], st["s"], int(st["D"]), cfg.rdm_metric)
         b = compute_rdm(Yt.values[:, self.roi_columns(roi)], cfg.rdm_metric, "cpu")
         res = bootstrap_rsa(a, b, cfg.n_boot, cfg.boot_frac, cfg.seed, cfg.rsa_method)
-        rel = self.rsa_ceiling(roi)
-        c, norm, formula = self._ceiled(res.estimate, rel, "RDM")
+        rel = self.rdm_test_reliability(roi)
+        c, norm, formula = self._ceiling_and_normalized(res.estimate, rel, "RDM")
         recs.append(_rec(**self.base, roi=roi, analysis="rsa", metric=cfg.rsa_method, readout=ro, value=res.estimate, ci_low=res.ci[0], ci_high=res.ci[1],
                          ceiling=c, normalized=norm, formula=formula, split="test", n_stimuli=len(self.test_ids), seed=cfg.seed,
                          extra=dict(n_features=int(st["D"]), projected=False, rdm_metric=cfg.rdm_metric, n_boot=cfg.n_boot,
@@ -354,7 +354,7 @@ def run_pca_reconstruction(self: SubjectEvaluation):
     for roi, ro in chosen.items():
         st = stats[ro]
         b = compute_rdm(Yt.values[:, self.roi_columns(roi)], cfg.rdm_metric, "cpu")
-        rel = self.rsa_ceiling(roi)
+        rel = self.rdm_test_reliability(roi)
         full = compare_rdms(rdm_from_gram(st["G"], st["s"], int(st["D"]), cfg.rdm_metric), b, cfg.rsa_method)
         for k, (Gk, sk) in pca_reconstruction_gram(st["G"], st["s"], ks).items():
             a = rdm_from_gram(Gk, sk, int(st["D"]), cfg.rdm_metric)
@@ -363,7 +363,7 @@ def run_pca_reconstruction(self: SubjectEvaluation):
                 v, lo, hi = res.estimate, *res.ci
                 arrays[f"bootstrap__{roi}__k{k}"] = res.distribution
             else: v, lo, hi = compare_rdms(a, b, cfg.rsa_method), None, None
-            c, norm, formula = self._ceiled(v, rel, "RDM")
+            c, norm, formula = self._ceiling_and_normalized(v, rel, "RDM")
             recs.append(_rec(**self.base, roi=roi, analysis="pca_reconstruction", metric=f"{cfg.rsa_method}_pc{k}", readout=ro, value=v,
                              ci_low=lo, ci_high=hi, ceiling=c, normalized=norm, formula=formula, split="test", n_stimuli=n, seed=cfg.seed,
                              extra=dict(k=k, full_value=full, fraction_of_full=v / full if full else None, n_features=int(st["D"]))))
