@@ -45,7 +45,7 @@ def make_rng(seed: int, # the run's seed
     key = [int(seed)] + [int(hashlib.sha256(str(p).encode()).hexdigest()[:8], 16) for p in purpose]
     return np.random.default_rng(key)
 
-# %% ../../nbs/core/00_config.ipynb #64a2845c
+# %% ../../nbs/core/00_config.ipynb #b02a966e
 def _json_default(o):
     if isinstance(o, (np.integer,)): return int(o)
     if isinstance(o, (np.floating,)): return float(o)
