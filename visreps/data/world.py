@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING: import torch  # imported where images are rendered: reading a world config needs no torch
 from tqdm.auto import tqdm
 
+from ..core.progress import bars_shown
+
 from ..core.config import Config, ConfigError, hash_json, make_rng
 from .dataset import NeuralDataset, StimulusSet, check_replaceable, load_dataset, make_responses
 from ..core.storage import DataError, check_name, declare_output, ensure_under, follow_link, locked
@@ -179,7 +181,7 @@ def render_images(design: pd.DataFrame, # rows from `sample_design`
     col = lambda name: torch.from_numpy(design[name].to_numpy(dtype=np.float32, copy=True))[:, None, None]
     grat_rng = make_rng(seed, "background")
     gratings = grat_rng.uniform(size=(n, 3, 6)).astype(np.float32)  # per grating: angle, freq, phase, amplitude, tint r, tint b
-    for start in tqdm(range(0, n, _RENDER_BATCH), disable=not progress, desc="render"):
+    for start in tqdm(range(0, n, _RENDER_BATCH), disable=not bars_shown(progress), desc="render"):
         sl = slice(start, min(n, start + _RENDER_BATCH))
         t = lambda name: col(name)[sl]
         th = torch.deg2rad(t("rotation"))
@@ -241,7 +243,7 @@ def _pixel_features(images: np.ndarray, batch: int = 256, progress: bool = False
     bank = _gabor_bank()
     iu = torch.triu_indices(12, 12)
     early, mid = [], []
-    for s in tqdm(range(0, len(images), batch), disable=not progress, desc="features"):
+    for s in tqdm(range(0, len(images), batch), disable=not bars_shown(progress), desc="features"):
         x = torch.from_numpy(np.asarray(images[s:s + batch])).permute(0, 3, 1, 2).float() / 255
         if x.shape[-1] != _FEATURE_SIZE: x = F.interpolate(x, size=(_FEATURE_SIZE, _FEATURE_SIZE), mode="bilinear", antialias=True, align_corners=False)
         opp = _opponent(x)

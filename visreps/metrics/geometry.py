@@ -17,6 +17,8 @@ import torch
 import xarray as xr
 from tqdm.auto import tqdm
 
+from ..core.progress import bars_shown
+
 import visreps
 from ..core.config import Config, ConfigError, make_rng
 from ..core.storage import atomic_path
@@ -139,7 +141,7 @@ def few_shot_transfer(features, # (n_images, n_features)
         raise ValueError(f"n_categories={n_categories!r}: expected between 2 and the {k_all} categories in labels")
     members = [np.flatnonzero(codes == k) for k in range(k_all)]
     rows = []
-    for rep in tqdm(range(n_repeats), desc="few-shot", disable=not progress):
+    for rep in tqdm(range(n_repeats), desc="few-shot", disable=not bars_shown(progress)):
         rng = make_rng(seed, "few_shot", rep)
         cats = np.sort(rng.choice(k_all, n_cat, replace=False))
         perm = [rng.permutation(members[k]) for k in cats]

@@ -16,6 +16,8 @@ import scipy.stats
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from ..core.progress import bars_shown
+
 from ..core.config import make_rng
 from .rsa import compare_rdms, rdm_to_vector, rank_average, _order
 
@@ -117,7 +119,7 @@ def draw_correlations_pearson(M, # (n_models, n, n) model RDMs
     mM = [mom(m) for m in M]; mS = [mom(s) for s in S]
     R_ms = np.empty((len(C), nm, ns)); R_ss = np.ones((len(C), ns, ns))
     jobs = [(i, j) for i in range(nm) for j in range(ns)]
-    for i, j in tqdm(jobs, desc="pearson draws", disable=not progress):
+    for i, j in tqdm(jobs, desc="pearson draws", disable=not bars_shown(progress)):
         R_ms[:, i, j] = _pearson_from_moments(s0, *mM[i], *mS[j], _quad(C, M[i] * S[j]))
     for i in range(ns):
         for j in range(i + 1, ns):
@@ -242,7 +244,7 @@ def draw_correlations_spearman(M, # (n_models, n, n) model RDMs
     R_ms = np.empty((len(C), len(M), len(S))); ceil = [dict() for _ in C]
     run = lambda task: _spearman_row(Ci[task[0]], task[1], rm, rs, iu)
     with threadpool_limits(1), ThreadPoolExecutor(max(1, n_jobs)) as ex:  # BLAS threads stall on a busy machine
-        for (t, _), (R, cl) in tqdm(zip(tasks, ex.map(run, tasks)), total=len(tasks), desc="spearman draws", disable=not progress):
+        for (t, _), (R, cl) in tqdm(zip(tasks, ex.map(run, tasks)), total=len(tasks), desc="spearman draws", disable=not bars_shown(progress)):
             R_ms[t] = R; ceil[t].update(cl)
     return R_ms, ceil
 

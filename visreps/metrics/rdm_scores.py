@@ -14,6 +14,8 @@ import scipy.sparse
 import xarray as xr
 from tqdm.auto import tqdm
 
+from ..core.progress import bars_shown
+
 from ..core.config import DataError, make_rng
 from ..core.vocabulary import SCORE_COLUMNS  # the score table's columns, defined once
 from ..data.dataset import StimulusSet
@@ -247,7 +249,7 @@ def rdm_scores(rdms: dict, # {readout or model name: (n_stimuli, n_stimuli) RDM 
     Wt = _entry_weights(stimulus_bootstrap_counts(n, n_boot, seed)) if n_boot > 0 else None
     plans = {t: _target_plan(rdmset, t, method, pool, convention, n_boot_subjects, seed) for t in targets}
     rows = []
-    for name, R in tqdm(rdms.items(), desc="rsa_scores", disable=not progress):
+    for name, R in tqdm(rdms.items(), desc="rsa_scores", disable=not bars_shown(progress)):
         x = rdm_to_vector(R, str(name))
         for t in targets:
             p = plans[t]; (clo, chi) = p["ceil"]

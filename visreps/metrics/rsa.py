@@ -15,6 +15,8 @@ import torch
 from scipy.linalg import blas as _blas
 from tqdm.auto import tqdm
 
+from ..core.progress import bars_shown
+
 from ..core.config import make_rng
 from ..core.backend import as_tensor, compute_dtype, get_device, to_numpy
 from .correlation import pearson
@@ -375,7 +377,7 @@ def _bootstrap_spearman(x, y, n, idx, progress):
     del inv_b
     out = np.empty(len(idx))
     keep = np.zeros(n, dtype=bool)
-    for t, sub in enumerate(tqdm(idx, desc="bootstrap (spearman)", disable=not progress)):
+    for t, sub in enumerate(tqdm(idx, desc="bootstrap (spearman)", disable=not bars_shown(progress))):
         keep[:] = False; keep[sub] = True
         ka, _ = ra.ranks(keep)
         kb, _ = rb.ranks(keep)
@@ -392,7 +394,7 @@ def _bootstrap_pearson(x, y, n, idx, progress):
     I, J = np.triu_indices(n, 1)
     out = np.empty(len(idx))
     keep = np.zeros(n, dtype=bool)
-    for t, sub in enumerate(tqdm(idx, desc="bootstrap (pearson)", disable=not progress)):
+    for t, sub in enumerate(tqdm(idx, desc="bootstrap (pearson)", disable=not bars_shown(progress))):
         keep[:] = False; keep[sub] = True
         out[t] = pearson(x, y, (keep[I] & keep[J]).astype(np.float64))  # the pairs of distinct drawn stimuli
     return out
@@ -401,7 +403,7 @@ def _bootstrap_generic(x, y, n, idx, method, progress):
     I, J = np.triu_indices(n, 1)
     out = np.empty(len(idx))
     keep = np.zeros(n, dtype=bool)
-    for t, sub in enumerate(tqdm(idx, desc=f"bootstrap ({method})", disable=not progress)):
+    for t, sub in enumerate(tqdm(idx, desc=f"bootstrap ({method})", disable=not bars_shown(progress))):
         keep[:] = False; keep[sub] = True
         m = keep[I] & keep[J]
         out[t] = _COMPARE[method](x[m], y[m])

@@ -19,6 +19,8 @@ import torch.nn.functional as F
 import xarray as xr
 from tqdm.auto import tqdm
 
+from ..core.progress import bars_shown
+
 from ..core.backend import as_tensor, get_device, to_numpy
 from ..core.config import make_rng, hash_json, ConfigError
 from ..core.storage import write_json_atomic
@@ -418,7 +420,7 @@ def _extract(model, images, ids, points, poolings, multi, dev, image_size, crop_
              ThreadPoolExecutor(1) as pool:
             starts = list(range(0, n, batch_size))
             nxt = pool.submit(_read_batch, images, 0, min(batch_size, n))
-            for i, s in enumerate(tqdm(starts, desc="features", unit="batch", disable=not progress)):
+            for i, s in enumerate(tqdm(starts, desc="features", unit="batch", disable=not bars_shown(progress))):
                 batch = nxt.result()
                 if i + 1 < len(starts): nxt = pool.submit(_read_batch, images, starts[i+1], min(starts[i+1] + batch_size, n))
                 acts = hooks(preprocess_images(batch, image_size, crop_fraction, device=dev, resize=resize, normalization=normalization))

@@ -629,6 +629,7 @@ def run_bank(cfg: BankConfig, # the study's settings (cfg.bank: the bank file)
             ) -> pd.DataFrame: # the tidy study table (`STUDY_COLUMNS`)
     "The effective-dimensionality study over every model-layer of a bank; cached per model-layer, re-runs skip finished ones."
     from tqdm.auto import tqdm
+    from visreps.core.progress import bars_shown
     log = log or (lambda *a: None)
     t0 = time.time()
     bank = bank if isinstance(bank, Bank) else load_bank(bank if bank is not None else find_bank_file(cfg.bank))
@@ -639,7 +640,7 @@ def run_bank(cfg: BankConfig, # the study's settings (cfg.bank: the bank file)
         f"{len(data.ed_images)} held-out images, {len(data.stimulus_ids)} stimuli ({time.time() - t0:.1f} s)")
     rows, failed = [], {}
     n_layers = sum(len(m.readouts) for m in models)
-    for m in tqdm(models, disable=not cfg.progress, desc="bank"):
+    for m in tqdm(models, disable=not bars_shown(cfg.progress), desc="bank"):
         new = study_model(m, data, cfg, out_dir / "cache")
         rows += new
         for row in new:

@@ -21,6 +21,8 @@ import torch
 import xarray as xr
 from tqdm.auto import tqdm
 
+from ..core.progress import bars_shown
+
 import visreps
 from ..core.config import Config, ConfigError, DataError, hash_file, hash_json, make_rng
 from ..core.backend import to_numpy
@@ -539,7 +541,7 @@ def evaluate_runs(plan: EvalPlan, # from `plan_eval`
     "Compute `runs` one by one: yields (run, records, arrays); a run that yields no test score is a `DataError`."
     ds, cfg, info = plan.ds, plan.cfg, plan.info
     base = dict(model=info["model"], checkpoint=info["checkpoint"], dataset=ds.name)
-    bar = tqdm(runs, desc=f"eval {info['model']}", unit="run", disable=not progress or not runs)
+    bar = tqdm(runs, desc=f"eval {info['model']}", unit="run", disable=not bars_shown(progress) or not runs)
     ev = None
     for run in bar:
         s, a, ident, rid, sel, train_ids = run

@@ -58,7 +58,7 @@ def score_model(model, # any torch.nn.Module taking (n, 3, H, W) images
                 model_name: str | None = None, # the `model` column; None = the architecture or class name
                 dataset_options: dict | None = None, # options of the loader when `dataset` is a source string
                 include_selection: bool = False, # also return the layer-selection scores (split="select")
-                progress: bool = False, # progress bars
+                progress: bool | None = None, # progress bars: None or True on a terminal (never in a log), False none
                 **options, # evaluation options by their `EvalConfig` names (n_boot=200, subjects=[...], device="cpu", ...)
                ) -> pd.DataFrame:
     "Score `model` on `dataset` in memory: a tidy table (`SCORE_COLUMNS` + split, checkpoint, seed), one row per score; writes nothing."

@@ -24,6 +24,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from ..core.progress import bars_shown
+
 from ..core.config import Config, ConfigError, hash_json, make_rng
 from ..core.storage import atomic_path, write_json_atomic, write_text_atomic
 from ..core.backend import get_device
@@ -543,7 +545,7 @@ def train(cfg: TrainConfig, # the run's config
 
     b_local = cfg.batch_size // world
     n_steps = len(train_idx) // cfg.batch_size
-    bar = tqdm(total=(cfg.epochs - start) * n_steps, disable=not cfg.progress or rank != 0, desc=f"train {cfg.arch} K={cfg.num_classes}")
+    bar = tqdm(total=(cfg.epochs - start) * n_steps, disable=not bars_shown(cfg.progress) or rank != 0, desc=f"train {cfg.arch} K={cfg.num_classes}")
     for epoch in range(start + 1, cfg.epochs + 1):
         t0 = time.time()
         g = torch.Generator().manual_seed(_seed_for(cfg.seed, "epoch", epoch))

@@ -20,6 +20,8 @@ import pandas as pd
 from PIL import Image
 from tqdm.auto import tqdm
 
+from ...core.progress import bars_shown
+
 from ...core.storage import atomic_path, write_json_atomic
 from ...core.config import hash_json
 from ..dataset import StimulusSet
@@ -348,7 +350,7 @@ def pack_images(table: pd.DataFrame, # rows with `path`, `label` (and `image`/`i
     chunks = [todo[i:i + chunk] for i in range(0, len(todo), chunk)]
     if max_chunks is not None: chunks = chunks[:max_chunks]
     pool = (ThreadPoolExecutor if executor == "thread" else ProcessPoolExecutor)(max_workers=workers)
-    bar = tqdm(total=n, initial=n - len(todo), desc=f"packing {out.name}", disable=not progress, unit="img")
+    bar = tqdm(total=n, initial=n - len(todo), desc=f"packing {out.name}", disable=not bars_shown(progress), unit="img")
     try:
         for rows in chunks:
             res = list(pool.map(_decode_safe, [(t.path[i], params["crop"], params["resize"]) for i in rows]))

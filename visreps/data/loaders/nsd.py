@@ -18,6 +18,8 @@ import scipy.io
 import xarray as xr
 from tqdm.auto import tqdm
 
+from ...core.progress import bars_shown
+
 from ...core.storage import atomic_path
 from ...core.config import hash_json
 from .images import MissingImages
@@ -380,7 +382,7 @@ def load_nsd_responses(root: str | Path, # the NSD root (holds nsddata/, nsddata
     vox, shape, sources = select_voxels(layout, subject, rois, hemisphere, verbose=verbose)
     out = np.empty((len(trials), len(vox)), np.float32)
     n_const, row = 0, 0
-    for s, p in zip(tqdm(sessions, desc=f"{name} sessions", disable=not progress), files):
+    for s, p in zip(tqdm(sessions, desc=f"{name} sessions", disable=not bars_shown(progress)), files):
         b = read_session_betas(p, vox, shape, beta_scale)
         if len(b) != trials_per_session:
             raise ValueError(f"beta file {str(p)!r} has {len(b)} trials; the design has {trials_per_session} per session")
