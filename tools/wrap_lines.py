@@ -6,17 +6,29 @@
     python tools/wrap_lines.py nbs/core/00_config.ipynb tests/test_repo.py   # just these files
 
 Only statements that hold a line over the limit are touched (the house style is compact, so files are never
-reformatted as a whole), in three steps, each edit checked on its own:
+reformatted as a whole), in four steps, each edit checked on its own:
 1. each such logical line is formatted with `ruff format --range` (line length 120, quotes preserved), bottom up;
 2. long single-line string literals (f-strings, r/b/u prefixes, either quote, docstrings too) are split at spaces
    (never inside an f-string's `{...}`, never after a backslash) into implicitly concatenated pieces on
    continuation lines, parenthesised when the string is not already inside brackets;
 3. long full-line comments are re-wrapped as comments with the same indent (`#|` directives are never touched);
-   a trailing comment only loses surplus spaces before its `#`: if it still does not fit, the line is reported.
+   a trailing comment first loses surplus spaces before its `#`; if the line still does not fit,
+4. a trailing comment that makes its line too long moves to comment lines of its own just above its statement (above
+   the line itself when the statement is a multi-line class field), wrapped at the limit; and a
+   docments comment (after a parameter, a return annotation or a class field) moves to ONE comment line just above
+   that parameter or field (fastcore's docments reads a comment there too, but joins several comment lines with a
+   newline, so it is never wrapped, and it is moved only when that line fits); a parameter on the `def` line is
+   first put on a line of its own. `noqa`, `type:`, `pragma` and `fmt:` comments stay where they are.
 An edit is kept only when the source still parses to the same AST (adjacent string constants merged) and the
 docments (the `# comment` nbdev reads after each parameter or dataclass field) are unchanged; otherwise it is
 undone and reported. Cells that do not parse as Python (IPython magics) are skipped. Needs only stdlib and ruff.
-Prints per file the lines over the limit before and after, then every line still over it (to fix by hand).
+Prints per file the lines over the limit before and after, then every line still over it grouped by kind (to fix
+by hand).
+
+    python tools/wrap_lines.py --summaries tools/notebook_summaries.json   # also shorten notebook summaries
+
+`--summaries` takes {"nbs/x.ipynb": {"old": ..., "new": ...}}: in the notebook's title cell (its first markdown cell)
+the line `> old` becomes `> new` (nbdev copies that line into the exported module's docstring, which must fit).
 """
 import argparse, ast, io, json, os, re, shutil, subprocess, sys, tempfile, textwrap, time, tokenize
 from concurrent.futures import ThreadPoolExecutor
@@ -63,17 +75,19 @@ def _tokens(src):
     try: return list(tokenize.generate_tokens(io.StringIO(src).readline))
     except (tokenize.TokenError, SyntaxError, IndentationError): return None
 
-def docments_key(src):
-    "The docments fastcore reads: per function (and class) the comment of each parameter (field) and the return"
+def docments_key(src, exact=False):
+    """The docments fastcore reads: per function (and class) the comment of each parameter (field) and the return.
+    `exact`: as fastcore's `docments(f)` finds them (positional-only parameters and `**kwargs` are no parameters to
+    it, so a comment after `**kwargs` is read as the return's when the return annotation follows on the next line)"""
     toks, tree, out = _tokens(src) or [], ast.parse(src), []
     allc = {t.start[0]: t.string for t in toks if t.type == tokenize.COMMENT}
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             a = node.args
-            p = {x.lineno: x.arg for x in a.posonlyargs + a.args}
+            p = {x.lineno: x.arg for x in (a.args if exact else a.posonlyargs + a.args)}
             if a.vararg: p[a.vararg.lineno] = a.vararg.arg
             p.update({x.lineno: x.arg for x in a.kwonlyargs})
-            if a.kwarg: p[a.kwarg.lineno] = a.kwarg.arg
+            if a.kwarg and not exact: p[a.kwarg.lineno] = a.kwarg.arg
             if node.returns: p[node.returns.lineno] = "return"
             names = [x.arg for x in a.posonlyargs + a.args + [a.vararg] + a.kwonlyargs + [a.kwarg] if x] + ["return"]
         elif isinstance(node, ast.ClassDef):
@@ -93,7 +107,7 @@ def docments_key(src):
     return out
 
 def meaning(src):
-    try: return ast_key(src), docments_key(src)
+    try: return ast_key(src), docments_key(src), docments_key(src, exact=True)
     except (SyntaxError, ValueError): return None
 
 # ---------------------------------------------------------------- helpers
@@ -348,6 +362,108 @@ def step_comments(src, log):
         src, lines = new, new.split("\n")
     return src
 
+# ---------------------------------------------------------------- step 4: move trailing comments above
+
+_KEEP = re.compile(r"noqa|type:\s|pragma|fmt:\s*(off|on|skip)")
+
+def comment_rows(src):
+    """(docs, sig): rows where a trailing comment is a docment ({row: (kind, def node or None)}: a parameter, a
+    return annotation or a class field), and all rows of `def` headers (their other trailing comments stay put)"""
+    try: tree = ast.parse(src)
+    except SyntaxError: return {}, set()
+    docs, sig = {}, set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            a = node.args
+            for x in a.posonlyargs + a.args + [a.vararg] + a.kwonlyargs + [a.kwarg]:
+                if x: docs[x.lineno] = ("param", node)
+            if node.returns: docs[node.returns.lineno] = ("return", node)
+            end = node.body[0].lineno - 1 if node.body[0].lineno > node.lineno else node.lineno
+            sig.update(range(node.lineno, end + 1))
+        elif isinstance(node, ast.ClassDef):
+            docs.update({x.lineno: ("field", None) for x in node.body if isinstance(x, ast.AnnAssign)})
+    return docs, sig
+
+def _insert_row(toks, lines, row):
+    "The row above which comment lines may go for code on `row`: not inside a multi-line token, not after a backslash"
+    spans = [(t.start[0], t.end[0]) for t in toks if t.end[0] > t.start[0]
+             and t.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT)]
+    comment_end = {t.start[0] for t in toks if t.type == tokenize.COMMENT}
+    while True:
+        r = min([a for a, b in spans if a < row <= b], default=row)
+        if r > 1 and lines[r - 2].rstrip().endswith("\\") and r - 1 not in comment_end: r -= 1
+        if r == row: return r
+        row = r
+
+def _wrap_comment(indent, mark, text):
+    "Comment lines at `indent` holding `text`, each within the limit (evened out), or None when a word does not fit"
+    width = MAX - len(indent) - len(mark)
+    def wrap(w): return textwrap.wrap(text, w, break_long_words=False, break_on_hyphens=False)
+    out = wrap(width)
+    if not out or any(len(w) > width for w in out): return None
+    for w in range(len(text) // len(out), width):  # as many lines, evened out
+        if len(wrap(w)) == len(out): out = wrap(w); break
+    return [indent + mark + w for w in out]
+
+_DEF = re.compile(r"^\s*(?:async\s+)?def\s+\w+\s*\(")
+
+def move_comment(src, toks, row, t):
+    "`src` with the trailing comment token `t` on `row` moved above its line, or (None, why not)"
+    lines = src.split("\n")
+    line, col = lines[row - 1], t.start[1]
+    code = line[:col].rstrip()
+    if len(code) > MAX: return None, None  # the code itself is too long: moving the comment does not help
+    if _KEEP.search(t.string): return None, "a noqa/type/pragma/fmt comment stays on its line"
+    mark, text = re.match(r"(#+:?\s*)(.*)", t.string).groups()
+    mark, text = mark.rstrip() + " ", text.strip()
+    docs, sig = comment_rows(src)
+    def indent_of(r): return re.match(r"\s*", lines[r - 1]).group()
+    if row in docs:  # a docment: ONE comment line just above the parameter or field
+        kind, node = docs[row]
+        m = _DEF.match(line) if node is not None and row == node.lineno else None
+        if m:  # the parameter shares the `def` line: it gets a line of its own first
+            if (node.body[0].lineno - 1 if node.body[0].lineno > node.lineno else node.lineno) <= row:
+                return None, "a docments comment on a one-line `def` header"
+            nxt = lines[row] if row < len(lines) else ""
+            ind = re.match(r"\s*", nxt).group() if nxt.strip() and not nxt.strip().startswith(")") else " " * m.end()
+            new_line = ind + mark + text
+            if len(new_line) > MAX: return None, "docments comment longer than a line on its own"
+            rest = line[m.end():col].rstrip()
+            return "\n".join(lines[:row - 1] + [line[:m.end()], new_line, ind + rest] + lines[row:]), None
+        if row in sig and node is not None and row == node.lineno:
+            return None, "a docments comment on the `def` line"
+        if _insert_row(toks, lines, row) != row: return None, "no place for a comment line above this line"
+        new_line = indent_of(row) + mark + text
+        if len(new_line) > MAX: return None, "docments comment longer than a line on its own"
+        return "\n".join(lines[:row - 1] + [new_line, code] + lines[row:]), None
+    if row in sig: return None, "a comment inside a `def` header"
+    r = next((a for a, b in logical_lines(toks) if a <= row <= b), row)  # above the statement
+    if r in docs or r in sig: r = _insert_row(toks, lines, row)  # a field's own comment line is its docment: not there
+    wrapped = _wrap_comment(indent_of(r), mark, text)
+    if wrapped is None: return None, "a word of the comment does not fit on a line"
+    return "\n".join(lines[:r - 1] + wrapped + lines[r - 1:row - 1] + [code] + lines[row:]), None
+
+def step_move_comments(src, log):
+    tried = set()
+    while True:
+        toks = _tokens(src)
+        if toks is None: return src
+        lines = src.split("\n")
+        cand = [t for t in toks if t.type == tokenize.COMMENT and len(lines[t.start[0] - 1]) > MAX
+                and lines[t.start[0] - 1][:t.start[1]].strip() and lines[t.start[0] - 1] not in tried]
+        if not cand: return src
+        t = cand[-1]  # bottom-most: edits below do not move the rows above
+        row = t.start[0]
+        tried.add(lines[row - 1])
+        new, why_not = move_comment(src, toks, row, t)
+        if new is None:
+            if why_not: log.append((row, why_not))
+            continue
+        if meaning(new) != meaning(src):
+            log.append((row, "moving a comment changed the AST or docments: not applied"))
+            continue
+        src = new
+
 # ---------------------------------------------------------------- one piece of code (cell or file)
 
 def fix_source(src, cfg, lib=None):
@@ -359,20 +475,14 @@ def fix_source(src, cfg, lib=None):
     new = step_format(src, cfg, log, lib)
     new = step_strings(new, log)
     new = step_comments(new, log)
+    new = step_move_comments(new, log)
     if meaning(new) != before: return src, [(0, "AST or docments changed: cell/file refused, nothing written")]
     return new, log
 
 def param_rows(src):
-    "Rows holding a parameter or a dataclass-style field: a trailing comment there is a docment"
-    try: tree = ast.parse(src)
-    except SyntaxError: return set()
-    rows = set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            a = node.args
-            rows.update(x.lineno for x in a.posonlyargs + a.args + [a.vararg] + a.kwonlyargs + [a.kwarg] if x)
-        elif isinstance(node, ast.ClassDef): rows.update(x.lineno for x in node.body if isinstance(x, ast.AnnAssign))
-    return rows
+    "Rows holding a parameter, a return annotation or a class field, or in a `def` header: their comments stay"
+    docs, sig = comment_rows(src)
+    return set(docs) | sig
 
 def why(line, row, toks, params):
     "Why a line is still too long (for the hand-fix list)"
@@ -387,15 +497,29 @@ def why(line, row, toks, params):
         return "string (no space to split at)"
     return "code"
 
-def process(path, check, cfg):
+def set_summary(nb, old, new):
+    "Replace the line `> old` of the notebook's title cell (its first markdown cell) by `> new`: (changed, problem)"
+    cell = next((c for c in nb["cells"] if c["cell_type"] == "markdown"), None)
+    lines = "".join(cell["source"]).split("\n") if cell else []
+    if "> " + new in lines: return False, None
+    if "> " + old not in lines: return False, "the summary line to replace is not in the title cell"
+    lines[lines.index("> " + old)] = "> " + new
+    cell["source"] = "\n".join(lines).splitlines(keepends=True)
+    return True, None
+
+def process(path, check, cfg, summaries=None):
     "Fix one file; returns (path, before, after, [(where, length, kind, text)], problems, changed)"
     is_nb = path.suffix == ".ipynb"
     text = path.read_text(encoding="utf-8")
     nb = json.loads(text) if is_nb else None
+    summary = (summaries or {}).get(Path(os.path.relpath(path, ROOT)).as_posix()) if is_nb else None
     cells = [(i, "".join(c["source"])) for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"] if is_nb \
         else [(None, text)]
     before = after = 0
     rest, probs, changed = [], [], False
+    if summary:
+        changed, problem = set_summary(nb, summary["old"], summary["new"])
+        if problem: probs.append(("title cell", problem))
     for i, src in cells:
         before += len(over(src))
         new, log = fix_source(src, cfg, LIB if is_nb else None)
@@ -418,8 +542,14 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("paths", nargs="*", help="files to fix (default: " + ", ".join(GLOBS) + ")")
     ap.add_argument("--check", action="store_true", help="report only, write nothing")
+    ap.add_argument("--summaries", metavar="JSON", help='{"nbs/x.ipynb": {"old": ..., "new": ...}}: replace the '
+                    "notebook's `> old` summary line by `> new` in its title cell")
     ap.add_argument("-j", "--jobs", type=int, default=2, help="files processed at once")
     args = ap.parse_args(argv)
+    summaries = json.loads(Path(args.summaries).read_text(encoding="utf-8")) if args.summaries else None
+    if summaries:
+        too_long = [k for k, v in summaries.items() if len(v["new"]) > MAX - 6]  # nbdev writes it as """new"""
+        if too_long: sys.exit(f"wrap_lines: summaries over {MAX - 6} characters: {too_long}")
     global RUFF
     RUFF = ruff_exe()
     def skip(p): return any(s.startswith((".", "_")) for s in p.relative_to(ROOT).parts)  # as nbdev skips them
@@ -428,8 +558,9 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as d:
         cfg = os.path.join(d, "ruff.toml")
         Path(cfg).write_text(RUFF_TOML)
-        with ThreadPoolExecutor(args.jobs) as ex: res = list(ex.map(lambda p: process(p, args.check, cfg), paths))
-    res = [r for r in res if r[1] or r[4]]
+        with ThreadPoolExecutor(args.jobs) as ex:
+            res = list(ex.map(lambda p: process(p, args.check, cfg, summaries), paths))
+    res = [r for r in res if r[1] or r[4] or r[5]]
     def rel(p): return os.path.relpath(p, ROOT)
     w = max([len(rel(r[0])) for r in res] + [4])
     print(f"{'file':<{w}}  before  after")
@@ -437,8 +568,11 @@ def main(argv=None):
     print(f"{'total':<{w}}  {sum(r[1] for r in res):>6}  {sum(r[2] for r in res):>5}")
     left = [(rel(p), *x) for p, _, _, rest, _, _ in res for x in rest]
     if left:
-        print(f"\n{len(left)} lines still over {MAX} (fix by hand):")
-        for f, where, n, kind, s in left: print(f"{f}:{where}: {n} [{kind}] {s[:100]}")
+        print(f"\n{len(left)} lines still over {MAX} (fix by hand), by kind:")
+        for k in sorted({x[3] for x in left}, key=lambda k: -sum(x[3] == k for x in left)):
+            print(f"\n{k}: {sum(x[3] == k for x in left)}")
+            for f, where, n, kind, s in left:
+                if kind == k: print(f"  {f}:{where}: {n} {s[:100]}")
     probs = [(rel(p), *x) for p, _, _, _, pr, _ in res for x in pr]
     if probs:
         print(f"\n{len(probs)} edits not applied:")
