@@ -1,7 +1,8 @@
 """Loading the new native-format sources at (a fraction of) their release sizes, each against the minimum raw read:
 
 - TVSD, one monkey: `load_tvsd_responses` (MATLAB v7.3 via h5py, areas, ids, checks) vs reading `train_MUA`,
-  `test_MUA_reps` and the image paths with h5py alone (paths decoded per cell with `f[ref][()]`); 1,024 electrodes, 22,248 x `--fraction` training images,
+  `test_MUA_reps` and the image paths with h5py alone (paths decoded per cell with `f[ref][()]`); 1,024 electrodes,
+  22,248 x `--fraction` training images,
   100 test images x 30 repetitions.
 - BrainIO, a MajajHong2015-shaped assembly (5,760 images x 25.8 reps x `--fraction` presentations, 256 neuroids,
   one 70-170 ms bin): `load_brainio_dataset(..., stimulus_set=False)` (MultiIndex rebuilt, per-animal split,
@@ -53,7 +54,10 @@ def main():
         with h5py.File(mua, "r") as f:
             tr, te = f["train_MUA"][()], f["test_MUA_reps"][()]
         with h5py.File(log, "r") as f:
-            names = [["".join(map(chr, f[r][()].ravel())) for r in f[f"{s}_imgs/things_path"][()].ravel()] for s in ("train", "test")]
+            names = [
+                ["".join(map(chr, f[r][()].ravel())) for r in f[f"{s}_imgs/things_path"][()].ravel()]
+                for s in ("train", "test")
+            ]
         assert len(names[0]) == tr.shape[0]
         return np.concatenate([tr, te.reshape(-1, te.shape[-1])])
     tb, xb = timed(raw_tvsd)
@@ -63,8 +67,15 @@ def main():
 
     n_img, n_rep = max(4, int(5760 * a.fraction)), 26
     t = time.perf_counter()
-    fx = write_brainio_fixture(d/"bio", "dicarlo.BenchMajajHong2015.public", "dicarlo.bench-hvm", n_images=n_img, n_reps=n_rep,
-                               animals=(("Chabo", 168, "IT"), ("Tito", 88, "V4")), image_size=(4, 4))
+    fx = write_brainio_fixture(
+        d / "bio",
+        "dicarlo.BenchMajajHong2015.public",
+        "dicarlo.bench-hvm",
+        n_images=n_img,
+        n_reps=n_rep,
+        animals=(("Chabo", 168, "IT"), ("Tito", 88, "V4")),
+        image_size=(4, 4),
+    )
     print(f"BrainIO fixture ({n_img * n_rep:,} presentations) written in {time.perf_counter() - t:.1f} s")
     tb2, _ = timed(lambda: xr.open_dataset(fx["assembly"], engine="h5netcdf").load())
     tv2, ds = timed(lambda: load_brainio_dataset(fx["assembly"], stimulus_set=False))
@@ -74,7 +85,9 @@ def main():
     rng = np.random.default_rng(0)
     files = []
     for i in range(128):
-        p = d/f"im{i}.jpg"; Image.fromarray(rng.integers(0, 256, (500, 500, 3), dtype=np.uint8)).save(p, quality=90); files.append(p)
+        p = d / f"im{i}.jpg"
+        Image.fromarray(rng.integers(0, 256, (500, 500, 3), dtype=np.uint8)).save(p, quality=90)
+        files.append(p)
     tb3, xb3 = timed(lambda: np.stack([decode_image(p, 224) for p in files]), 1)
     tv3, xv3 = timed(lambda: LazyImages(files, 224)[:], 1)
     assert (xb3 == xv3).all()

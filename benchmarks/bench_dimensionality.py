@@ -1,10 +1,12 @@
 """Benchmark: effective dimensionality of a 10,000 x 4,096 representation.
 
 visreps (torch) against numpy and scikit-learn PCA baselines, in the same run, on the same data;
-CPU seconds are reported beside wall seconds because the dev VM is shared; every method's ED must agree with the numpy baseline to 1e-6 (relative).
+CPU seconds are reported beside wall seconds because the dev VM is shared; every method's ED must agree with the numpy
+baseline to 1e-6 (relative).
 
     .venv/bin/python benchmarks/bench_dimensionality.py            # default: 10,000 x 4,096
-    .venv/bin/python benchmarks/bench_dimensionality.py --full     # adds sklearn PCA(svd_solver="full"), slow on 2 cores
+    .venv/bin/python benchmarks/bench_dimensionality.py --full     # adds sklearn PCA(svd_solver="full"), slow on
+                                                                   #   2 cores
     .venv/bin/python benchmarks/bench_dimensionality.py --n 2000 --d 512 --repeats 1   # quick check
 """
 import argparse
@@ -15,7 +17,11 @@ import numpy as np
 import torch
 from sklearn.decomposition import PCA
 
-from visreps.metrics.dimensionality import effective_dimensionality, effective_dimensionality_from_eigenvalues, eigenspectrum
+from visreps.metrics.dimensionality import (
+    effective_dimensionality,
+    effective_dimensionality_from_eigenvalues,
+    eigenspectrum,
+)
 
 
 def ed_numpy(X):
@@ -55,14 +61,24 @@ def main():
     methods = [
         ("numpy cov + eigvalsh (baseline)", "cpu", lambda: ed_numpy(X)),
         ("sklearn PCA covariance_eigh", "cpu", lambda: ed_sklearn(X, "covariance_eigh")),
-        ("visreps eigenspectrum (torch eigvalsh)", "cpu", lambda: effective_dimensionality_from_eigenvalues(eigenspectrum(X))),
+        (
+            "visreps eigenspectrum (torch eigvalsh)",
+            "cpu",
+            lambda: effective_dimensionality_from_eigenvalues(eigenspectrum(X)),
+        ),
         ("visreps effective_dimensionality (trace)", "cpu", lambda: effective_dimensionality(X)),
     ]
     if args.full: methods.insert(2, ("sklearn PCA full SVD", "cpu", lambda: ed_sklearn(X, "full")))
     if torch.cuda.is_available():
         Xg = torch.as_tensor(X, dtype=torch.float32, device="cuda")
-        methods += [("visreps eigenspectrum (torch eigvalsh)", "cuda", lambda: effective_dimensionality_from_eigenvalues(eigenspectrum(Xg))),
-                    ("visreps effective_dimensionality (trace)", "cuda", lambda: effective_dimensionality(Xg))]
+        methods += [
+            (
+                "visreps eigenspectrum (torch eigvalsh)",
+                "cuda",
+                lambda: effective_dimensionality_from_eigenvalues(eigenspectrum(Xg)),
+            ),
+            ("visreps effective_dimensionality (trace)", "cuda", lambda: effective_dimensionality(Xg)),
+        ]
 
     rows, ref = [], None
     for name, device, f in methods:
@@ -71,7 +87,10 @@ def main():
         ref = ed if ref is None else ref
         rows.append((name, device, sec, cpu, ed, abs(ed - ref) / ref))
     base = rows[0][3]
-    print(f"| method | device | wall s (median of {args.repeats}) | CPU s | speed-up vs numpy (CPU s) | ED | rel. diff vs numpy |")
+    print(
+        f"| method | device | wall s (median of {args.repeats}) | CPU "
+        "s | speed-up vs numpy (CPU s) | ED | rel. diff vs numpy |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|")
     for name, device, sec, cpu, ed, rel in rows:
         print(f"| {name} | {device} | {sec:.2f} | {cpu:.2f} | {base / cpu:.1f}x | {ed:.6f} | {rel:.1e} |")

@@ -12,7 +12,8 @@ Baselines, on the same z-scored data:
   It only supports leave-one-out (GCV) for per-target alphas, so its alpha choice differs from 5-fold;
   the test r must nevertheless agree closely. Only meaningful with more stimuli than features: with
   n_features >= n_stimuli, z-scoring on the whole fit set lets leave-one-out predict each held-out row
-  from the others (the column sums are zero), and RidgeCV then picks alpha=1e-10 for every voxel. Run on a subset of voxels (--sk-voxels) when the full set
+  from the others (the column sums are zero), and RidgeCV then picks alpha=1e-10 for every voxel. Run on a subset of
+  voxels (--sk-voxels) when the full set
   is too slow or too big in memory; the table says how many.
 - brute-force 5-fold on exactly our folds (--bf-voxels voxels), written out in numpy (one SVD per fold,
   closed-form ridge for every alpha, float64): the same protocol, so the chosen alphas must match (up to
@@ -65,7 +66,9 @@ def main(argv=None):
     ap.add_argument("--n-stimuli", type=int, default=2000, help="training stimuli (default run)")
     ap.add_argument("--n-features", type=int, default=1024)
     ap.add_argument("--n-voxels", type=int, default=2000)
-    ap.add_argument("--sk-voxels", type=int, default=None, help="voxels for sklearn RidgeCV (default: all, or 2,000 with --full)")
+    ap.add_argument(
+        "--sk-voxels", type=int, default=None, help="voxels for sklearn RidgeCV (default: all, or 2,000 with --full)"
+    )
     ap.add_argument("--bf-voxels", type=int, default=500, help="voxels for the brute-force sklearn 5-fold check")
     ap.add_argument("--pls-components", type=int, default=10)
     ap.add_argument("--device", default="cpu")
@@ -91,20 +94,26 @@ def main(argv=None):
     r_ours, t_score = timed(lambda: enc.score(Xte, Yte))
     rows.append(("ridge visreps RidgeEncoder (himalaya torch, float32, 5-fold)", f"{n}x{p}x{v}", t_fit + t_score,
                  f"form={enc.form_}, mean r={np.nanmean(r_ours):.4f}, median r={np.nanmedian(r_ours):.4f}, "
-                 f"batches: voxels={enc.n_targets_batch_}, alphas={enc.n_alphas_batch_}, est. memory={enc.memory_estimate_ / 2**30:.2f} GB"))
+                 f"batches: voxels={enc.n_targets_batch_}, alphas={enc.n_alphas_batch_}, "
+                 f"est. memory={enc.memory_estimate_ / 2**30:.2f} GB"))
     print(rows[-1], flush=True)
 
     # --- sklearn RidgeCV, per-voxel alpha (LOO / GCV), same z-scored data, float32
     from sklearn.linear_model import RidgeCV
     Xz, Xtz = zscore(Xtr, Xte)
     Yz, Ytz = zscore(Ytr[:, :sk_v], Yte[:, :sk_v])
-    if p >= n: print("# note: n_features >= n_stimuli, sklearn's leave-one-out choice degenerates (see the docstring)", flush=True)
+    if p >= n:
+        print(
+            "# note: n_features >= n_stimuli, sklearn's leave-one-out choice degenerates (see the docstring)",
+            flush=True,
+        )
     sk, t_sk = timed(lambda: RidgeCV(alphas=DEFAULT_ALPHAS, alpha_per_target=True, fit_intercept=False).fit(Xz, Yz))
     r_sk = pearson_columns(sk.predict(Xtz), Ytz)
     d = np.abs(r_sk - r_ours[:sk_v])
     rows.append(("sklearn RidgeCV(alpha_per_target=True) [LOO-GCV]", f"{n}x{p}x{sk_v}", t_sk,
                  f"vs ours on these voxels: max|dr|={np.nanmax(d):.4f}, mean|dr|={np.nanmean(d):.5f}, "
-                 f"corr(r)={np.corrcoef(r_sk, r_ours[:sk_v])[0, 1]:.5f}, same alpha={np.mean(sk.alpha_ == enc.best_alphas_[:sk_v]):.2f}"))
+                 f"corr(r)={np.corrcoef(r_sk, r_ours[:sk_v])[0, 1]:.5f}, same "
+                 f"alpha={np.mean(sk.alpha_ == enc.best_alphas_[:sk_v]):.2f}"))
     print(rows[-1], flush=True)
 
     # --- brute force: the same 5 folds, closed-form ridge per alpha from a numpy SVD per fold (float64)
@@ -123,14 +132,16 @@ def main(argv=None):
         return best, pearson_columns(pred, Ytz[:, :bf_v])
     (best_bf, r_bf), t_bf = timed(brute)
     rows.append(("numpy SVD brute-force 5-fold, same folds (float64)", f"{n}x{p}x{bf_v}", t_bf,
-                 f"same alpha={np.mean(best_bf == enc.best_alphas_[:bf_v]):.3f}, max|dr|={np.nanmax(np.abs(r_bf - r_ours[:bf_v])):.2e}"))
+                 f"same alpha={np.mean(best_bf == enc.best_alphas_[:bf_v]):.3f}, "
+                 f"max|dr|={np.nanmax(np.abs(r_bf - r_ours[:bf_v])):.2e}"))
     print(rows[-1], flush=True)
 
     # --- PLS-SVD: 8-fold cross-decomposition (float64 CPU) and one fold against sklearn
     k = args.pls_components
     cd, t_cd = timed(lambda: cross_decompose(Xtr, Ytr, n_components=k, n_folds=8, device=args.device))
     rows.append((f"pls visreps cross_decompose (8 folds, {k} comps, float64, {cd.method})", f"{n}x{p}x{v}", t_cd,
-                 f"test r comp1..3={np.round(cd.mean_test_r[:3], 3).tolist()}, cov. explained comp1={cd.covariance_explained[:, 0].mean():.3f}"))
+                 f"test r comp1..3={np.round(cd.mean_test_r[:3], 3).tolist()}, "
+                 f"cov. explained comp1={cd.covariance_explained[:, 0].mean():.3f}"))
     print(rows[-1], flush=True)
     from sklearn.cross_decomposition import PLSSVD as SkPLSSVD
     tr = enc.folds_[0][0]

@@ -69,7 +69,9 @@ def run_baseline(n, batch_size, out):
     res = {}
     for r, chunks in store.items():
         X = torch.cat(chunks).numpy()
-        res[r] = SparseRandomProjection(min(4096, X.shape[1]), random_state=0).fit_transform(X) if X.shape[1] > 4096 else X
+        res[r] = (
+            SparseRandomProjection(min(4096, X.shape[1]), random_state=0).fit_transform(X) if X.shape[1] > 4096 else X
+        )
     dt = time.perf_counter() - t
     for h in hooks: h.remove()
     np.save(Path(out)/"_check.npy", np.asarray(res["conv3.post"][:20]))
@@ -83,7 +85,8 @@ def child(method, n, batch_size, out):
 
 
 def bench_lite(n=92, reps=2):
-    "EfficientNet-Lite0 (pretrained), every readout (16 blocks + head), pooling max and avg: one pass vs one pass per pooling."
+    ("EfficientNet-Lite0 (pretrained), every readout (16 blocks + "
+     "head), pooling max and avg: one pass vs one pass per pooling.")
     import torch
     from visreps.models.features import extract_features
     from visreps.models.zoo import build_model
@@ -126,15 +129,31 @@ def main():
     for method in ("visreps", "baseline"):
         out = tempfile.mkdtemp(prefix=f"bench_features_{method}_")
         outs[method] = out
-        r = subprocess.run([sys.executable, __file__, "--child", method, "--n", str(n), "--batch-size", str(a.batch_size),
-                            "--out", out], capture_output=True, text=True)
+        r = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                method,
+                "--n",
+                str(n),
+                "--batch-size",
+                str(a.batch_size),
+                "--out",
+                out,
+            ],
+            capture_output=True,
+            text=True,
+        )
         if r.returncode != 0: sys.exit(f"{method} failed:\n{r.stderr[-3000:]}")
         rows.append(json.loads(r.stdout.strip().splitlines()[-1]))
     # both give distances within JL error of each other (different random matrices)
     from scipy.spatial.distance import pdist
     dv, db = (pdist(np.load(Path(outs[m])/"_check.npy")) for m in ("visreps", "baseline"))
     agree = float(np.median(np.abs(dv / db - 1)))
-    print(f"CustomCNN (width 1), 14 readouts, projection min(4096, D), {n} images 256->224 px, batch {a.batch_size}, CPU")
+    print(
+        f"CustomCNN (width 1), 14 readouts, projection min(4096, D), {n} images 256->224 px, batch {a.batch_size}, CPU"
+    )
     print(f"{'method':<10} {'seconds':>9} {'images/s':>9} {'peak RSS (MB)':>14}")
     for r in rows:
         print(f"{r['method']:<10} {r['seconds']:>9.1f} {n / r['seconds']:>9.1f} {r['peak_rss_mb']:>14.0f}")

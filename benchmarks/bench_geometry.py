@@ -47,7 +47,10 @@ def baseline_pairs(X, y):
     cats = np.unique(y); K = len(cats)
     cen = {k: X[y == k].mean(0) for k in cats}; Xc = {k: X[y == k] - cen[k] for k in cats}
     R2 = {k: (Xc[k] ** 2).sum() / (len(Xc[k]) - 1) for k in cats}
-    raw = np.full((K, K), np.nan); ov_self = np.full((K, K), np.nan); ov_other = np.full((K, K), np.nan); nn = np.full((K, K), np.nan)
+    raw = np.full((K, K), np.nan)
+    ov_self = np.full((K, K), np.nan)
+    ov_other = np.full((K, K), np.nan)
+    nn = np.full((K, K), np.nan)
     for i, a in enumerate(cats):
         for j, b in enumerate(cats):
             if a == b: continue
@@ -84,8 +87,11 @@ def main():
     per_cat, shots, n_test = (100, [1, 5, 20, 50], 50) if args.full else (50, [1, 5, 20], 25)
     X, y = make_layer(50, per_cat, 4096)
     cfg = G.GeometryConfig(n_train=shots, n_categories=50, n_test=n_test, n_repeats=10, device=str(dev))
-    print(f"layer {X.shape[0]} images x {X.shape[1]} features, 50 categories; device {dev}; torch threads {torch.get_num_threads()}; "
-          f"load average at start {os.getloadavg()[0]:.1f}")
+    print(
+        f"layer {X.shape[0]} images x {X.shape[1]} features, 50 categories; "
+        f"device {dev}; torch threads {torch.get_num_threads()}; "
+        f"load average at start {os.getloadavg()[0]:.1f}"
+    )
 
     rows = []
     # warm-up (first torch calls allocate)
@@ -94,12 +100,17 @@ def main():
     Xt, codes, names = G.check_features_labels(X, y, dev)
 
     # stage by stage, each against its baseline
-    fs_p, t = timed(G.few_shot_transfer, Xt, y, n_train=shots, n_test=n_test, n_repeats=10, classifiers=("prototype",), device=dev)
+    fs_p, t = timed(
+        G.few_shot_transfer, Xt, y, n_train=shots, n_test=n_test, n_repeats=10, classifiers=("prototype",), device=dev
+    )
     rows.append(("few-shot prototype (10 repeats x %d shots)" % len(shots), t, None, "-"))
-    fs_l, t = timed(G.few_shot_transfer, Xt, y, n_train=shots, n_test=n_test, n_repeats=1, classifiers=("linear",), device=dev)
+    fs_l, t = timed(
+        G.few_shot_transfer, Xt, y, n_train=shots, n_test=n_test, n_repeats=1, classifiers=("linear",), device=dev
+    )
     # baseline: sklearn on the same first-repeat episodes
     rng = G.make_rng(0, "few_shot", 0)
-    cats = np.sort(rng.choice(50, 50, replace=False)); perm = [rng.permutation(np.flatnonzero(codes == k)) for k in cats]
+    cats = np.sort(rng.choice(50, 50, replace=False))
+    perm = [rng.permutation(np.flatnonzero(codes == k)) for k in cats]
     te = np.concatenate([p[:n_test] for p in perm]); yte = np.repeat(np.arange(50), n_test)
     t_sk, mrr_sk = 0.0, []
     for n in shots:
@@ -113,15 +124,25 @@ def main():
     pdist, t1 = timed(G.projection_distances, Xt, y, device=dev, _stats=st)
     mg, t2 = timed(G.manifold_geometry, Xt, y, shots=shots, device=dev, _stats=st)
     (raw_b, ovs_b, ovo_b, nn_b), t_b = timed(baseline_pairs, X, y)
-    diff = max(np.nanmax(np.abs(pdist.sel(metric="raw").values - raw_b)), np.nanmax(np.abs(mg.overlap_self.values - ovs_b)),
-               np.nanmax(np.abs(mg.overlap_other.values - ovo_b)), np.nanmax(np.abs(mg.noise_noise.values - nn_b)))
-    rows.append(("category stats + projection distances + manifold geometry", t_st + t1 + t2, t_b, f"max abs diff {diff:.1e}"))
+    diff = max(
+        np.nanmax(np.abs(pdist.sel(metric="raw").values - raw_b)),
+        np.nanmax(np.abs(mg.overlap_self.values - ovs_b)),
+        np.nanmax(np.abs(mg.overlap_other.values - ovo_b)),
+        np.nanmax(np.abs(mg.noise_noise.values - nn_b)),
+    )
+    rows.append(
+        ("category stats + projection distances + manifold geometry", t_st + t1 + t2, t_b, f"max abs diff {diff:.1e}")
+    )
 
     idim, t = timed(G.intrinsic_dimensions, Xt, y, device=dev)
     base_vals, tb = [], 0.0
     for P in [X] + [X[y == k] for k in range(50)] + [np.stack([X[y == k].mean(0) for k in range(50)])]:
         v, dt = timed(baseline_twonn, P); base_vals.append(v); tb += dt
-    bdiff = max(abs(idim["global"] - base_vals[0]), abs(idim["within"] - np.mean(base_vals[1:-1])), abs(idim["means"] - base_vals[-1]))
+    bdiff = max(
+        abs(idim["global"] - base_vals[0]),
+        abs(idim["within"] - np.mean(base_vals[1:-1])),
+        abs(idim["means"] - base_vals[-1]),
+    )
     rows.append(("TwoNN (global + 50 within + means)", t, tb, f"max abs diff {bdiff:.1e}"))
     ed, t = timed(G._effective_dimensionality, Xt)
     ed_np, tb = timed(lambda: (lambda e: e.sum() ** 2 / (e ** 2).sum())(np.linalg.eigvalsh(np.cov(X.T))))
@@ -133,9 +154,24 @@ def main():
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
         print(df.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     s = res.summary()
-    print("\nsummary (selection):", {k: round(v, 3) for k, v in s.items() if k in (
-        "effective_dimensionality", "fewshot_prototype_5shot_mrr", "fewshot_linear_5shot_mrr", "snr_5shot", "error_5shot",
-        "manifold_dimension", "twonn_global", "projection_scaled")})
+    print(
+        "\nsummary (selection):",
+        {
+            k: round(v, 3)
+            for k, v in s.items()
+            if k
+            in (
+                "effective_dimensionality",
+                "fewshot_prototype_5shot_mrr",
+                "fewshot_linear_5shot_mrr",
+                "snr_5shot",
+                "error_5shot",
+                "manifold_dimension",
+                "twonn_global",
+                "projection_scaled",
+            )
+        },
+    )
     print(f"load average at end {os.getloadavg()[0]:.1f} (other jobs share this machine)")
 
 

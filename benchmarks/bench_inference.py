@@ -1,6 +1,7 @@
 """Benchmark visreps.metrics.inference against rsatoolbox and naive loops.
 
-    .venv/bin/python benchmarks/bench_inference.py          # the issue's sizes; rsatoolbox at reduced size, extrapolated
+    .venv/bin/python benchmarks/bench_inference.py          # the issue's sizes; rsatoolbox at reduced size,
+                                                            #   extrapolated
     .venv/bin/python benchmarks/bench_inference.py --quick  # smaller sizes (a smoke run)
     .venv/bin/python benchmarks/bench_inference.py --only spearman  # only the Spearman rows
 
@@ -48,7 +49,9 @@ def rsatoolbox_dual(mods, subj, n_boot, seed=0, method="corr"):
     import rsatoolbox
     from rsatoolbox.inference import eval_dual_bootstrap
     n = subj.shape[1]
-    data = rsatoolbox.rdm.RDMs(subj, pattern_descriptors={"index": np.arange(n)}, rdm_descriptors={"index": np.arange(len(subj))})
+    data = rsatoolbox.rdm.RDMs(
+        subj, pattern_descriptors={"index": np.arange(n)}, rdm_descriptors={"index": np.arange(len(subj))}
+    )
     models = [rsatoolbox.model.ModelFixed(k, rsatoolbox.rdm.RDMs(v[None])) for k, v in mods.items()]
     np.random.seed(seed)
     with warnings.catch_warnings():
@@ -72,7 +75,13 @@ def main():
     n_small, b_small = (60, 1000) if not a.quick else (30, 200)
     if do("spearman"):
         t_sp, _ = timed(lambda: two_factor_bootstrap(mods, subj, "spearman", n_boot=B, seed=0))
-        rows.append(("two-factor bootstrap, spearman (exact), visreps", f"N={N} x {NS} subj x {NM} models, {B} draws (all timed)", t_sp))
+        rows.append(
+            (
+                "two-factor bootstrap, spearman (exact), visreps",
+                f"N={N} x {NS} subj x {NM} models, {B} draws (all timed)",
+                t_sp,
+            )
+        )
         print(f"spearman, {B} draws: {t_sp:.1f} s; load average now {os.getloadavg()[0]:.1f}", flush=True)
         agreement(rows, "spearman", n_small, b_small, NS, NM)
     if not do("pearson"): return finish(rows)
@@ -81,7 +90,13 @@ def main():
     b_tb = 3 if not a.quick else 2
     t_tb, _ = timed(lambda: rsatoolbox_dual(mods, subj, b_tb))
     t_tb_full = t_tb / b_tb * B
-    rows.append(("two-factor bootstrap, rsatoolbox eval_dual_bootstrap", f"timed {b_tb} draws, x{B // b_tb} extrapolated", t_tb_full))
+    rows.append(
+        (
+            "two-factor bootstrap, rsatoolbox eval_dual_bootstrap",
+            f"timed {b_tb} draws, x{B // b_tb} extrapolated",
+            t_tb_full,
+        )
+    )
     print(f"speed-up over rsatoolbox (pearson, same sizes): {t_tb_full / t_ours:.0f}x")
 
     agreement(rows, "pearson", n_small, b_small, NS, NM)
@@ -91,23 +106,47 @@ def main():
 def agreement(rows, method, n_small, b_small, NS, NM):
     "Corrected SEs and 95% percentile intervals from independent draws of visreps and rsatoolbox (method = comparison)."
     m2, s2 = rdms(n_small, NS, NM, seed=1)
-    t_small_tb, tb = timed(lambda: rsatoolbox_dual(m2, s2, b_small, seed=2, method="corr" if method == "pearson" else method))
+    t_small_tb, tb = timed(
+        lambda: rsatoolbox_dual(m2, s2, b_small, seed=2, method="corr" if method == "pearson" else method)
+    )
     t_small, ours = timed(lambda: two_factor_bootstrap(m2, s2, method, n_boot=b_small, seed=3))
     se_ours = np.sqrt([ours.variance(*ours.contrast_draws({m: 1})[:4])[0] for m in m2])
     se_tb = np.sqrt(tb.model_var)
     ev = tb.evaluations[:, :, 0, 0, 0]
     mean_tb = np.nanmean(ev, 0)
-    ci_ours = np.nanquantile(ours.both[:, :NM], [0.025, 0.975], axis=0); ci_tb = np.nanquantile(ev, [0.025, 0.975], axis=0)
-    rows.append((f"  agreement run ({method}): rsatoolbox, all draws", f"N={n_small} x {NS} x {NM}, {b_small} draws", t_small_tb))
-    rows.append((f"  agreement run ({method}): visreps, all draws", f"N={n_small} x {NS} x {NM}, {b_small} draws", t_small))
-    print(f"\nagreement ({method}) at N={n_small}, {b_small} independent draws each (corrected SE; uncorrected 95% percentile CI of the two-factor draws):")
-    print("model  estimate  boot-mean(tb)  SE visreps  SE tb   ratio   CI visreps       CI rsatoolbox    endpoint diff / SE")
+    ci_ours = np.nanquantile(ours.both[:, :NM], [0.025, 0.975], axis=0)
+    ci_tb = np.nanquantile(ev, [0.025, 0.975], axis=0)
+    rows.append(
+        (
+            f"  agreement run ({method}): rsatoolbox, all draws",
+            f"N={n_small} x {NS} x {NM}, {b_small} draws",
+            t_small_tb,
+        )
+    )
+    rows.append(
+        (f"  agreement run ({method}): visreps, all draws", f"N={n_small} x {NS} x {NM}, {b_small} draws", t_small)
+    )
+    print(
+        f"\nagreement ({method}) at N={n_small}, {b_small} independent draws each "
+        "(corrected SE; uncorrected 95% percentile CI of the two-factor draws):"
+    )
+    print(
+        "model  estimate  boot-mean(tb)  SE visreps  SE tb   ratio "
+        "  CI visreps       CI rsatoolbox    endpoint diff / SE"
+    )
     for i, m in enumerate(m2):
         dd = np.abs(ci_ours[:, i] - ci_tb[:, i]).max() / se_tb[i]
-        print(f"{m:5s}  {ours.estimate[i]:.4f}    {mean_tb[i]:.4f}         {se_ours[i]:.4f}      {se_tb[i]:.4f}  {se_ours[i] / se_tb[i]:.3f}   "
-              f"[{ci_ours[0, i]:.4f}, {ci_ours[1, i]:.4f}]  [{ci_tb[0, i]:.4f}, {ci_tb[1, i]:.4f}]  {dd:.2f}")
-    print(f"SE ratio: mean {np.mean(se_ours / se_tb):.3f}, range {np.min(se_ours / se_tb):.3f}-{np.max(se_ours / se_tb):.3f} "
-          f"(Monte Carlo SD of a ratio of two independent SEs from {b_small} draws: ~{np.sqrt(2 / b_small):.3f})", flush=True)
+        print(
+            f"{m:5s}  {ours.estimate[i]:.4f}    {mean_tb[i]:.4f}         "
+            f"{se_ours[i]:.4f}      {se_tb[i]:.4f}  {se_ours[i] / se_tb[i]:.3f}   "
+            f"[{ci_ours[0, i]:.4f}, {ci_ours[1, i]:.4f}]  [{ci_tb[0, i]:.4f}, {ci_tb[1, i]:.4f}]  {dd:.2f}"
+        )
+    print(
+        f"SE ratio: mean {np.mean(se_ours / se_tb):.3f}, range "
+        f"{np.min(se_ours / se_tb):.3f}-{np.max(se_ours / se_tb):.3f} "
+        f"(Monte Carlo SD of a ratio of two independent SEs from {b_small} draws: ~{np.sqrt(2 / b_small):.3f})",
+        flush=True,
+    )
 
 
 def permutation(rows, a, N):
@@ -123,7 +162,13 @@ def permutation(rows, a, N):
         for _ in range(k):
             q = rng.permutation(N); scipy.stats.spearmanr(x, rdm_to_vector(Bm[np.ix_(q, q)]))
     t_naive, _ = timed(naive)
-    rows.append(("permutation test, naive (permute + scipy spearmanr)", f"timed {k}, extrapolated to {n_perm}", t_naive / k * n_perm))
+    rows.append(
+        (
+            "permutation test, naive (permute + scipy spearmanr)",
+            f"timed {k}, extrapolated to {n_perm}",
+            t_naive / k * n_perm,
+        )
+    )
 
     return finish(rows)
 

@@ -52,21 +52,29 @@ def crossnobis(a, rows, r, compute_rdm_cv, noise_residuals, rsatoolbox, prec_fro
     R, dof = noise_residuals(X, cond, n_c)
     t_prec, prec = timed(lambda: prec_from_residuals(R.copy(), dof=dof, method="shrinkage_diag"))
     ds = rsatoolbox.data.Dataset(X, obs_descriptors={"cond": cond, "run": run})
-    t_tb, rd = timed(lambda: rsatoolbox.rdm.calc_rdm(ds, method="crossnobis", descriptor="cond", cv_descriptor="run", noise=prec).get_matrices()[0])
+    t_tb, rd = timed(
+        lambda: rsatoolbox.rdm.calc_rdm(
+            ds, method="crossnobis", descriptor="cond", cv_descriptor="run", noise=prec
+        ).get_matrices()[0]
+    )
     rows.append(("crossnobis, rsatoolbox: prec_from_residuals", "", t_prec))
     rows.append(("crossnobis, rsatoolbox: calc_rdm with that precision", "", t_tb))
     rows.append(("crossnobis, rsatoolbox total", "", t_prec + t_tb))
     cov = np.linalg.inv(prec)
     t_given, D2 = timed(lambda: compute_rdm_cv(X, cond, run, "crossnobis", noise=cov))
     rows.append(("crossnobis, visreps with rsatoolbox's noise (dense Cholesky)", "", t_given))
-    print(f"crossnobis with the same precision: max |visreps - rsatoolbox| = {np.abs(D2 - rd).max():.2e} (RDM scale {np.abs(rd).max():.2e})")
+    print(
+        "crossnobis with the same precision: max |visreps - rsatoolbox| "
+        f"= {np.abs(D2 - rd).max():.2e} (RDM scale {np.abs(rd).max():.2e})"
+    )
     print(f"speed-up (noise estimate + RDM): {(t_prec + t_tb) / t_ours:.1f}x")
 
 
 
 def cka(a, rows, r, linear_cka):
     n, p = (10_000, 4096) if not a.quick else (2000, 1024)
-    Xf = r.standard_normal((n, p)); Yf = Xf @ (r.standard_normal((p, p)) / np.sqrt(p))[:, :p] + r.standard_normal((n, p))
+    Xf = r.standard_normal((n, p))
+    Yf = Xf @ (r.standard_normal((p, p)) / np.sqrt(p))[:, :p] + r.standard_normal((n, p))
     def plain():
         x = Xf - Xf.mean(0); y = Yf - Yf.mean(0)
         return np.linalg.norm(x.T @ y) ** 2 / (np.linalg.norm(x.T @ x) * np.linalg.norm(y.T @ y))

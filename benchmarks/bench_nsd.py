@@ -79,10 +79,20 @@ def main():
     for fmt in ("hdf5", "nifti"):
         res = {}
         for method in ("baseline", "visreps"):
-            r = subprocess.run([sys.executable, __file__, "--child", fmt, method, str(d)], capture_output=True, text=True, check=True)
+            r = subprocess.run(
+                [sys.executable, __file__, "--child", fmt, method, str(d)], capture_output=True, text=True, check=True
+            )
             res[method] = json.loads(r.stdout.strip().splitlines()[-1])
         assert np.allclose(np.load(d/f"out_{fmt}_visreps.npy"), np.load(d/f"out_{fmt}_baseline.npy"))
-        rows.append((fmt, res["baseline"]["seconds"], res["visreps"]["seconds"], res["baseline"]["extra_mib"], res["visreps"]["extra_mib"]))
+        rows.append(
+            (
+                fmt,
+                res["baseline"]["seconds"],
+                res["visreps"]["seconds"],
+                res["baseline"]["extra_mib"],
+                res["visreps"]["extra_mib"],
+            )
+        )
     print(f"one session, {SHAPE} volume, ROI of {len(xyz):,} voxels, {n_trials} trials")
     print(f"{'format':7} {'baseline s':>10} {'visreps s':>10} {'base peak MiB':>13} {'ours peak MiB':>12}")
     for fmt, t0, t1, m0, m1 in rows:

@@ -66,7 +66,10 @@ def main():
     ours(*make_data(200, 50))  # warm-up (BLAS threads, imports)
 
     print("\nwall seconds (CPU seconds of all threads in brackets)")
-    print("\n| N | features | visreps (s) | scipy (s) | rsatoolbox (s) | speed-up vs scipy | speed-up vs rsatoolbox | rho visreps | max abs diff |")
+    print(
+        "\n| N | features | visreps (s) | scipy (s) | rsatoolbox (s) | speed-up "
+        "vs scipy | speed-up vs rsatoolbox | rho visreps | max abs diff |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for n in (1000, 3000, 10000):
         X, Y = make_data(n)
@@ -77,15 +80,21 @@ def main():
             t_s, r_s = timed(lambda: scipy_rsa(X, Y), label="scipy")
             t_r, r_r = timed(lambda: rsatoolbox_rsa(X, Y), label="rsatoolbox")
             diff = max(abs(r_o - r_s), abs(r_o - r_r))
-            print(f"| {n:,} | 2,000 | {t_o:.2f} ({CPU['ours']:.2f}) | {t_s:.2f} ({CPU['scipy']:.2f}) | {t_r:.2f} ({CPU['rsatoolbox']:.2f}) "
-                  f"| {t_s / t_o:.1f}x | {t_r / t_o:.1f}x | {r_o:.6f} | {diff:.1e} |")
+            print(
+                f"| {n:,} | 2,000 | {t_o:.2f} ({CPU['ours']:.2f}) | {t_s:.2f} "
+                f"({CPU['scipy']:.2f}) | {t_r:.2f} ({CPU['rsatoolbox']:.2f}) "
+                f"| {t_s / t_o:.1f}x | {t_r / t_o:.1f}x | {r_o:.6f} | {diff:.1e} |"
+            )
         else:
             print(f"| {n:,} | 2,000 | {t_o:.2f} ({CPU['ours']:.2f}) | not run | not run | | | {r_o:.6f} | |")
         if n == 10000:
             print(f"\npeak RSS of this process after N=10,000: {rss1 / 2**20:.1f} GiB (before: {rss0 / 2**20:.1f} GiB)")
 
     if torch.cuda.is_available():  # the GPU route: float32 RDMs and ranking on the device
-        print(f"\n| N | features | visreps GPU, patterns on the device (s) | incl. host-to-device copy (s) | rho GPU | abs diff vs CPU float64 |")
+        print(
+            f"\n| N | features | visreps GPU, patterns on the device (s) | incl. "
+            f"host-to-device copy (s) | rho GPU | abs diff vs CPU float64 |"
+        )
         print("|---|---|---|---|---|---|")
         for n in (1000, 3000, 10000):
             X, Y = make_data(n)
@@ -94,7 +103,11 @@ def main():
             gpu = lambda: compare_rdms(compute_rdm(Xg), compute_rdm(Yg))  # float() of the result synchronises
             gpu()  # warm-up (kernels, allocator)
             t_g, r_g = timed(gpu, repeat=3, label="gpu")
-            t_c, _ = timed(lambda: compare_rdms(compute_rdm(torch.from_numpy(X).cuda()), compute_rdm(torch.from_numpy(Y).cuda())), repeat=3, label="gpu_copy")
+            t_c, _ = timed(
+                lambda: compare_rdms(compute_rdm(torch.from_numpy(X).cuda()), compute_rdm(torch.from_numpy(Y).cuda())),
+                repeat=3,
+                label="gpu_copy",
+            )
             print(f"| {n:,} | 2,000 | {t_g:.3f} | {t_c:.3f} | {r_g:.6f} | {abs(r_g - ref):.1e} |")
             del Xg, Yg; torch.cuda.empty_cache()
 
@@ -110,7 +123,10 @@ def main():
     t_n, dist_n = timed(naive, label="naive")
     t_n_all = t_n * n_boot / n_naive
     diff = np.abs(res.distribution[:n_naive] - dist_n).max()
-    print(f"\n| bootstrap N={n:,}, {n_boot} x 90% | visreps (s) | naive scipy loop (s) | speed-up | estimate | 95% CI | max abs diff (first {n_naive}) |")
+    print(
+        f"\n| bootstrap N={n:,}, {n_boot} x 90% | visreps (s) | naive scipy loop "
+        f"(s) | speed-up | estimate | 95% CI | max abs diff (first {n_naive}) |"
+    )
     print("|---|---|---|---|---|---|---|")
     naive_txt = f"{t_n_all:.1f}" + ("" if args.full else f" (extrapolated from {n_naive})")
     print(f"| spearman | {t_b:.1f} ({CPU['boot']:.1f}) | {naive_txt} | {t_n_all / t_b:.0f}x | {res.estimate:.4f} | "

@@ -40,9 +40,10 @@ def make_images(n, side, seed=0):
 
 
 def cfg_for(size, batch, dev, full):
+    # as the issue: bf16 at 224, fp32 at 64
     return TrainConfig(arch="custom_cnn", num_classes=64, width=1.0, epochs=2, batch_size=batch, image_size=size,
                        warmup_epochs=1, test_fraction=0.0, checkpoint_every=100, device=str(dev), progress=False,
-                       amp=size == 224, compile=bool(full and size == 224 and dev.type == "cuda"), num_workers=2)  # as the issue: bf16 at 224, fp32 at 64
+                       amp=size == 224, compile=bool(full and size == 224 and dev.type == "cuda"), num_workers=2)
 
 
 def bench_ceiling(cfg, dev, steps):
@@ -92,8 +93,16 @@ class PILDataset(torch.utils.data.Dataset):
     def __init__(self, images, labels, size):
         import torchvision.transforms as T
         self.images, self.labels = images, labels
-        self.tf = T.Compose([T.Resize(round(size / 0.875)), T.CenterCrop(size), T.RandomHorizontalFlip(), T.RandomRotation(10),
-                             T.ToTensor(), T.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))])
+        self.tf = T.Compose(
+            [
+                T.Resize(round(size / 0.875)),
+                T.CenterCrop(size),
+                T.RandomHorizontalFlip(),
+                T.RandomRotation(10),
+                T.ToTensor(),
+                T.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+            ]
+        )
     def __len__(self): return len(self.images)
     def __getitem__(self, i):
         from PIL import Image
@@ -101,8 +110,15 @@ class PILDataset(torch.utils.data.Dataset):
 
 
 def plain_loader(images, labels, cfg, dev):
-    return torch.utils.data.DataLoader(PILDataset(images, labels, cfg.image_size), batch_size=cfg.batch_size, shuffle=True,
-                                       num_workers=2, pin_memory=dev.type == "cuda", drop_last=True, persistent_workers=False)
+    return torch.utils.data.DataLoader(
+        PILDataset(images, labels, cfg.image_size),
+        batch_size=cfg.batch_size,
+        shuffle=True,
+        num_workers=2,
+        pin_memory=dev.type == "cuda",
+        drop_last=True,
+        persistent_workers=False,
+    )
 
 
 def bench_plain(cfg, images, labels, dev, train_model=True):
@@ -126,15 +142,20 @@ def bench_plain(cfg, images, labels, dev, train_model=True):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--full", action="store_true", help="the issue's GPU sizes (batch 512 at 64 px, 256 at 224 px, more steps)")
+    ap.add_argument(
+        "--full", action="store_true", help="the issue's GPU sizes (batch 512 at 64 px, 256 at 224 px, more steps)"
+    )
     ap.add_argument("--device", default="auto")
     args = ap.parse_args()
     dev = get_device(args.device)
     if args.full: settings = [(64, 512, 40), (224, 256, 30)]
     elif dev.type == "cuda": settings = [(64, 512, 20), (224, 256, 10)]
     else: settings = [(64, 64, 6), (224, 32, 4)]  # CPU: a few steps each
-    print(f"device: {dev} ({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'{torch.get_num_threads()} CPU threads'}), "
-          f"torch {torch.__version__}, CustomCNN width 1.0, K=64")
+    print(
+        f"device: {dev} "
+        f"({torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'{torch.get_num_threads()} CPU threads'}), "
+        f"torch {torch.__version__}, CustomCNN width 1.0, K=64"
+    )
     rows = []
     for size, batch, steps in settings:
         cfg = cfg_for(size, batch, dev, args.full)
@@ -148,11 +169,15 @@ def main():
         r["plain_data"] = bench_plain(cfg, images, labels, dev, train_model=False)
         rows.append(r)
         print(f"  {size} px done", flush=True)
-    hdr = f"| size | batch | steps | model-only ceiling | visreps trainer | plain pipeline | visreps / plain | visreps data only | plain loader only |"
+    hdr = (f"| size | batch | steps | model-only ceiling | visreps trainer | plain "
+           f"pipeline | visreps / plain | visreps data only | plain loader only |")
     print(hdr); print("|" + "---|" * 9)
     for r in rows:
-        print(f"| {r['size']} px | {r['batch']} | {r['steps']} | {r['ceiling']:,.0f} | {r['visreps']:,.0f} | {r['plain']:,.0f} | "
-              f"{r['visreps'] / r['plain']:.2f}x | {r['visreps_data']:,.0f} | {r['plain_data']:,.0f} |")
+        print(
+            f"| {r['size']} px | {r['batch']} | {r['steps']} | "
+            f"{r['ceiling']:,.0f} | {r['visreps']:,.0f} | {r['plain']:,.0f} | "
+            f"{r['visreps'] / r['plain']:.2f}x | {r['visreps_data']:,.0f} | {r['plain_data']:,.0f} |"
+        )
     print("(images/s; full step = data + augmentation + forward + backward + AdamW step)")
 
 

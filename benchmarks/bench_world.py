@@ -22,7 +22,9 @@ def bench(n_images: int, image_size: int, n_subjects: int = 4):
     t = {}
     c0 = time.process_time()
     t0 = time.perf_counter(); design = sample_design(cfg); t["design"] = time.perf_counter() - t0
-    t0 = time.perf_counter(); images = render_images(design, cfg.image_size, cfg.seed, cfg.pixel_noise); t["render"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    images = render_images(design, cfg.image_size, cfg.seed, cfg.pixel_noise)
+    t["render"] = time.perf_counter() - t0
     t0 = time.perf_counter(); feats = roi_features(images, design, cfg); t["roi features"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     resp = [simulate_responses(feats, design, cfg, s) for s in range(cfg.n_subjects)]
@@ -44,14 +46,20 @@ def main():
     args = ap.parse_args()
     print(f"torch threads: {torch.get_num_threads()}")
     sizes = [64, 224] if args.full else [64]
-    print("| images | px | presentations | design s | render s | ROI features s | responses s | total wall s | total CPU s | per-image render loop (baseline, extrapolated) s | render speed-up |")
+    print(
+        "| images | px | presentations | design s | render s | ROI features s | responses s | total "
+        "wall s | total CPU s | per-image render loop (baseline, extrapolated) s | render speed-up |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for px in sizes:
         cfg, n, n_pres, t, cpu, per_image = bench(args.n, px)
         total = sum(t.values())
         base = per_image * n
-        print(f"| {n} | {px} | {n_pres} | {t['design']:.2f} | {t['render']:.2f} | {t['roi features']:.2f} | {t['responses']:.2f} | "
-              f"{total:.1f} | {cpu:.1f} | {base:.1f} | {base / t['render']:.0f}x |")
+        print(
+            f"| {n} | {px} | {n_pres} | {t['design']:.2f} | {t['render']:.2f} "
+            f"| {t['roi features']:.2f} | {t['responses']:.2f} | "
+            f"{total:.1f} | {cpu:.1f} | {base:.1f} | {base / t['render']:.0f}x |"
+        )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,15 @@ def eval_keys(ds, results_root, monkeypatch) -> tuple[list[str], str]:
         seen["cache"], seen["plan"] = cache, plan
         return iter(())
     monkeypatch.setattr(ev, "evaluate_runs", capture)
-    cfg = ev.EvalConfig(width=0.25, num_classes=4, image_size=32, analyses=["rsa"], n_select=3, device="cpu", results_root=str(results_root))
+    cfg = ev.EvalConfig(
+        width=0.25,
+        num_classes=4,
+        image_size=32,
+        analyses=["rsa"],
+        n_select=3,
+        device="cpu",
+        results_root=str(results_root),
+    )
     s = ev.run_eval(cfg, data=ds, progress=False)
     assert s.written == [] and s.skipped == []  # nothing stored: every run is still to do
     plan = seen["plan"]

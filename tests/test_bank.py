@@ -1,4 +1,5 @@
-"Model bank: YAML validation errors, and a tiny bank study end to end (2 untrained architectures + 1 quickly trained CustomCNN)."
+("Model bank: YAML validation errors, and a tiny bank study end to "
+ "end (2 untrained architectures + 1 quickly trained CustomCNN).")
 import textwrap
 from pathlib import Path
 
@@ -10,7 +11,13 @@ import torch
 import visreps.study.bank as vb
 from visreps.core.config import ConfigError
 from visreps.training.steps import train_world_models
-from visreps.metrics.edstudy import KEY_COLUMNS, ed_encoding_correlation, load_reference, normalise_keys, summarize_ed_encoding
+from visreps.metrics.edstudy import (
+    KEY_COLUMNS,
+    ed_encoding_correlation,
+    load_reference,
+    normalise_keys,
+    summarize_ed_encoding,
+)
 
 torch.set_num_threads(1)  # tiny networks: one thread avoids oversubscribing a CPU shared with other test processes
 
@@ -43,7 +50,9 @@ def test_unknown_top_level_key(tmp_path):
 
 def test_unknown_arch(tmp_path):
     p = _write(tmp_path, "models:\n  - name: net\n    arch: resnet34\n")
-    with pytest.raises(ConfigError, match=r"models\[0\] \(name='net'\).*arch='resnet34': unknown architecture; expected one of"):
+    with pytest.raises(
+        ConfigError, match=r"models\[0\] \(name='net'\).*arch='resnet34': unknown architecture; expected one of"
+    ):
         vb.load_bank(p)
 
 
@@ -57,13 +66,21 @@ def test_bad_value_and_bad_yaml(tmp_path):
 def test_missing_weights_names_entry_and_path(tmp_path):
     p = _write(tmp_path, "models:\n  - {name: r50-in1k, arch: resnet50, weights: weights/r50.pth}\n")
     bank = vb.load_bank(p, base_dir=tmp_path)
-    with pytest.raises(FileNotFoundError, match=r"bank entry 'r50-in1k': weights file '.*weights/r50.pth' does not exist"):
+    with pytest.raises(
+        FileNotFoundError, match=r"bank entry 'r50-in1k': weights file '.*weights/r50.pth' does not exist"
+    ):
         vb.expand_bank(bank)
 
 
 def test_glob_matching_nothing(tmp_path):
-    p = _write(tmp_path, "models:\n  - {name: sweep, checkpoints: '{results_root}/demo/train/*/checkpoints/epoch_*.pt'}\n")
-    with pytest.raises(FileNotFoundError, match=r"bank entry 'sweep': checkpoints='\{results_root\}/demo/train/\*/checkpoints/epoch_\*.pt' matched no file"):
+    p = _write(
+        tmp_path, "models:\n  - {name: sweep, checkpoints: '{results_root}/demo/train/*/checkpoints/epoch_*.pt'}\n"
+    )
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"bank entry 'sweep': "
+              r"checkpoints='\{results_root\}/demo/train/\*/checkpoints/epoch_\*.pt' matched no file",
+    ):
         vb.expand_bank(vb.load_bank(p), results_root=tmp_path)
     # run_bank reports it before any work
     cfg = vb.BankConfig(bank=str(p), results_root=str(tmp_path), progress=False)
@@ -95,13 +112,36 @@ def tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp("bank")
     runs = train_world_models(root / "train", ["coarse2"], seed=0, image_size=64, n_images=96, epochs=1, width=0.1,
                                  batch_size=32, checkpoint_every=1)
-    ds = make_world(seed=5, n_subjects=2, n_train_per_subject=40, n_test=30, n_voxels_early=16, n_voxels_mid=16, n_voxels_ventral=16)
-    bank = dict(name="tiny", models=[
-        dict(name="trained", checkpoints="{train_dir}/*/checkpoints/epoch_*.pt"),
-        dict(name="cnn", arch="custom_cnn", width=0.1, num_classes=8, readouts=["conv2.post", "conv5.post", "fc2.post"]),
-        dict(name="r18", arch="resnet18", num_classes=8, readouts=["layer1.0", "layer3.1", "layer4.1"])])
-    cfg = vb.BankConfig(n_images=40, pls_components=3, pls_folds=2, encoding_cv=3, n_alphas=5, n_ceiling_splits=3, device="cpu",
-                        out_dir=str(root / "study"), train_dir=str(root / "train"), pooling_components=128, progress=False)
+    ds = make_world(
+        seed=5, n_subjects=2, n_train_per_subject=40, n_test=30, n_voxels_early=16, n_voxels_mid=16, n_voxels_ventral=16
+    )
+    bank = dict(
+        name="tiny",
+        models=[
+            dict(name="trained", checkpoints="{train_dir}/*/checkpoints/epoch_*.pt"),
+            dict(
+                name="cnn",
+                arch="custom_cnn",
+                width=0.1,
+                num_classes=8,
+                readouts=["conv2.post", "conv5.post", "fc2.post"],
+            ),
+            dict(name="r18", arch="resnet18", num_classes=8, readouts=["layer1.0", "layer3.1", "layer4.1"]),
+        ],
+    )
+    cfg = vb.BankConfig(
+        n_images=40,
+        pls_components=3,
+        pls_folds=2,
+        encoding_cv=3,
+        n_alphas=5,
+        n_ceiling_splits=3,
+        device="cpu",
+        out_dir=str(root / "study"),
+        train_dir=str(root / "train"),
+        pooling_components=128,
+        progress=False,
+    )
     table = vb.run_bank(cfg, bank=bank, dataset=ds, log=None)
     return dict(root=root, runs=runs, ds=ds, bank=bank, cfg=cfg, table=table)
 
@@ -141,8 +181,17 @@ def test_ed_matches_independent_computation(tiny):
     m = [m for m in vb.expand_bank(tiny["bank"], **cfg.paths()) if m.entry == "r18"][0]
     net = vb.build_bank_model(m)
     images = vb.held_out_world_images(cfg.n_images, cfg.seed, cfg.image_size, cfg.world)
-    f = extract_features(net, images, ["layer3.1"], stimulus_ids=[f"i{i}" for i in range(len(images))], pooling="max",
-                         image_size=64, resize=cfg.resize, device="cpu", progress=False)["layer3.1"].values.astype(np.float64)
+    f = extract_features(
+        net,
+        images,
+        ["layer3.1"],
+        stimulus_ids=[f"i{i}" for i in range(len(images))],
+        pooling="max",
+        image_size=64,
+        resize=cfg.resize,
+        device="cpu",
+        progress=False,
+    )["layer3.1"].values.astype(np.float64)
     lam = np.clip(np.linalg.eigvalsh(np.cov(f.T)), 0, None)
     want = lam.sum() ** 2 / (lam ** 2).sum()
     got = t[(t.model == m.name) & (t.layer == "layer3.1") & (t.pooling == "max")]["effective dimensionality"]
@@ -153,14 +202,22 @@ def test_rerun_skips_finished_and_adds_new(tiny, monkeypatch):
     built = []
     orig = vb.build_bank_model
     monkeypatch.setattr(vb, "build_bank_model", lambda m, *a, **k: (built.append(m.name), orig(m, *a, **k))[1])
-    bank = dict(tiny["bank"], models=tiny["bank"]["models"] + [dict(name="alex", arch="alexnet", num_classes=8, readouts=["conv5.post"])])
+    bank = dict(
+        tiny["bank"],
+        models=tiny["bank"]["models"] + [dict(name="alex", arch="alexnet", num_classes=8, readouts=["conv5.post"])],
+    )
     t2 = vb.run_bank(tiny["cfg"], bank=bank, dataset=tiny["ds"], log=None)
     assert built == ["alex/seed0"]
     old = t2[t2.entry != "alex"].reset_index(drop=True)
     pd.testing.assert_frame_equal(old, tiny["table"])
     # a changed setting recomputes
     built.clear()
-    vb.run_bank(tiny["cfg"].replace(pls_folds=3), bank=dict(tiny["bank"], models=bank["models"][-1:]), dataset=tiny["ds"], log=None)
+    vb.run_bank(
+        tiny["cfg"].replace(pls_folds=3),
+        bank=dict(tiny["bank"], models=bank["models"][-1:]),
+        dataset=tiny["ds"],
+        log=None,
+    )
     assert built == ["alex/seed0"]
 
 

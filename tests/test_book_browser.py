@@ -1,6 +1,7 @@
-"""The book as a reader sees it: headless Chromium opens every built page of the small book (the session's `small_reproduce`,
-shared with test_reproduce): every image loads and no local link is broken; every citation leads to its entry in the
-bibliography; every figure has a number and a caption; every CSV link downloads the run's table; the API pages load.
+"""The book as a reader sees it: headless Chromium opens every built page of the small book (the session's
+`small_reproduce`, shared with test_reproduce): every image loads and no local link is broken; every citation leads to
+its entry in the bibliography; every figure has a number and a caption; every CSV link downloads the run's table;
+the API pages load.
 Screenshots go to artifacts/book_browser/.
 
 Chromium and its driver come from the set-up step (`apt-get install -y chromium chromium-driver`, as root), never from
@@ -18,8 +19,17 @@ from selenium.webdriver.support.ui import WebDriverWait
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 ARTIFACTS = ROOT / "artifacts" / "book_browser"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--window-size=1280,1600"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,1600",
+]
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +55,9 @@ def browser(downloads):
     opts.binary_location = str(CHROMIUM)
     profile = tempfile.mkdtemp(prefix="visreps-chromium-")
     for f in FLAGS + [f"--user-data-dir={profile}"]: opts.add_argument(f)
-    opts.add_experimental_option("prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False})
+    opts.add_experimental_option(
+        "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
+    )
     drv = webdriver.Chrome(service=Service(str(DRIVER)), options=opts)
     drv.set_page_load_timeout(60)
     drv.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
@@ -55,21 +67,34 @@ def browser(downloads):
 
 
 def open_page(browser, path: Path):
-    "Open a built page and wait until it has loaded; index.html is Jupyter Book's redirect to the root page, so wait for that too."
+    ("Open a built page and wait until it has loaded; index.html is "
+     "Jupyter Book's redirect to the root page, so wait for that too.")
     browser.get(path.resolve().as_uri())
     ready = "return document.readyState === 'complete' && document.body !== null;"
     redirect = path.name == "index.html" and path.parent.name == "html"
-    WebDriverWait(browser, 30).until(lambda b: (not redirect or b.current_url.endswith("/intro.html")) and b.execute_script(ready))
+    WebDriverWait(browser, 30).until(
+        lambda b: (not redirect or b.current_url.endswith("/intro.html")) and b.execute_script(ready)
+    )
 
 
 def built_pages(html: Path) -> list[Path]:
-    return sorted(p for p in html.rglob("*.html") if not p.name.startswith(("search", "genindex")) and "_static" not in p.parts)
+    return sorted(
+        p for p in html.rglob("*.html") if not p.name.startswith(("search", "genindex")) and "_static" not in p.parts
+    )
 
 
 def test_every_page_renders_with_its_figures_and_links(built_book, browser):
     pages = built_pages(built_book)
-    assert {"index.html", "world.html", "first_rsa.html", "summary.html", "labels.html", "reproduce.html", "bibliography.html",
-            "rsa.html"} <= {p.name for p in pages}
+    assert {
+        "index.html",
+        "world.html",
+        "first_rsa.html",
+        "summary.html",
+        "labels.html",
+        "reproduce.html",
+        "bibliography.html",
+        "rsa.html",
+    } <= {p.name for p in pages}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     n_figures = {}
     for page in pages:
@@ -77,7 +102,8 @@ def test_every_page_renders_with_its_figures_and_links(built_book, browser):
         title = browser.title
         assert title and "404" not in title, page
         imgs = browser.execute_script(
-            "return Array.from(document.images).map(i => [i.currentSrc || i.src, i.complete, i.naturalWidth, i.naturalHeight]);")
+            "return Array.from(document.images).map(i => [i.currentSrc "
+            "|| i.src, i.complete, i.naturalWidth, i.naturalHeight]);")
         broken = [src for src, complete, w, h in imgs if not (complete and w > 0 and h > 0)]
         assert not broken, f"{page.name}: images that did not load: {broken}"
         hrefs = browser.execute_script("return Array.from(document.querySelectorAll('a[href]')).map(a => a.href);")
@@ -110,12 +136,15 @@ def test_every_citation_resolves_to_the_bibliography(built_book, browser):
     assert len(cited) >= 15, f"only {len(cited)} distinct citations in the book"
     open_page(browser, built_book / "bibliography.html")
     entries = browser.execute_script(
-        "return Array.from(document.querySelectorAll('[id]')).filter(e => e.closest('.bibtex, dl.citation, div.citation, "
+        "return Array.from(document.querySelectorAll('[id]')).filter(e "
+        "=> e.closest('.bibtex, dl.citation, div.citation, "
         ".citation')).map(e => [e.id, e.innerText]);")
     ids = {i: text for i, text in entries}
     for href, page in cited.items():
         u = urlparse(href)
-        assert Path(unquote(u.path)).name == "bibliography.html", f"{page}: citation {href} does not point at the bibliography"
+        assert Path(unquote(u.path)).name == "bibliography.html", (
+            f"{page}: citation {href} does not point at the bibliography"
+        )
         assert u.fragment in ids, f"{page}: citation {href} has no entry in the bibliography"
     texts = " ".join(ids.values())
     for needle in ("Mehta", "Elmoznino", "A massive 7T fMRI dataset", "Matching categorical object representations"):
@@ -129,7 +158,8 @@ def test_every_figure_has_a_number_and_a_caption(built_book, browser):
     for page in built_pages(built_book):
         open_page(browser, page)
         figs = browser.execute_script("""return Array.from(document.querySelectorAll('figure')).map(f => {
-            const num = f.querySelector('figcaption .caption-number'), cap = f.querySelector('figcaption .caption-text');
+            const num = f.querySelector('figcaption .caption-number'),
+                  cap = f.querySelector('figcaption .caption-text');
             const img = f.querySelector('img');
             return [f.id, num ? num.innerText : null, cap ? cap.innerText : null, img ? img.naturalWidth : 0];});""")
         for fid, num, cap, width in figs:
@@ -141,7 +171,8 @@ def test_every_figure_has_a_number_and_a_caption(built_book, browser):
         n += len(figs)
         if page.parent.name == "generated":  # every result image of a page is a numbered figure
             loose = browser.execute_script(
-                "return Array.from(document.querySelectorAll('.cell_output img')).filter(i => !i.closest('figure')).length;")
+                "return Array.from(document.querySelectorAll('.cell_output "
+                "img')).filter(i => !i.closest('figure')).length;")
             assert loose == 0, f"{page.name}: {loose} figure(s) without number and caption"
         # every cross-reference to a figure resolves (a numref to a missing label would not be a link)
         for text, href in browser.execute_script(
@@ -159,7 +190,9 @@ def test_every_csv_link_downloads_the_runs_table(built_book, browser, downloads,
         open_page(browser, page)
         links = browser.find_elements(By.CSS_SELECTOR, "a.download[href$='.csv']")
         run = find_runs(page.stem, small_reproduce.results)[-1]
-        assert {l.text for l in links} >= {p.name for p in run.glob("*.csv")}, f"{page.name}: a table of the run has no link"
+        assert {l.text for l in links} >= {p.name for p in run.glob("*.csv")}, (
+            f"{page.name}: a table of the run has no link"
+        )
         for link in links:
             name = link.text.strip()
             browser.execute_script("arguments[0].scrollIntoView(); arguments[0].click();", link)
@@ -184,7 +217,9 @@ def test_api_pages_load(built_book, browser):
         browser.get(href)
         WebDriverWait(browser, 30).until(lambda b: b.execute_script("return document.readyState === 'complete';"))
         body = browser.execute_script("return document.body.innerText;")
-        assert ("Module visreps." in body or "Module visreps\n" in body or href.endswith("/api/visreps.html")) and ("def " in body or "class " in body), href
+        assert ("Module visreps." in body or "Module visreps\n" in body or href.endswith("/api/visreps.html")) and (
+            "def " in body or "class " in body
+        ), href
         code = browser.execute_script("return document.querySelectorAll('div.cell div.highlight').length;")
         assert code >= 1, f"{href}: no source shown"
     open_page(browser, built_book / "api" / "rsa.html")

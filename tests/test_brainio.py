@@ -8,18 +8,40 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from visreps.data.loaders.brainio import assembly_responses, load_brainio_dataset, read_assembly, read_stimulus_set, write_brainio_fixture
+from visreps.data.loaders.brainio import (
+    assembly_responses,
+    load_brainio_dataset,
+    read_assembly,
+    read_stimulus_set,
+    write_brainio_fixture,
+)
 from visreps.data.sources import load_neural_data
 
 
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory):
     d = tmp_path_factory.mktemp("brainio")
-    majaj = write_brainio_fixture(d, "dicarlo.MajajHongFixture2015.public", "dicarlo.hvmfixture-public", n_images=5, n_reps=4,
-                                  animals=(("Chabo", 3, "IT"), ("Tito", 4, "V4")), time_bins=((70, 170),), seed=0)
-    freeman = write_brainio_fixture(d, "movshon.FreemanZiembaFixture2013.public", "movshon.fzfixture-public", n_images=4, n_reps=2,
-                                    animals=(("m1", 2, "V1"), ("m2", 3, "V2")), time_bins=((0, 10), (10, 20), (20, 30), (30, 40)),
-                                    legacy_ids=True, seed=1)
+    majaj = write_brainio_fixture(
+        d,
+        "dicarlo.MajajHongFixture2015.public",
+        "dicarlo.hvmfixture-public",
+        n_images=5,
+        n_reps=4,
+        animals=(("Chabo", 3, "IT"), ("Tito", 4, "V4")),
+        time_bins=((70, 170),),
+        seed=0,
+    )
+    freeman = write_brainio_fixture(
+        d,
+        "movshon.FreemanZiembaFixture2013.public",
+        "movshon.fzfixture-public",
+        n_images=4,
+        n_reps=2,
+        animals=(("m1", 2, "V1"), ("m2", 3, "V2")),
+        time_bins=((0, 10), (10, 20), (20, 30), (30, 40)),
+        legacy_ids=True,
+        seed=1,
+    )
     return d, majaj, freeman
 
 
@@ -64,7 +86,9 @@ def test_time_bins_mean_window_and_index(cache):
     x = raw["data"]  # (presentation, neuroid, time_bin)
     m1 = raw["animal"] == "m1"
     np.testing.assert_allclose(assembly_responses(a)["m1"].values, x[:, m1].mean(2), atol=1e-12)
-    np.testing.assert_allclose(assembly_responses(a, time_bins=(10, 30))["m1"].values, x[:, m1, 1:3].mean(2), atol=1e-12)
+    np.testing.assert_allclose(
+        assembly_responses(a, time_bins=(10, 30))["m1"].values, x[:, m1, 1:3].mean(2), atol=1e-12
+    )
     np.testing.assert_allclose(assembly_responses(a, time_bins="20-40")["m1"].values, x[:, m1, 2:4].mean(2), atol=1e-12)
     np.testing.assert_array_equal(assembly_responses(a, time_bins=-1)["m1"].values, x[:, m1, 3])
     with pytest.raises(ValueError, match="no time bin lies within 5-9"):
@@ -81,7 +105,13 @@ def test_images_come_from_the_zip_lazily(cache):
     with zipfile.ZipFile(m["zip"]) as z, Image.open(io.BytesIO(z.read("img003.png"))) as im:
         full = np.asarray(im.convert("RGB"))
     H, W = full.shape[:2]
-    exp = np.asarray(Image.fromarray(full).resize((int(6 * W / H), 6), Image.BILINEAR))[:, (int(6 * W / H) - 6) // 2:][:, :6] if W > H else None
+    exp = (
+        np.asarray(Image.fromarray(full).resize((int(6 * W / H), 6), Image.BILINEAR))[:, (int(6 * W / H) - 6) // 2 :][
+            :, :6
+        ]
+        if W > H
+        else None
+    )
     got = ds.stimuli.images_for(["img003"])[0]
     assert got.shape == (6, 6, 3)
     np.testing.assert_array_equal(got, exp)
@@ -157,13 +187,28 @@ def _zip_image(zp, member):
 
 
 def test_brainscore_sha1_cache_layout(tmp_path):
-    "brainscore_core keeps every file in <cache>/<sha1>/ and extracts a ZIP into <zip folder>/<stem>/; MajajHong2015 is stored neuroid first."
+    ("brainscore_core keeps every file in <cache>/<sha1>/ and extracts a "
+     "ZIP into <zip folder>/<stem>/; MajajHong2015 is stored neuroid first.")
     import hashlib
-    m = write_brainio_fixture(tmp_path, "dicarlo.MajajHongFixture2015.public", "dicarlo.hvmfixture-public", n_images=5, n_reps=2,
-                              image_size=(6, 6), dims=("neuroid", "presentation", "time_bin"), layout="brainscore", extract=True, seed=4)
+
+    m = write_brainio_fixture(
+        tmp_path,
+        "dicarlo.MajajHongFixture2015.public",
+        "dicarlo.hvmfixture-public",
+        n_images=5,
+        n_reps=2,
+        image_size=(6, 6),
+        dims=("neuroid", "presentation", "time_bin"),
+        layout="brainscore",
+        extract=True,
+        seed=4,
+    )
     for k in ("assembly", "csv", "zip"):
         assert m[k].parent.parent == tmp_path and m[k].parent.name == hashlib.sha1(m[k].read_bytes()).hexdigest()
-    assert m["csv"].name == "stimulus_dicarlo_hvmfixture-public.csv" and m["zip"].name == "stimulus_dicarlo_hvmfixture-public.zip"
+    assert (
+        m["csv"].name == "stimulus_dicarlo_hvmfixture-public.csv"
+        and m["zip"].name == "stimulus_dicarlo_hvmfixture-public.zip"
+    )
     with h5py.File(m["assembly"], "r") as f:
         raw = f["data"][()]  # (neuroid, presentation, time_bin) as stored
         animal = f["animal"][()].astype(str)
@@ -174,9 +219,13 @@ def test_brainscore_sha1_cache_layout(tmp_path):
         np.testing.assert_array_equal(ds.stimuli.images_for(["img003"])[0], _zip_image(m["zip"], "img003.png"))
     m["zip"].unlink()  # only the extracted copy is left: read from <zip folder>/<stem>/
     ds = load_brainio_dataset(m["assembly"])
-    np.testing.assert_array_equal(ds.stimuli.images_for(["img001"])[0], np.asarray(Image_open(m["zip"].parent/m["zip"].stem/"img001.png")))
+    np.testing.assert_array_equal(
+        ds.stimuli.images_for(["img001"])[0], np.asarray(Image_open(m["zip"].parent / m["zip"].stem / "img001.png"))
+    )
     for p in (m["zip"].parent/m["zip"].stem).iterdir(): p.unlink()
-    with pytest.raises(FileNotFoundError, match=r"stimulus_dicarlo_hvmfixture-public.zip is neither next to it nor in a sibling folder"):
+    with pytest.raises(
+        FileNotFoundError, match=r"stimulus_dicarlo_hvmfixture-public.zip is neither next to it nor in a sibling folder"
+    ):
         load_brainio_dataset(m["assembly"])
 
 
@@ -186,25 +235,49 @@ def Image_open(path):
 
 
 def test_stimulus_set_by_identifier_and_assembly_by_identifier(tmp_path):
-    "FreemanZiemba2013.public is paired in Brain-Score with FreemanZiemba2013.aperture-public, not the set its attribute names."
-    f = write_brainio_fixture(tmp_path, "movshon.FZFixture2013.public", "movshon.FZFixture2013-public", n_images=4, n_reps=2,
-                              image_size=(6, 6), layout="brainscore", seed=5)
-    ap = write_brainio_fixture(tmp_path, "movshon.FZFixture2013.aperture", "FZFixture2013.aperture-public", n_images=4, n_reps=1,
-                               image_size=(6, 6), layout="brainscore", seed=6)
+    ("FreemanZiemba2013.public is paired in Brain-Score with "
+     "FreemanZiemba2013.aperture-public, not the set its attribute names.")
+    f = write_brainio_fixture(
+        tmp_path,
+        "movshon.FZFixture2013.public",
+        "movshon.FZFixture2013-public",
+        n_images=4,
+        n_reps=2,
+        image_size=(6, 6),
+        layout="brainscore",
+        seed=5,
+    )
+    ap = write_brainio_fixture(
+        tmp_path,
+        "movshon.FZFixture2013.aperture",
+        "FZFixture2013.aperture-public",
+        n_images=4,
+        n_reps=1,
+        image_size=(6, 6),
+        layout="brainscore",
+        seed=6,
+    )
     own = load_brainio_dataset(tmp_path, identifier="movshon.FZFixture2013.public")
     np.testing.assert_array_equal(own.stimuli.images_for(["img002"])[0], _zip_image(f["zip"], "img002.png"))
-    ds = load_neural_data(f"brainio:{tmp_path}?identifier=movshon.FZFixture2013.public&stimulus_set=FZFixture2013.aperture-public")
+    ds = load_neural_data(
+        f"brainio:{tmp_path}?identifier=movshon.FZFixture2013.public&stimulus_set=FZFixture2013.aperture-public"
+    )
     assert sorted(ds.subjects) == ["Chabo", "Tito"]  # only the assembly asked for
     np.testing.assert_array_equal(ds.stimuli.images_for(["img002"])[0], _zip_image(ap["zip"], "img002.png"))
     assert not np.array_equal(_zip_image(ap["zip"], "img002.png"), _zip_image(f["zip"], "img002.png"))
-    with pytest.raises(FileNotFoundError, match="stimulus set 'nothing-public' was not found as stimulus_nothing-public.csv"):
+    with pytest.raises(
+        FileNotFoundError, match="stimulus set 'nothing-public' was not found as stimulus_nothing-public.csv"
+    ):
         load_brainio_dataset(tmp_path, identifier="movshon.FZFixture2013.public", stimulus_set="nothing-public")
-    with pytest.raises(FileNotFoundError, match=r"no assy_x_Y\.nc in .*found \['assy_movshon_FZFixture2013_aperture.nc'"):
+    with pytest.raises(
+        FileNotFoundError, match=r"no assy_x_Y\.nc in .*found \['assy_movshon_FZFixture2013_aperture.nc'"
+    ):
         load_brainio_dataset(tmp_path, identifier="x.Y")
 
 
 def test_neuroids_without_a_region(cache, tmp_path):
-    "A neuroid whose `region` is empty or NaN is no silent region '' or 'nan': an error naming it, or dropped on request."
+    ("A neuroid whose `region` is empty or NaN is no silent region "
+     "'' or 'nan': an error naming it, or dropped on request.")
     d, m, _ = cache
     def blank(ds):
         r = ds["region"].values.astype(object); r[1] = ""; r[4] = np.nan
@@ -222,20 +295,24 @@ def test_neuroids_without_a_region(cache, tmp_path):
 
 
 def test_the_stimulus_set_is_part_of_the_run_identity_and_the_feature_cache_key(tmp_path, monkeypatch):
-    "stimulus_set= changes the images, not their ids: runs and cached features of the assembly's own set are not reused for another."
+    ("stimulus_set= changes the images, not their ids: runs and cached "
+     "features of the assembly's own set are not reused for another.")
     from eval_keys import eval_keys
     d = tmp_path / "cache"
     f = write_brainio_fixture(d, "movshon.FZFixture2013.public", "movshon.FZFixture2013-public", n_images=8, n_reps=2,
                               image_size=(6, 6), layout="brainscore", seed=5)
     write_brainio_fixture(d, "movshon.FZFixture2013.aperture", "FZFixture2013.aperture-public", n_images=8, n_reps=1,
                           image_size=(6, 6), layout="brainscore", seed=6)
-    load = lambda **kw: load_brainio_dataset(d, identifier="movshon.FZFixture2013.public", subject_coord=None, test_fraction=0.5, **kw)
+    load = lambda **kw: load_brainio_dataset(
+        d, identifier="movshon.FZFixture2013.public", subject_coord=None, test_fraction=0.5, **kw
+    )
     own, aperture = load(), load(stimulus_set="FZFixture2013.aperture-public")
     named, by_csv = load(stimulus_set="movshon.FZFixture2013-public"), load(stimulus_set=f["csv"])
     ids_own, key_own = eval_keys(own, tmp_path / "res", monkeypatch)
     ids_ap, key_ap = eval_keys(aperture, tmp_path / "res", monkeypatch)
     assert set(ids_own).isdisjoint(ids_ap) and key_own != key_ap
-    assert eval_keys(named, tmp_path / "res", monkeypatch) == (ids_own, key_own)  # its own set, named: the same images, the same keys
+    # its own set, named: the same images, the same keys
+    assert eval_keys(named, tmp_path / "res", monkeypatch) == (ids_own, key_own)
     assert eval_keys(by_csv, tmp_path / "res", monkeypatch)[1] != key_ap
     assert own.attrs["image_options"] == dict(stimulus_set="movshon.FZFixture2013-public", image_size=None)
     assert aperture.attrs["image_options"]["stimulus_set"] == "FZFixture2013.aperture-public"

@@ -119,13 +119,16 @@ def test_run_executes_once_per_setting(tmp_path, capsys):
     assert capsys.readouterr().out.startswith("already ran")
     assert run_notebook(nb, {"a": 6}, res_root) != run
     assert len(find_runs("toy", res_root)) == 2
-    assert not [p for p in (res_root / "toy").iterdir() if p.name.startswith(".") and not p.name.endswith(".lock")]  # no temp folders left (empty .lock files stay by design)
+    # no temp folders left (empty .lock files stay by design)
+    assert not [p for p in (res_root / "toy").iterdir() if p.name.startswith(".") and not p.name.endswith(".lock")]
 
 
 def test_run_errors(tmp_path, capsys):
     nb = _toy_notebook(tmp_path / "toy.ipynb")
     assert main(["run", str(nb), "c=1", "--results-root", str(tmp_path / "r")]) == 2
-    assert "toy.ipynb has no parameter(s) ['c']; its parameters are ['a', 'b', 'results_root']" in capsys.readouterr().err
+    assert (
+        "toy.ipynb has no parameter(s) ['c']; its parameters are ['a', 'b', 'results_root']" in capsys.readouterr().err
+    )
     assert main(["run", str(tmp_path / "missing.ipynb")]) == 2
     assert "missing.ipynb' does not exist" in capsys.readouterr().err
     bad = _toy_notebook(tmp_path / "bad.ipynb", body="raise RuntimeError('boom in the notebook')")

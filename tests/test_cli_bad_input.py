@@ -28,7 +28,10 @@ def files(tmp_path_factory):
     (r / "notds" / "chapter1.tex").write_text("x")
     from visreps.models.zoo import build_model, save_checkpoint
     from visreps.core.storage import record_checksum
-    ck = save_checkpoint(r / "run" / "checkpoints" / "epoch_0001.pt", build_model("custom_cnn", 4, width=0.25, image_size=64), epoch=1)
+
+    ck = save_checkpoint(
+        r / "run" / "checkpoints" / "epoch_0001.pt", build_model("custom_cnn", 4, width=0.25, image_size=64), epoch=1
+    )
     record_checksum(ck)  # as training does; then one byte flips (the file still loads)
     b = bytearray(ck.read_bytes()); b[len(b) // 2] ^= 0xFF; ck.write_bytes(bytes(b))
     import shutil, xarray as xr
@@ -60,7 +63,11 @@ CASES = [
     ("world", lambda r: ["--config", str(r / "empty_list.yaml")], "empty_list.yaml' must hold a mapping"),
     ("world", lambda r: ["--config", str(r / "missing.yaml")], "missing.yaml' does not exist"),
     ("world", lambda r: ["name=../../evil", f"results_root={r / 'wr'}"], "name='../../evil'"),
-    ("world", lambda r: [f"out={r / 'notds'}", *[f"{k}={v}" for k, v in TINY.items()]], "notds' is not empty and not a visreps data set"),
+    (
+        "world",
+        lambda r: [f"out={r / 'notds'}", *[f"{k}={v}" for k, v in TINY.items()]],
+        "notds' is not empty and not a visreps data set",
+    ),
     ("eval", lambda r: EV(r) + ["subjects=[subj09]"], "subjects=['subj09']"),
     ("eval", lambda r: EV(r) + ["rois=[V9]"], "rois=['V9']"),
     ("eval", lambda r: EV(r) + ["readouts=[fc9]"], "['fc9']"),
@@ -70,13 +77,25 @@ CASES = [
     ("eval", lambda r: EV(r) + ["n_boot=many"], "n_boot='many'"),
     ("eval", lambda r: EV(r) + ["ceiling_splits=3"], "did you mean 'n_ceiling_splits'"),
     ("eval", lambda r: EV(r) + ["analyses=[pca_reconstruction]", "pca_ks=[500]"], "pca_ks=[500]"),
-    ("eval", lambda r: [a for a in EV(r) if not a.startswith("n_select")] + ["n_select=5", "analyses=[pls]"], "n_select=5"),
+    (
+        "eval",
+        lambda r: [a for a in EV(r) if not a.startswith("n_select")] + ["n_select=5", "analyses=[pls]"],
+        "n_select=5",
+    ),
     ("eval", lambda r: EV(r) + [f"checkpoint={r / 'missing.pt'}"], "missing.pt"),
     ("eval", lambda r: EV(r) + [f"checkpoint={r / 'corrupt.pt'}"], "corrupt.pt"),
-    ("eval", lambda r: EV(r) + [f"checkpoint={r / 'run' / 'checkpoints' / 'epoch_0001.pt'}"], "epoch_0001.pt' does not match its checksum"),
+    (
+        "eval",
+        lambda r: EV(r) + [f"checkpoint={r / 'run' / 'checkpoints' / 'epoch_0001.pt'}"],
+        "epoch_0001.pt' does not match its checksum",
+    ),
     ("eval", lambda r: EV(r)[1:] + [f"dataset={r / 'nowhere'}"], "nowhere"),
     ("eval", lambda r: EV(r)[1:] + [f"dataset={r / 'nan'}"], "responses_subj01.nc: 1 non-finite values"),
-    ("train", lambda r: [f"dataset={r / 'w'}", f"labels={r / 'bad.csv'}", "num_classes=4", f"out_dir={r / 't'}"], "bad.csv"),
+    (
+        "train",
+        lambda r: [f"dataset={r / 'w'}", f"labels={r / 'bad.csv'}", "num_classes=4", f"out_dir={r / 't'}"],
+        "bad.csv",
+    ),
     ("train", lambda r: [f"dataset={r / 'w'}", "labels=column:nope", f"out_dir={r / 't'}"], "labels='column:nope'"),
     ("train", lambda r: ["epochs=two"], "epochs='two'"),
     ("labels", lambda r: [f"dataset={r / 'w'}", "readout=fc9", f"out_dir={r / 'l'}"], "['fc9']"),
@@ -84,7 +103,11 @@ CASES = [
     ("bank", lambda r: [f"bank={r / 'missing.yaml'}"], "missing.yaml"),
     ("bank", lambda r: ["analyses=[x]"], "analyses=['x']"),
     ("sweep", lambda r: [str(r / "nope.yaml")], "nope.yaml"),
-    ("sweep", lambda r: [str(r / "nope.yaml")], "(shipped: ['demo'"),  # the shipped plans, not the yaml files beside the path
+    (
+        "sweep",
+        lambda r: [str(r / "nope.yaml")],
+        "(shipped: ['demo'",
+    ),  # the shipped plans, not the yaml files beside the path
     ("sweep", lambda r: ["demo", "epochz=1", "--dry-run"], "epochz"),
     ("run", lambda r: [str(r / "nope.ipynb")], "nope.ipynb"),
     ("run", lambda r: [str(r / "broken.ipynb")], "broken.ipynb"),
@@ -97,10 +120,33 @@ CASES = [
 ]
 import torch
 if not torch.cuda.is_available():  # device=cuda on a machine without a GPU
-    CASES += [(c, a, "device='cuda' was requested but CUDA is not available") for c, a in [
-        ("eval", lambda r: [x for x in EV(r) if x not in ("device=cpu", f"results_root={r / 'res'}")] + ["device=cuda", f"results_root={r / 'rc'}"]),
-        ("train", lambda r: [f"dataset={r / 'w'}", "num_classes=4", "epochs=1", "device=cuda", f"out_dir={r / 'tc'}"]),
-        ("labels", lambda r: [f"dataset={r / 'w'}", "width=0.25", "num_classes=4", "n_classes=[2]", "device=cuda", f"out_dir={r / 'lc'}"])]]
+    CASES += [
+        (c, a, "device='cuda' was requested but CUDA is not available")
+        for c, a in [
+            (
+                "eval",
+                lambda r: (
+                    [x for x in EV(r) if x not in ("device=cpu", f"results_root={r / 'res'}")]
+                    + ["device=cuda", f"results_root={r / 'rc'}"]
+                ),
+            ),
+            (
+                "train",
+                lambda r: [f"dataset={r / 'w'}", "num_classes=4", "epochs=1", "device=cuda", f"out_dir={r / 'tc'}"],
+            ),
+            (
+                "labels",
+                lambda r: [
+                    f"dataset={r / 'w'}",
+                    "width=0.25",
+                    "num_classes=4",
+                    "n_classes=[2]",
+                    "device=cuda",
+                    f"out_dir={r / 'lc'}",
+                ],
+            ),
+        ]
+    ]
 
 
 def test_every_command_has_bad_input_cases():
@@ -145,24 +191,42 @@ def test_default_dataset_world_works_for_eval(tmp_path):
 
 
 def test_default_dataset_world_works_for_train_and_labels(tmp_path):
-    "`dataset` left at its default ('world') for `visreps labels` and `visreps train`, sized down through dataset_options."
+    ("`dataset` left at its default ('world') for `visreps labels` "
+     "and `visreps train`, sized down through dataset_options.")
     opts = [f"dataset_options.{k}={v}" for k, v in TINY.items()]
     rc, out, err = run(["labels", *opts, "width=0.25", "num_classes=4", "n_classes=[2]", "device=cpu", "image_size=64",
                         f"out_dir={tmp_path / 'labels'}"])
     assert rc == 0, err
     assert (tmp_path / "labels" / "pca_labels_2.csv").exists()
-    rc, out, err = run(["train", *opts, "width=0.125", "num_classes=2", "epochs=1", "batch_size=16", "device=cpu", "image_size=64",
-                        "progress=false", f"labels={tmp_path / 'labels' / 'pca_labels_2.csv'}", f"out_dir={tmp_path / 'train'}"])
+    rc, out, err = run(
+        [
+            "train",
+            *opts,
+            "width=0.125",
+            "num_classes=2",
+            "epochs=1",
+            "batch_size=16",
+            "device=cpu",
+            "image_size=64",
+            "progress=false",
+            f"labels={tmp_path / 'labels' / 'pca_labels_2.csv'}",
+            f"out_dir={tmp_path / 'train'}",
+        ]
+    )
     assert rc == 0, err
     assert (tmp_path / "train" / "checkpoints" / "last.pt").exists()
 
 
 def test_ctrl_c_is_one_line_and_status_130(monkeypatch):
-    "Ctrl-C in any command (a sweep raises KeyboardInterrupt once its runs are stopped): one line, exit status 130, no traceback."
+    ("Ctrl-C in any command (a sweep raises KeyboardInterrupt once "
+     "its runs are stopped): one line, exit status 130, no traceback.")
     def stopped(cfg, args): raise KeyboardInterrupt("sweep demo stopped by SIGINT")
     monkeypatch.setattr(COMMANDS["runs"], "func", stopped)
     rc, out, err = run(["runs"])
     assert rc == 130, err
-    assert err.strip() == "visreps runs: interrupted (sweep demo stopped by SIGINT); finished work is kept, rerun to continue"
+    assert (
+        err.strip()
+        == "visreps runs: interrupted (sweep demo stopped by SIGINT); finished work is kept, rerun to continue"
+    )
     with pytest.raises(KeyboardInterrupt):
         main(["runs", "--debug"])

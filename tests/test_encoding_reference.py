@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-import visreps.data.dataset as dataset  # the project's own module: a plain import, so a broken module fails this test instead of skipping it
+# the project's own module: a plain import, so a broken module fails this test instead of skipping it
+import visreps.data.dataset as dataset
 from visreps.metrics.encoding import RidgeEncoder, encoding_score, stimulus_ids_of
 from visreps.metrics.pls import cross_decompose
 

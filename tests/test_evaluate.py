@@ -50,9 +50,17 @@ def rsa_results(world, checkpoints):
     "RSA of the untrained, coarse and fine networks on both subjects (data loaded from the folder)."
     root, path, _ = world
     res = root / "results"
-    run_eval(EvalConfig(width=0.25, num_classes=64, model_seed=1, dataset=str(path), analyses=["rsa"], results_root=str(res), **EVAL), progress=False)
+    run_eval(
+        EvalConfig(
+            width=0.25, num_classes=64, model_seed=1, dataset=str(path), analyses=["rsa"], results_root=str(res), **EVAL
+        ),
+        progress=False,
+    )
     for name, ck in checkpoints.items():
-        s = run_eval(EvalConfig(checkpoint=str(ck), dataset=str(path), analyses=["rsa"], results_root=str(res), **EVAL), progress=False)
+        s = run_eval(
+            EvalConfig(checkpoint=str(ck), dataset=str(path), analyses=["rsa"], results_root=str(res), **EVAL),
+            progress=False,
+        )
         assert len(s.written) == 2
     return ResultsStore(res).load()
 
@@ -71,11 +79,19 @@ def test_known_structure(rsa_results):
         assert test.loc[("train_fine", s, "ventral"), "readout"] in LATE
         # the briefly trained 64-way network beats the untrained one in ventral (point estimates; its CIs
         # still overlap the untrained ones after 4 epochs on 480 images)
-        assert test.loc[("train_fine", s, "ventral"), "value"] > test.loc[("custom_cnn-untrained-s1", s, "ventral"), "value"]
+        assert (
+            test.loc[("train_fine", s, "ventral"), "value"]
+            > test.loc[("custom_cnn-untrained-s1", s, "ventral"), "value"]
+        )
         # ... and a trained network matches ventral better than the untrained one (CIs apart)
-        assert test.loc[("train_coarse", s, "ventral"), "ci_low"] > test.loc[("custom_cnn-untrained-s1", s, "ventral"), "ci_high"]
+        assert (
+            test.loc[("train_coarse", s, "ventral"), "ci_low"]
+            > test.loc[("custom_cnn-untrained-s1", s, "ventral"), "ci_high"]
+        )
         # early readouts match early cortex better than late ones; the reverse for ventral (trained)
-        sel = df[(df.split == "select") & (df.model == "train_coarse") & (df.subject == s)].pivot(index="readout", columns="roi", values="value")
+        sel = df[(df.split == "select") & (df.model == "train_coarse") & (df.subject == s)].pivot(
+            index="readout", columns="roi", values="value"
+        )
         assert sel.loc["conv1.post", "early"] > sel.loc["fc2.post", "early"]
         assert sel.loc["fc2.post", "ventral"] > sel.loc["conv1.post", "ventral"]
 
@@ -101,10 +117,18 @@ def test_bootstrap_arrays_match_records(world, rsa_results):
 
 
 def test_all_analyses_reproducible_and_resumable(world, checkpoints, monkeypatch):
-    "Kill a sweep after two runs, start it again: only the missing runs are computed, and the numbers equal a clean run's."
+    ("Kill a sweep after two runs, start it again: only the missing "
+     "runs are computed, and the numbers equal a clean run's.")
     root, path, _ = world
-    cfg = EvalConfig(checkpoint=str(checkpoints["coarse"]), dataset=str(path), results_root=str(root / "resume"), subjects=["subj01"],
-                     readouts=["conv1.post", "conv3.post", "fc1.post", "fc2.post"], pls_components=4, **EVAL)
+    cfg = EvalConfig(
+        checkpoint=str(checkpoints["coarse"]),
+        dataset=str(path),
+        results_root=str(root / "resume"),
+        subjects=["subj01"],
+        readouts=["conv1.post", "conv3.post", "fc1.post", "fc2.post"],
+        pls_components=4,
+        **EVAL,
+    )
     real_write = ResultsStore.write_run
     calls = []
 
@@ -125,7 +149,9 @@ def test_all_analyses_reproducible_and_resumable(world, checkpoints, monkeypatch
     a, b = ResultsStore(root / "resume").load(), ResultsStore(root / "clean").load()
     key = ["subject", "analysis", "roi", "metric", "readout", "split"]
     cols = key + ["value", "ci_low", "ci_high", "ceiling", "normalized"]
-    pd.testing.assert_frame_equal(a[cols].sort_values(key).reset_index(drop=True), b[cols].sort_values(key).reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        a[cols].sort_values(key).reset_index(drop=True), b[cols].sort_values(key).reset_index(drop=True)
+    )
     assert sorted(a.run_id.unique()) == sorted(b.run_id.unique())
     t = a[a.split == "test"]
     assert set(t.analysis) == {"rsa", "encoding", "pls", "pca_reconstruction"}
@@ -137,7 +163,9 @@ def test_all_analyses_reproducible_and_resumable(world, checkpoints, monkeypatch
     assert len(forced.written) == 1
     c = ResultsStore(root / "resume").load(analysis="rsa")
     ar = a[a.analysis == "rsa"]
-    pd.testing.assert_frame_equal(ar[cols].sort_values(key).reset_index(drop=True), c[cols].sort_values(key).reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        ar[cols].sort_values(key).reset_index(drop=True), c[cols].sort_values(key).reset_index(drop=True)
+    )
 
 def test_bad_checkpoint_and_data(world, checkpoints, tmp_path):
     import torch

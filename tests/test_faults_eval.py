@@ -20,11 +20,23 @@ TINY = dict(n_levels=2, n_subjects=1, n_train_per_subject=24, n_test=16, image_s
 
 
 def eval_args(world, root):
-    return ["eval", f"dataset={world}", "width=0.25", "num_classes=4", "n_select=16", "n_boot=5", "device=cpu", "batch_size=8",
-            "analyses=[rsa,pca_reconstruction]", "pca_ks=[2,4]", f"results_root={root}"]
+    return [
+        "eval",
+        f"dataset={world}",
+        "width=0.25",
+        "num_classes=4",
+        "n_select=16",
+        "n_boot=5",
+        "device=cpu",
+        "batch_size=8",
+        "analyses=[rsa,pca_reconstruction]",
+        "pca_ks=[2,4]",
+        f"results_root={root}",
+    ]
 
 
-# one `visreps eval`, started once the file `go` exists (every process has imported by then); KILL_AT: where it SIGKILLs itself
+# one `visreps eval`, started once the file `go` exists (every
+# process has imported by then); KILL_AT: where it SIGKILLs itself
 EVAL = """
 import os, sys, time
 from pathlib import Path
@@ -48,8 +60,13 @@ sys.exit(main(sys.argv[2:]))
 
 
 def start(go, argv, **env):
-    return subprocess.Popen([sys.executable, "-c", EVAL, str(go), *argv], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "OMP_NUM_THREADS": "1", **env})
+    return subprocess.Popen(
+        [sys.executable, "-c", EVAL, str(go), *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1", **env},
+    )
 
 
 def records(root):
@@ -60,9 +77,9 @@ def records(root):
 
 
 def leftovers(root):
-    """Temporaries of any writer: raw feature folders, .tmp files and folders, replaced folders, and lock files of nothing
-    (a lock file stays only beside the entry it guards, or as the one turn lock `runs/.eval-<plan>.lock` of an evaluation's plan,
-    reused by every identical evaluation: more than one of those for one plan is a leftover)."""
+    """Temporaries of any writer: raw feature folders, .tmp files and folders, replaced folders, and lock files of
+    nothing (a lock file stays only beside the entry it guards, or as the one turn lock `runs/.eval-<plan>.lock` of an
+    evaluation's plan, reused by every identical evaluation: more than one of those for one plan is a leftover)."""
     root = Path(root)
     out = [p for p in root.rglob("*") if ".raw-" in p.name or ".tmp" in p.name or ".old-" in p.name]
     for lk in root.rglob(".*.lock"):
@@ -105,15 +122,21 @@ def test_identical_evals_at_once_leave_one_set_of_records(world, reference, tmp_
     time.sleep(0.5); go.touch()
     outs = [p.communicate(timeout=300)[0] for p in ps]
     assert [p.returncode for p in ps] == [0, 0, 0], outs
-    said = sorted(o.strip().splitlines()[-1].split(",")[:2] for o in outs)  # one computed; the others waited and reused its runs
-    assert said == [["eval: 0 run(s) written", " 2 already done"]] * 2 + [["eval: 2 run(s) written", " 0 already done"]], outs
+    # one computed; the others waited and reused its runs
+    said = sorted(o.strip().splitlines()[-1].split(",")[:2] for o in outs)
+    assert said == [["eval: 0 run(s) written", " 2 already done"]] * 2 + [
+        ["eval: 2 run(s) written", " 0 already done"]
+    ], outs
     same_as_reference(root, reference)
     assert leftovers(root) == []
 
 
-def test_an_identical_eval_started_after_the_first_run_is_stored_waits_and_computes_nothing(world, reference, tmp_path, monkeypatch, capsys):
-    """The second of two identical evaluations starts once the first has stored its first run (ordered by a hook, not by sleeps):
-    it says it waits, takes its turn after the first, computes nothing and reports 0 runs written; one turn lock remains."""
+def test_an_identical_eval_started_after_the_first_run_is_stored_waits_and_computes_nothing(
+    world, reference, tmp_path, monkeypatch, capsys
+):
+    """The second of two identical evaluations starts once the first has stored its first run (ordered by a hook, not by
+    sleeps): it says it waits, takes its turn after the first, computes nothing and reports 0 runs written; one turn
+    lock remains."""
     import threading
     import visreps.study.evaluate as E
     import visreps.study.results as R
@@ -130,23 +153,33 @@ def test_an_identical_eval_started_after_the_first_run_is_stored_waits_and_compu
             if wait_message: wait_message(m)
             second_waits.set()
         return real_locked(path, wait_message=said, **k)
-    second = threading.Thread(target=lambda: summaries.update(second=E.run_eval(cfg, data=data, progress=False)), name="second")
+
+    second = threading.Thread(
+        target=lambda: summaries.update(second=E.run_eval(cfg, data=data, progress=False)), name="second"
+    )
     def write_run(self, *a, **k):
         out = real_write(self, *a, **k)
         if threading.current_thread().name == "first" and second.ident is None:
-            second.start()  # the first run is stored, one is left: the second must wait for the first, not compute it alongside
+            # the first run is stored, one is left: the second must wait for the first, not compute it alongside
+            second.start()
             t0 = time.time()
             while second.is_alive() and not second_waits.is_set() and time.time() - t0 < 120: second_waits.wait(0.05)
         return out
     monkeypatch.setattr(E.SubjectEvaluation, "run", run)
     monkeypatch.setattr(R.ResultsStore, "write_run", write_run)
     monkeypatch.setattr(S, "locked", locked)
-    first = threading.Thread(target=lambda: summaries.update(first=E.run_eval(cfg, data=data, progress=False)), name="first")
+    first = threading.Thread(
+        target=lambda: summaries.update(first=E.run_eval(cfg, data=data, progress=False)), name="first"
+    )
     first.start(); first.join(300); second.join(300)
     assert set(summaries) == {"first", "second"}, "an evaluation failed (see the captured output)"
     assert computed == ["first", "first"], computed  # the second computed nothing
     assert (len(summaries["first"].written), len(summaries["first"].skipped)) == (2, 0)
-    assert (len(summaries["second"].written), len(summaries["second"].skipped), summaries["second"].n_records) == (0, 2, 0)
+    assert (len(summaries["second"].written), len(summaries["second"].skipped), summaries["second"].n_records) == (
+        0,
+        2,
+        0,
+    )
     assert str(summaries["second"]).startswith("eval: 0 run(s) written, 2 already done")
     assert "visreps eval: waiting for an identical evaluation" in capsys.readouterr().err
     same_as_reference(tmp_path / "S", reference)
@@ -155,7 +188,8 @@ def test_an_identical_eval_started_after_the_first_run_is_stored_waits_and_compu
 
 
 def test_a_run_finished_by_another_writer_meanwhile_is_not_counted_as_written(world, reference, tmp_path, monkeypatch):
-    "write_run says whether it wrote: a run someone else stored while this evaluation computed it is reported as already done."
+    ("write_run says whether it wrote: a run someone else stored "
+     "while this evaluation computed it is reported as already done.")
     import visreps.study.evaluate as E
     import visreps.study.results as R
     cfg = E.EvalConfig.from_overrides(eval_args(world, tmp_path / "S")[1:])

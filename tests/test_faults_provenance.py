@@ -86,7 +86,8 @@ def test_world_training_runs_record_their_images_and_task(tmp_path):
 
 
 def test_an_evaluation_of_a_trained_network_carries_its_training_record(world, tmp_path):
-    "Each stored run keeps what it was computed from: the evaluated data set's identity and the network's training record."
+    ("Each stored run keeps what it was computed from: the evaluated "
+     "data set's identity and the network's training record.")
     from visreps.study.results import ResultsStore
     r, path, ds = world
     rc, out, err = run(["train", f"dataset={path}", "labels=column:category", *TRAIN, f"out_dir={tmp_path / 't'}"])

@@ -27,7 +27,8 @@ def slow(path, obj):
     return real(path, obj)
 R.write_json_atomic = slow
 while time.time() < t0 + 0.2 * i: time.sleep(0.01)
-R.ResultsStore(root).write_run(dict(model="same", readout="fc2.post"), [dict(analysis="rsa", metric="spearman", value=0.5)],
+R.ResultsStore(root).write_run(dict(model="same", readout="fc2.post"),
+                               [dict(analysis="rsa", metric="spearman", value=0.5)],
                                config=dict(writer=i), arrays=dict(writer=np.array([i])))
 """
 
@@ -35,16 +36,26 @@ R.ResultsStore(root).write_run(dict(model="same", readout="fc2.post"), [dict(ana
 def test_concurrent_identical_writers_leave_one_consistent_run(tmp_path):
     root, log, n = tmp_path / "store", tmp_path / "writes.log", 4
     t0 = time.time() + 3  # every process is up before the first writes
-    ps = [subprocess.Popen([sys.executable, "-c", WRITER, str(root), str(i), str(n), str(t0), str(log)], stderr=subprocess.PIPE, text=True)
-          for i in range(n)]
+    ps = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(root), str(i), str(n), str(t0), str(log)],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(n)
+    ]
     errs = [p.communicate(timeout=120)[1] for p in ps]
     assert [p.returncode for p in ps] == [0] * n, errs
     assert len(log.read_text().split()) == 1, "the run was written more than once"
     store = ResultsStore(root)
     rid = make_run_id(dict(model="same", readout="fc2.post"))
     assert store.run_ids() == [rid] and len(store.load()) == 1
-    assert store.load_arrays(rid)["writer"].tolist() == [store.read_run(rid)["config"]["writer"]]  # results and arrays of one writer
-    assert sorted(p.name for p in (root / "runs").iterdir() if not p.name.endswith(".lock")) == [f"{rid}.json", f"{rid}.npz"]
+    # results and arrays of one writer
+    assert store.load_arrays(rid)["writer"].tolist() == [store.read_run(rid)["config"]["writer"]]
+    assert sorted(p.name for p in (root / "runs").iterdir() if not p.name.endswith(".lock")) == [
+        f"{rid}.json",
+        f"{rid}.npz",
+    ]
 
 
 def test_truncated_results_file_is_not_done_and_is_rewritten(tmp_path):
@@ -132,13 +143,18 @@ def test_truncated_stimulus_file_names_itself(tmp_path):
 
 
 def test_damaged_world_is_named_and_made_again(tmp_path, capsys):
-    "A world (in the cache under results_root, or at out=DIR) whose dataset.json was cut short: `visreps world` names it and makes it again."
+    ("A world (in the cache under results_root, or at out=DIR) whose "
+     "dataset.json was cut short: `visreps world` names it and makes it again.")
     from visreps.app.cli import main
     tiny = [f"{k}={v}" for k, v in dict(n_levels=2, n_subjects=1, n_train_per_subject=8, n_test=8, image_size=32,
                                          n_voxels_early=4, n_voxels_mid=4, n_voxels_ventral=4).items()]
     for where in ([f"results_root={tmp_path / 'res'}"], [f"out={tmp_path / 'd'}"]):
         assert main(["world", *tiny, *where]) == 0
-        meta = next(p for p in tmp_path.rglob("dataset.json") if str(p).startswith(str(tmp_path / ("res" if "results" in where[0] else "d"))))
+        meta = next(
+            p
+            for p in tmp_path.rglob("dataset.json")
+            if str(p).startswith(str(tmp_path / ("res" if "results" in where[0] else "d")))
+        )
         good = json.loads(meta.read_text())
         meta.write_text(meta.read_text()[:30])
         assert main(["world", *tiny, *where]) == 0, capsys.readouterr().err

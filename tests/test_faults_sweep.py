@@ -33,8 +33,11 @@ open(os.path.join(results_root, f'count-{a}.txt'), 'a').write('x')
 time.sleep(float(os.environ.get('TOY_SLEEP', '0')) if a == 2 else 0)
 open('out.txt', 'w').write(str(a * 10))"""
 SUM = """import glob, os
-open('sum.txt', 'w').write(str(sum(int(open(p).read()) for p in sorted(glob.glob(os.path.join(results_root, 'work', '*', 'out.txt'))))))"""
-PLAN = dict(name="faults", stages=[dict(name="work", notebook="work", grid={"a": [1, 2]}), dict(name="sum", notebook="total")])
+open('sum.txt', 'w').write(str(sum(int(open(p).read())
+                                   for p in sorted(glob.glob(os.path.join(results_root, 'work', '*', 'out.txt'))))))"""
+PLAN = dict(
+    name="faults", stages=[dict(name="work", notebook="work", grid={"a": [1, 2]}), dict(name="sum", notebook="total")]
+)
 
 
 def toy(path, body, params="a = 1\nresults_root = ''"):
@@ -50,8 +53,13 @@ def nbs(tmp_path_factory):
 
 
 def start_sweep(nbs, root, plan=PLAN, **env):
-    return subprocess.Popen([sys.executable, "-c", SWEEP, json.dumps(plan), str(nbs), str(root)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env={**os.environ, "OMP_NUM_THREADS": "1", **env})
+    return subprocess.Popen(
+        [sys.executable, "-c", SWEEP, json.dumps(plan), str(nbs), str(root)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1", **env},
+    )
 
 
 def wait_for(cond, proc, timeout=60, what="condition"):
@@ -119,16 +127,25 @@ def test_sigkill_then_rerun_ends_as_an_uninterrupted_sweep(nbs, reference, tmp_p
     root = tmp_path / "res"
     p = start_sweep(nbs, root, TOY_SLEEP="120")  # run a=2 hangs until killed
     if point == "mid-run":  # a=2's kernel has started (and sleeps); a=1 may or may not be finished
-        wait_for(lambda: any(p.name.startswith("2-") for p in (root / "pids").glob("*")) if (root / "pids").is_dir() else False, p, what="the kernel of a=2")
+        wait_for(
+            lambda: (
+                any(p.name.startswith("2-") for p in (root / "pids").glob("*")) if (root / "pids").is_dir() else False
+            ),
+            p,
+            what="the kernel of a=2",
+        )
     else:  # a=1 is finished (its run folder is in place); a=2 still runs
         wait_for(lambda: len(finished(root)) == 1 and len(kernel_pids(root)) == 2, p, what="a finished run")
     family = [c.pid for c in psutil.Process(p.pid).children(recursive=True)]
     assert family, "the sweep had no child processes"
     p.send_signal(signal.SIGKILL)
     p.wait()
-    # the runs die with the sweep: papermill gets SIGKILL from the kernel (PR_SET_PDEATHSIG), the kernel follows its parent
+    # the runs die with the sweep: papermill gets SIGKILL from the
+    # kernel (PR_SET_PDEATHSIG), the kernel follows its parent
     assert all_gone(family + kernel_pids(root)) == [], "processes outlived the SIGKILLed sweep"
-    stale = [read_status(sp.with_name(sp.name[: -len(".status.json")]))["status"] for sp in root.glob("work/*.status.json")]
+    stale = [
+        read_status(sp.with_name(sp.name[: -len(".status.json")]))["status"] for sp in root.glob("work/*.status.json")
+    ]
     assert "running" in stale  # what the kill left
     assert leftovers(root), "a killed run leaves its temporary folder"
     p2 = start_sweep(nbs, root, TOY_SLEEP="0")
@@ -155,7 +172,9 @@ def test_sigterm_and_ctrl_c_stop_cleanly_and_say_so(nbs, tmp_path, sig):
     assert p.returncode == (128 + signal.SIGTERM if sig == signal.SIGTERM else -signal.SIGINT), out
     assert time.time() - t0 < 30
     assert all_gone(family + kernel_pids(root)) == []
-    st = {read_status(sp.with_name(sp.name[: -len(".status.json")]))["status"] for sp in root.glob("work/*.status.json")}
+    st = {
+        read_status(sp.with_name(sp.name[: -len(".status.json")]))["status"] for sp in root.glob("work/*.status.json")
+    }
     assert "interrupted" in st and "running" not in st and "queued" not in st, st
     assert json.loads((root / "sweeps" / "faults.json").read_text())["stopped"] == sig.name
     assert leftovers(root) == []
@@ -178,9 +197,13 @@ def test_two_sweeps_of_one_plan_run_each_run_once(nbs, reference, tmp_path):
 def test_reused_run_whose_output_is_gone_runs_again(tmp_path):
     nbd = tmp_path / "nbs"
     nbd.mkdir()
-    toy(nbd / "out.ipynb", "import os\nfrom visreps.core.storage import declare_output\np = os.path.join(results_root, 'train', f'fine-s{a}')\n"
-                           "os.makedirs(p, exist_ok=True)\nopen(os.path.join(p, 'w.txt'), 'w').write('w')\ndeclare_output(p)\n"
-                           "open(os.path.join(results_root, 'count.txt'), 'a').write('x')")
+    toy(
+        nbd / "out.ipynb",
+        "import os\nfrom visreps.core.storage import declare_output\np "
+        "= os.path.join(results_root, 'train', f'fine-s{a}')\n"
+        "os.makedirs(p, exist_ok=True)\nopen(os.path.join(p, 'w.txt'), 'w').write('w')\ndeclare_output(p)\n"
+        "open(os.path.join(results_root, 'count.txt'), 'a').write('x')",
+    )
     plan = load_plan(dict(name="outs", stages=[dict(name="train", notebook="out")]), notebooks_dir=nbd)
     root = tmp_path / "res"
     assert not run_sweep(plan, root, log=None).failures
@@ -224,12 +247,18 @@ def test_bad_overrides_and_names_fail_before_anything_runs(nbs, tmp_path):
         load_plan({**PLAN, "name": "../../x"}, notebooks_dir=nbs)
     toy(tmp_path / "named.ipynb", "pass", params="run_name = 'r'\nresults_root = ''")
     with pytest.raises(Exception, match=r"run_name='\.\./\.\./\.\./\.\./x'"):
-        expand_plan(load_plan(dict(name="n", stages=[dict(name="s", notebook="named", params={"run_name": "../../../../x"})]),
-                              notebooks_dir=tmp_path), tmp_path / "res")
+        expand_plan(
+            load_plan(
+                dict(name="n", stages=[dict(name="s", notebook="named", params={"run_name": "../../../../x"})]),
+                notebooks_dir=tmp_path,
+            ),
+            tmp_path / "res",
+        )
     assert not (tmp_path / "res").exists()
 
 
-# papermill stand-in: writes the executed notebook with its last cell still `running` (as a run stopped mid-cell leaves it), exits 0
+# papermill stand-in: writes the executed notebook with its last cell
+# still `running` (as a run stopped mid-cell leaves it), exits 0
 HALF_RUN = """
 import sys, nbformat
 src = nbformat.read(sys.argv[1], as_version=4)
@@ -241,7 +270,8 @@ nbformat.write(src, sys.argv[2])
 
 
 def test_a_run_whose_notebook_did_not_end_is_not_done(nbs, tmp_path, monkeypatch):
-    "papermill exiting 0 is not enough: a notebook left mid-cell (seen when a stop raced papermill) is a failed run, rerun next time."
+    ("papermill exiting 0 is not enough: a notebook left mid-cell (seen "
+     "when a stop raced papermill) is a failed run, rerun next time.")
     import visreps.app.sweep as S
     monkeypatch.setattr(S, "_child_command", lambda cmd: [sys.executable, "-c", HALF_RUN, cmd[3], cmd[4]])
     plan = load_plan(dict(name="half", stages=[dict(name="work", notebook="work", grid={"a": [1]})]), notebooks_dir=nbs)
@@ -250,7 +280,11 @@ def test_a_run_whose_notebook_did_not_end_is_not_done(nbs, tmp_path, monkeypatch
     [row] = summary.rows
     assert row["status"] == "failed", row
     st = read_status(Path(row["run_dir"]))
-    assert st["status"] == "failed" and "did not run to its end: cell 1 of" in st["error"] and "is still running" in st["error"], st
+    assert (
+        st["status"] == "failed"
+        and "did not run to its end: cell 1 of" in st["error"]
+        and "is still running" in st["error"]
+    ), st
     assert not Path(row["run_dir"]).exists()  # no run folder in place: nothing counts as done
     monkeypatch.undo()
     again = run_sweep(plan, root, log=None)

@@ -23,7 +23,8 @@ SCRIPT = textwrap.dedent('''
     import os, sys
     import numpy as np
     from visreps.training.trainer import TrainConfig, train
-    if os.environ.get("KILL_AT_CHECKSUM"):  # SIGKILL right after the n-th checkpoint is renamed into place, before its checksum entry
+    # SIGKILL right after the n-th checkpoint is renamed into place, before its checksum entry
+    if os.environ.get("KILL_AT_CHECKSUM"):
         import visreps.training.trainer as T
         real, count = T.record_checksum, [0]
         def record(p):
@@ -43,8 +44,21 @@ SCRIPT = textwrap.dedent('''
     train(TrainConfig.from_overrides(sys.argv[3:]), data["images"], data["labels"], sys.argv[2])
 ''')
 
-OVERRIDES = ["arch=custom_cnn", "num_classes=4", "width=0.125", "epochs=3", "batch_size=16", "lr=2e-3", "warmup_epochs=1",
-             "image_size=64", "crop_fraction=0.889", "checkpoint_every=1", "device=cpu", "progress=false", "seed=5"]
+OVERRIDES = [
+    "arch=custom_cnn",
+    "num_classes=4",
+    "width=0.125",
+    "epochs=3",
+    "batch_size=16",
+    "lr=2e-3",
+    "warmup_epochs=1",
+    "image_size=64",
+    "crop_fraction=0.889",
+    "checkpoint_every=1",
+    "device=cpu",
+    "progress=false",
+    "seed=5",
+]
 
 
 @pytest.fixture(scope="module")
@@ -58,13 +72,21 @@ def setup(tmp_path_factory):
 
 
 def run(d, out, env, **extra):
-    return subprocess.run([sys.executable, str(d / "run.py"), str(d / "data.npz"), str(out), *OVERRIDES], env={**env, **extra},
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(d / "run.py"), str(d / "data.npz"), str(out), *OVERRIDES],
+        env={**env, **extra},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def same_run(a: Path, b: Path):
     for e in (0, 1, 2, 3):
-        ka, kb = load_train_state(a / f"checkpoints/epoch_{e:04d}.pt"), load_train_state(b / f"checkpoints/epoch_{e:04d}.pt")
+        ka, kb = (
+            load_train_state(a / f"checkpoints/epoch_{e:04d}.pt"),
+            load_train_state(b / f"checkpoints/epoch_{e:04d}.pt"),
+        )
         for k in ka["model"]:
             assert torch.equal(ka["model"][k], kb["model"][k]), f"epoch {e}: {k} differs"
     ma, mb = pd.read_csv(a / "metrics.csv"), pd.read_csv(b / "metrics.csv")
@@ -85,7 +107,9 @@ def test_truncated_last_pt_falls_back_to_the_newest_whole_checkpoint(setup, tmp_
     last.write_bytes(last.read_bytes()[:1000])
     res = run(d, out, env)
     assert res.returncode == 0, res.stderr
-    assert "last.pt' does not match its checksum" in res.stderr and "resuming from epoch_0001.pt (epoch 1)" in res.stderr, res.stderr
+    assert (
+        "last.pt' does not match its checksum" in res.stderr and "resuming from epoch_0001.pt (epoch 1)" in res.stderr
+    ), res.stderr
     same_run(ref, out)
 
 
@@ -100,7 +124,9 @@ def test_truncated_epoch_checkpoint_in_a_finished_run_is_named_and_recomputed(se
         load_train_state(bad)
     res = run(d, out, env)
     assert res.returncode == 0, res.stderr
-    assert "epoch_0002.pt' does not match its checksum" in res.stderr and "resuming from epoch_0001.pt" in res.stderr, res.stderr
+    assert "epoch_0002.pt' does not match its checksum" in res.stderr and "resuming from epoch_0001.pt" in res.stderr, (
+        res.stderr
+    )
     same_run(ref, out)
     assert all(verify_checksum(p) for p in list_checkpoints(out).values())
     # same size, other bytes (bit rot) is caught too
@@ -119,7 +145,8 @@ def test_garbage_checksum_sidecar_does_not_stop_a_resume(setup, tmp_path):
     assert res.returncode == 0, res.stderr
     same_run(ref, out)
     import json
-    sums = json.loads((out / "checkpoints" / "checksums.json").read_text())  # a whole sidecar again, vouching for what was rewritten
+    # a whole sidecar again, vouching for what was rewritten
+    sums = json.loads((out / "checkpoints" / "checksums.json").read_text())
     assert {"epoch_0003.pt", "last.pt"} <= set(sums)
 
 
@@ -129,11 +156,13 @@ def test_sigkill_between_a_checkpoint_and_its_checksum(setup, tmp_path):
     res = run(d, out, env, KILL_AT_CHECKSUM="3")  # epoch_0000.pt, last.pt, then epoch_0001.pt: killed before its entry
     assert res.returncode == -signal.SIGKILL, res.stderr
     ck = out / "checkpoints"
-    assert (ck / "epoch_0001.pt").exists() and verify_checksum(ck / "epoch_0001.pt") is None  # renamed, not yet vouched for
+    # renamed, not yet vouched for
+    assert (ck / "epoch_0001.pt").exists() and verify_checksum(ck / "epoch_0001.pt") is None
     res = run(d, out, env)
     assert res.returncode == 0, res.stderr
     same_run(ref, out)
-    assert not [p for p in ck.iterdir() if p.name.startswith(".") and not p.name.endswith(".lock")]  # no temporaries left
+    # no temporaries left
+    assert not [p for p in ck.iterdir() if p.name.startswith(".") and not p.name.endswith(".lock")]
 
 
 def test_sigkill_as_the_final_checkpoint_appears_is_finished_on_resume(setup, tmp_path):

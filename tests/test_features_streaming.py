@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from visreps.models.features import extract_features, load_features, preprocess_images, read_manifest, ReadoutHooks, SparseProjection
+from visreps.models.features import (
+    extract_features,
+    load_features,
+    preprocess_images,
+    read_manifest,
+    ReadoutHooks,
+    SparseProjection,
+)
 from visreps.models.zoo import build_model, readout_points
 
 R = ["conv1.pre", "conv3.post", "fc1.pre", "fc2.post"]
@@ -33,7 +40,9 @@ def stimuli(tmp_path_factory):
 
 def test_hdf5_streamed_equals_in_memory(model, stimuli, tmp_path):
     imgs, ids, path = stimuli
-    mem = extract_features(model, imgs, R, stimulus_ids=ids, batch_size=5, device="cpu", projection=2000, progress=False)
+    mem = extract_features(
+        model, imgs, R, stimulus_ids=ids, batch_size=5, device="cpu", projection=2000, progress=False
+    )
     with h5py.File(path, "r") as f:  # a lazy source: only batches are ever read
         disk = extract_features(model, f["images"], R, stimulus_ids=ids, batch_size=4, device="cpu", projection=2000,
                                 out_dir=tmp_path/"f", progress=False)
@@ -85,7 +94,9 @@ def test_failure_leaves_no_result(model, stimuli, tmp_path):
 def test_corrupt_outputs_are_detected(model, stimuli, tmp_path):
     imgs, ids, _ = stimuli
     out = tmp_path/"f"
-    extract_features(model, imgs, ["conv1.pre", "fc2.post"], stimulus_ids=ids, device="cpu", out_dir=out, progress=False)
+    extract_features(
+        model, imgs, ["conv1.pre", "fc2.post"], stimulus_ids=ids, device="cpu", out_dir=out, progress=False
+    )
     # a truncated file
     np.save(out/"fc2.post.npy", np.zeros((5, 1024), dtype=np.float32))
     with pytest.raises(ValueError, match=r"has shape \(5, 1024\).*the manifest says \(13, 1024\)"):

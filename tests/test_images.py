@@ -1,11 +1,20 @@
-"""Image folders (ImageNet, Tiny-ImageNet), PCA-label joins, and the packed store: resumption, corrupt files, verification."""
+("Image folders (ImageNet, Tiny-ImageNet), PCA-label joins, and "
+ "the packed store: resumption, corrupt files, verification.")
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
 
 import visreps.data.loaders.images as vi
-from visreps.data.loaders.images import attach_pca_labels, decode_image, list_imagenet, list_tiny_imagenet, load_packed, pack_images, read_pca_labels
+from visreps.data.loaders.images import (
+    attach_pca_labels,
+    decode_image,
+    list_imagenet,
+    list_tiny_imagenet,
+    load_packed,
+    pack_images,
+    read_pca_labels,
+)
 
 
 def _img(path, rng, h=None, w=None):
@@ -38,7 +47,8 @@ def test_tiny_imagenet_tables(tiny):
     (tiny/"val"/"images"/"val_0.JPEG").unlink()
     with pytest.raises(FileNotFoundError, match="1 image\\(s\\) listed in .*val_annotations.txt' are not in"):
         list_tiny_imagenet(tiny, "val")
-    _img(tiny/"val"/"images"/"val_0.JPEG", np.random.default_rng(1)); _img(tiny/"val"/"images"/"extra.JPEG", np.random.default_rng(2))
+    _img(tiny / "val" / "images" / "val_0.JPEG", np.random.default_rng(1))
+    _img(tiny / "val" / "images" / "extra.JPEG", np.random.default_rng(2))
     with pytest.raises(KeyError, match="have no label in .*val_annotations.txt', e.g. \\['extra.JPEG'\\]"):
         list_tiny_imagenet(tiny, "val")
 
@@ -62,7 +72,9 @@ def test_imagenet_val_folder_layout_and_synset_file(tmp_path):
 def test_pca_labels_join_by_basename(tmp_path, tiny):
     tr = list_tiny_imagenet(tiny, "train")
     f = tmp_path/"labels.csv"
-    pd.DataFrame(dict(image=["/some/where/" + n for n in tr.image[::-1]], pca_label=np.arange(12)[::-1] % 4)).to_csv(f, index=False)
+    pd.DataFrame(dict(image=["/some/where/" + n for n in tr.image[::-1]], pca_label=np.arange(12)[::-1] % 4)).to_csv(
+        f, index=False
+    )
     out = attach_pca_labels(tr[["path", "label"]], f)
     assert out.pca_label.tolist() == [i % 4 for i in range(12)]
     f.write_text("file,label\na,1\n")

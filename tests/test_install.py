@@ -128,12 +128,15 @@ def test_installed_missing_file_names_both_places(installed):
 
 
 def test_installed_sweep_runs_a_shipped_notebook(installed):
-    "The demo plan's first stage on a tiny world: the installed experiment notebook executes (papermill) from elsewhere."
+    ("The demo plan's first stage on a tiny world: the installed "
+     "experiment notebook executes (papermill) from elsewhere.")
     _, target, elsewhere = installed
     tiny = dict(n_levels=3, n_train_per_subject=8, n_test=24, n_voxels_early=16, n_voxels_mid=16, n_voxels_ventral=16)
     argv = ["sweep", "demo", "--stages", "world", "--workers", "1"] + [f"world.{k}={v}" for k, v in tiny.items()]
     run_installed(target, elsewhere, f"from visreps.app.cli import main; raise SystemExit(main({argv!r}))")
     (run,) = (elsewhere / "results" / "world").glob("*/run.json")
     meta = json.loads(run.read_text())
-    assert Path(meta["notebook"]).resolve() == (target / "visreps" / "_shipped" / "experiments" / "world.ipynb").resolve()
+    assert (
+        Path(meta["notebook"]).resolve() == (target / "visreps" / "_shipped" / "experiments" / "world.ipynb").resolve()
+    )
     assert (run.parent / "world.ipynb").is_file()

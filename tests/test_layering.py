@@ -92,7 +92,11 @@ def test_the_checker_catches_a_breach():
     deps = resolve(imports_of("visreps.metrics.rsa", src), set(MODULES))
     assert deps == {"visreps.study.evaluate", "visreps.data.dataset", "visreps.models.zoo", "visreps.data.loaders.nsd"}
     got = breaches("visreps.metrics.rsa", deps)
-    assert [b.split(" ")[0] for b in got] == ["visreps.data.loaders.nsd", "visreps.models.zoo", "visreps.study.evaluate"]
+    assert [b.split(" ")[0] for b in got] == [
+        "visreps.data.loaders.nsd",
+        "visreps.models.zoo",
+        "visreps.study.evaluate",
+    ]
     assert breaches("visreps.study.evaluate", {"visreps.metrics.rsa", "visreps.data.loaders.nsd"}) == []
     assert resolve({"visreps.metrics.rsax"}, set(MODULES)) == set()  # a prefix is not a module
 

@@ -27,7 +27,9 @@ def test_crossnobis_matches_rsatoolbox_with_repeats_within_runs():
     ds = rsatoolbox.data.Dataset(X, obs_descriptors={"cond": cond, "run": run})
     R, dof = noise_residuals(X, cond, 6)
     prec = prec_from_residuals(R.copy(), dof=dof)
-    ref = rsatoolbox.rdm.calc_rdm(ds, method="crossnobis", descriptor="cond", cv_descriptor="run", noise=prec).get_matrices()[0]
+    ref = rsatoolbox.rdm.calc_rdm(
+        ds, method="crossnobis", descriptor="cond", cv_descriptor="run", noise=prec
+    ).get_matrices()[0]
     np.testing.assert_allclose(compute_rdm_cv(X, cond, run, "crossnobis", noise=np.linalg.inv(prec)), ref, atol=1e-9)
     ref_e = rsatoolbox.rdm.calc_rdm(ds, method="crossnobis", descriptor="cond", cv_descriptor="run").get_matrices()[0]
     np.testing.assert_allclose(compute_rdm_cv(X, cond, run), ref_e, atol=1e-10)

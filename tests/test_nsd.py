@@ -10,7 +10,15 @@ import pandas as pd
 import pytest
 
 import visreps.data.loaders.nsd as nsd
-from visreps.data.loaders.nsd import NSDImages, NSDLayout, load_nsd, load_nsd_dataset, load_nsd_responses, nsd_shared_ids, read_expdesign
+from visreps.data.loaders.nsd import (
+    NSDImages,
+    NSDLayout,
+    load_nsd,
+    load_nsd_dataset,
+    load_nsd_responses,
+    nsd_shared_ids,
+    read_expdesign,
+)
 from visreps.data.dataset import load_dataset
 
 from fixtures_nsd import expected_images, expected_responses, nsd_tree, nsd_tree_v73, roi_mask  # noqa: F401
@@ -38,7 +46,9 @@ def test_raw_betas_are_percent_signal_change(nsd_tree):
     mask = roi_mask(truth, 2, "FFA-1")
     xyz = np.argwhere(mask)
     np.testing.assert_array_equal(np.c_[da.x.values, da.y.values, da.z.values], xyz)
-    assert list(da.neuroid_id.values[:2]) == [f"subj02-{np.ravel_multi_index(tuple(v), truth['shape'])}" for v in xyz[:2]]
+    assert list(da.neuroid_id.values[:2]) == [
+        f"subj02-{np.ravel_multi_index(tuple(v), truth['shape'])}" for v in xyz[:2]
+    ]
 
 
 def test_v73_design_750_trials_and_repetitions(nsd_tree_v73):
@@ -130,7 +140,9 @@ def test_manifest_survives_save(nsd_tree, tmp_path):
     assert m["subj01"]["sessions"] == [1, 3] and m["subj02"]["sessions"] == [2]
     assert m["subj01"]["nsd_ids"] == sorted(set(expected_images(truth, 1, [1, 3]).tolist()))
     np.testing.assert_allclose(back.get("subj01").values, ds.get("subj01").values)
-    assert json.loads(back.get("subj02").attrs["manifest"])["beta_files"] == ["nsddata_betas/ppdata/subj02/func1pt8mm/betas_fithrf_GLMdenoise_RR/betas_session02.hdf5"]
+    assert json.loads(back.get("subj02").attrs["manifest"])["beta_files"] == [
+        "nsddata_betas/ppdata/subj02/func1pt8mm/betas_fithrf_GLMdenoise_RR/betas_session02.hdf5"
+    ]
 
 
 def test_cache_second_load_reads_no_betas(nsd_tree, tmp_path, monkeypatch):
@@ -166,7 +178,9 @@ def test_errors_name_the_path(nsd_tree, tmp_path):
         load_nsd(bad, 1, "FFA-2")
     with h5py.File(blay.beta_file(1, 2), "w") as f:
         f.create_dataset("betas", data=np.zeros((30, 8, 10, 10), np.int16))  # one voxel too many along X
-    with pytest.raises(ValueError, match=r"betas_session02.hdf5' has shape \(30, 8, 10, 10\); expected \(trials, 8, 10, 9\)"):
+    with pytest.raises(
+        ValueError, match=r"betas_session02.hdf5' has shape \(30, 8, 10, 10\); expected \(trials, 8, 10, 9\)"
+    ):
         load_nsd(bad, 1, "ventral", beta_format="hdf5")
     nib.save(nib.Nifti1Image(np.zeros((9, 10, 7, 30), np.int16), np.eye(4)), blay.beta_file(1, 2, "nifti"))
     with pytest.raises(ValueError, match=r"betas_session02.nii.gz' has shape \(9, 10, 7, 30\)"):

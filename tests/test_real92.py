@@ -12,12 +12,23 @@ import scipy.io
 import scipy.stats
 
 from visreps.core.config import CommandError
-from visreps.data.loaders.kriegeskorte92 import FILES, PROVENANCE, REQUIRED, default_cache_dir, fetch_kriegeskorte92, load_kriegeskorte92, sha256_file, write_kriegeskorte92_fixture
+from visreps.data.loaders.kriegeskorte92 import (
+    FILES,
+    PROVENANCE,
+    REQUIRED,
+    default_cache_dir,
+    fetch_kriegeskorte92,
+    load_kriegeskorte92,
+    sha256_file,
+    write_kriegeskorte92_fixture,
+)
 from visreps.metrics.rdm_scores import noise_ceiling
 
 CACHE = default_cache_dir()
 HAVE_REAL = all((CACHE/f).exists() for f in REQUIRED)
-real = pytest.mark.skipif(not HAVE_REAL, reason=f"the 92-image release is not cached in {CACHE} (run fetch_kriegeskorte92() once)")
+real = pytest.mark.skipif(
+    not HAVE_REAL, reason=f"the 92-image release is not cached in {CACHE} (run fetch_kriegeskorte92() once)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +64,9 @@ def test_real_files_hashes_and_content(ds):
     hit = ds.select(target="hIT").descriptors()
     assert sorted(set(hit.subject)) == ["BE", "KO", "SN", "TI"] and sorted(set(hit.session)) == [1, 2]
     # the mean of the 4 x 2 hIT RDMs is the paper's figure-1 hIT RDM (float32 data)
-    np.testing.assert_allclose(ds.rdms.sel(rdm=ds.rdms["target"] == "hIT").values.mean(0), ds.rdm("hITvisStim_316vx"), atol=1e-6)
+    np.testing.assert_allclose(
+        ds.rdms.sel(rdm=ds.rdms["target"] == "hIT").values.mean(0), ds.rdm("hITvisStim_316vx"), atol=1e-6
+    )
     np.testing.assert_array_equal(ds.rdm("monkeyIT"), ds.rdm("mIT_674neurons"))
 
 
@@ -89,13 +102,21 @@ def test_non_empty_foreign_folder_is_not_overwritten(tmp_path):
 
 def _lite0(pretrained):
     from visreps.models.zoo import build_model
-    try: return (build_model("efficientnet_lite0", pretrained=True) if pretrained else build_model("efficientnet_lite0", seed=0)).eval()
-    except Exception as e: pytest.skip(f"EfficientNet-Lite0 weights not installed: {e}")
+
+    try:
+        return (
+            build_model("efficientnet_lite0", pretrained=True)
+            if pretrained
+            else build_model("efficientnet_lite0", seed=0)
+        ).eval()
+    except Exception as e:
+        pytest.skip(f"EfficientNet-Lite0 weights not installed: {e}")
 
 
 @real
 def test_trained_network_beats_untrained_on_hit(ds):
-    "ImageNet-trained Lite0 (block 12) is closer to human IT than the same architecture untrained, beyond the bootstrap intervals."
+    ("ImageNet-trained Lite0 (block 12) is closer to human IT than "
+     "the same architecture untrained, beyond the bootstrap intervals.")
     from visreps.models.features import extract_features
     from visreps.metrics.rdm_scores import rsa_scores
     out = {}
@@ -110,7 +131,8 @@ def test_trained_network_beats_untrained_on_hit(ds):
 
 @real
 def test_trained_head_score_is_rsatoolbox_eval_fixed(ds):
-    "The trained Lite0 head's hIT score is rsatoolbox's eval_fixed (tau-a, 4 subject RDMs): 0.099, not the pooled 0.143."
+    ("The trained Lite0 head's hIT score is rsatoolbox's eval_fixed "
+     "(tau-a, 4 subject RDMs): 0.099, not the pooled 0.143.")
     rsatoolbox = pytest.importorskip("rsatoolbox")
     import warnings
     from visreps.metrics.rsa import compute_rdm

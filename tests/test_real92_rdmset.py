@@ -15,8 +15,16 @@ def _toy(n=16, n_subj=5, noise=0.4, seed=0):
     g = np.random.default_rng(seed)
     base = g.normal(size=(n, 10))
     mats = [compute_rdm(base + noise * g.normal(size=base.shape)) for _ in range(n_subj)]
-    rs = RDMSet(make_rdms(np.stack(mats), [f"i{i}" for i in range(n)], [f"IT|s{s}" for s in range(n_subj)], "fmri", "IT",
-                          subject=[f"s{s}" for s in range(n_subj)]))
+    rs = RDMSet(
+        make_rdms(
+            np.stack(mats),
+            [f"i{i}" for i in range(n)],
+            [f"IT|s{s}" for s in range(n_subj)],
+            "fmri",
+            "IT",
+            subject=[f"s{s}" for s in range(n_subj)],
+        )
+    )
     rt = rsatoolbox.rdm.RDMs(np.stack(mats), rdm_descriptors=dict(subject=[f"s{s}" for s in range(n_subj)]))
     return rs, rt
 
@@ -33,7 +41,8 @@ def test_noise_ceiling_matches_rsatoolbox(method, rsa_method, pool):
 
 
 def test_plain_mean_differs_from_ranked_pool():
-    "pool='mean' (the issue's definition) is not rsatoolbox's ranked pool: the two are close but not equal for rank methods."
+    ("pool='mean' (the issue's definition) is not rsatoolbox's "
+     "ranked pool: the two are close but not equal for rank methods.")
     rs, _ = _toy()
     a, b = noise_ceiling(rs, "IT", "kendall_a", pool="mean"), noise_ceiling(rs, "IT", "kendall_a", pool="rank")
     assert a != b and np.allclose(a, b, atol=0.05)
@@ -105,5 +114,7 @@ def test_real92_group_rdm_is_not_above_its_ceiling(ds92):
     row = tab.iloc[0]
     assert abs(row.normalized - 1) < 1e-3 and row.normalized <= 1 + 1e-6, row.normalized
     assert row.ceiling_low < row.value <= row.ceiling_high + 1e-6 and row.ci_low <= row.value <= row.ci_high
-    pooled = rdm_scores({"group": ds92.rdm("hITvisStim_316vx")}, ds92, "hIT", "kendall_a", n_boot=0, convention="pooled")
+    pooled = rdm_scores(
+        {"group": ds92.rdm("hITvisStim_316vx")}, ds92, "hIT", "kendall_a", n_boot=0, convention="pooled"
+    )
     assert pooled.value[0] > 0.99 and np.isnan(pooled.normalized[0])

@@ -23,7 +23,10 @@ def test_draws_equal_scipy_on_materialised_draws(method):
     pairs = [(a[np.ix_(t, t)], b[np.ix_(t, t)]) for t in folds]
     est, boot, jack = bootstrap_fold_rdms(pairs, folds, 18, method, n_boot=6, seed=4)
     draws = make_rng(4, "reweighted_rsa_bootstrap").integers(0, 18, size=(6, 18))
-    ref = {"spearman": lambda x, y: scipy.stats.spearmanr(x, y)[0], "pearson": lambda x, y: scipy.stats.pearsonr(x, y)[0]}
+    ref = {
+        "spearman": lambda x, y: scipy.stats.spearmanr(x, y)[0],
+        "pearson": lambda x, y: scipy.stats.pearsonr(x, y)[0],
+    }
     def direct(si):
         vals = []
         for t in folds:
@@ -48,7 +51,9 @@ def test_interval_covers_a_known_population_value():
     for rep in range(60):
         a, b = two_rdms(200 + rep, 40)
         fl = [np.arange(20), np.arange(20, 40)]
-        est, boot, jack = bootstrap_fold_rdms([(a[np.ix_(t, t)], b[np.ix_(t, t)]) for t in fl], fl, 40, n_boot=200, seed=rep)
+        est, boot, jack = bootstrap_fold_rdms(
+            [(a[np.ix_(t, t)], b[np.ix_(t, t)]) for t in fl], fl, 40, n_boot=200, seed=rep
+        )
         for kind, j in (("percentile", None), ("bca", jack)):
             lo, hi = bca_interval(boot, est, j, 0.9)
             cover[kind].append(lo <= truth <= hi)
@@ -65,5 +70,7 @@ def test_reweighted_rsa_interval_and_bad_input():
     assert np.isnan(reweighted_rsa(X, Y, **kw).ci_low)  # no interval unless asked
     with pytest.raises(ValueError, match="ci='normal'"): reweighted_rsa(X, Y, n_boot=10, ci="normal", **kw)
     with pytest.raises(ValueError, match="level=1.5"): reweighted_rsa(X, Y, n_boot=10, level=1.5, **kw)
-    with pytest.raises(ValueError, match="indices into the 60 stimuli"): reweighted_rsa(X, Y, draws=np.full((5, 60), 60), **kw)
-    with pytest.raises(ValueError, match="n_boot=1"): bootstrap_fold_rdms([(np.eye(3), np.eye(3))], [np.arange(3)], 3, n_boot=1)
+    with pytest.raises(ValueError, match="indices into the 60 stimuli"):
+        reweighted_rsa(X, Y, draws=np.full((5, 60), 60), **kw)
+    with pytest.raises(ValueError, match="n_boot=1"):
+        bootstrap_fold_rdms([(np.eye(3), np.eye(3))], [np.arange(3)], 3, n_boot=1)

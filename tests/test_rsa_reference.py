@@ -54,7 +54,9 @@ def test_bootstrap_matches_naive_resampling(data, tied):
     if tied: A = np.round(A, 2)
     res = bootstrap_rsa(A, B, n_boot=40, frac=0.9, seed=5)
     idx = bootstrap_indices(300, 40, 0.9, 5)
-    naive = [scipy.stats.spearmanr(rdm_to_vector(A[np.ix_(s, s)]), rdm_to_vector(B[np.ix_(s, s)])).statistic for s in idx]
+    naive = [
+        scipy.stats.spearmanr(rdm_to_vector(A[np.ix_(s, s)]), rdm_to_vector(B[np.ix_(s, s)])).statistic for s in idx
+    ]
     np.testing.assert_allclose(res.distribution, naive, atol=1e-10)
     assert res.ci[0] <= res.estimate <= res.ci[1]
     assert res.ci[1] - res.ci[0] > 0

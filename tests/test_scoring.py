@@ -35,7 +35,9 @@ def test_score_model_on_nsd_fixture(nsd, model):
     assert s.convention.str.len().min() > 40 and set(s.dataset) == {ds.name}
     assert ((s.ci_low <= s.value + 1e-12) & (s.value <= s.ci_high + 1e-12)).all()
     # a source string loads the same data and gives the same numbers
-    s2 = visreps.score_model(model, f"nsd:{root}", "fc2.post", ["rsa", "encoding"], dataset_options=dict(subjects=(1, 2)), **OPTS)
+    s2 = visreps.score_model(
+        model, f"nsd:{root}", "fc2.post", ["rsa", "encoding"], dataset_options=dict(subjects=(1, 2)), **OPTS
+    )
     key = ["subject", "target", "analysis", "metric"]
     pd.testing.assert_frame_equal(s.sort_values(key).reset_index(drop=True), s2.sort_values(key).reset_index(drop=True))
 
@@ -44,7 +46,9 @@ def test_run_eval_is_the_cached_score_model(nsd, model, tmp_path):
     root, ds = nsd
     path = tmp_path / "m.pt"
     visreps.models.zoo.save_checkpoint(path, model, epoch=1)
-    cfg = visreps.study.evaluate.EvalConfig(checkpoint=str(path), readouts=["fc2.post"], analyses=["rsa"], results_root=str(tmp_path / "r"), **OPTS)
+    cfg = visreps.study.evaluate.EvalConfig(
+        checkpoint=str(path), readouts=["fc2.post"], analyses=["rsa"], results_root=str(tmp_path / "r"), **OPTS
+    )
     visreps.study.evaluate.run_eval(cfg, data=ds, progress=False)
     rec = visreps.study.results.ResultsStore(tmp_path / "r").load()
     rec = rec[rec.split == "test"].sort_values(["subject", "roi"])

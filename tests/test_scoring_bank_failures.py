@@ -18,18 +18,52 @@ def study(tmp_path_factory):
     root = tmp_path_factory.mktemp("bankfail")
     zero = build_model("custom_cnn", 8, width=0.1, image_size=64, seed=0)
     torch.save({k: torch.zeros_like(v) for k, v in zero.state_dict().items()}, root / "zeros.pt")
-    ds = make_world(seed=5, n_levels=3, n_subjects=1, n_train_per_subject=30, n_test=24, n_voxels_early=8, n_voxels_mid=8, n_voxels_ventral=8)
-    bank = dict(name="fail", models=[
-        dict(name="zeros", arch="custom_cnn", width=0.1, num_classes=8, weights=str(root / "zeros.pt"), readouts=READOUTS),
-        dict(name="cnn", arch="custom_cnn", width=0.1, num_classes=8, readouts=READOUTS)])
-    cfg = vb.BankConfig(n_images=30, pls_components=2, pls_folds=2, encoding_cv=2, n_alphas=3, n_ceiling_splits=2, device="cpu",
-                        poolings=["max"], analyses=["encoding_pls", "rsa"], pooling_components=64, progress=False,
-                        out_dir=str(root / "study"), train_dir=str(root))
+    ds = make_world(
+        seed=5,
+        n_levels=3,
+        n_subjects=1,
+        n_train_per_subject=30,
+        n_test=24,
+        n_voxels_early=8,
+        n_voxels_mid=8,
+        n_voxels_ventral=8,
+    )
+    bank = dict(
+        name="fail",
+        models=[
+            dict(
+                name="zeros",
+                arch="custom_cnn",
+                width=0.1,
+                num_classes=8,
+                weights=str(root / "zeros.pt"),
+                readouts=READOUTS,
+            ),
+            dict(name="cnn", arch="custom_cnn", width=0.1, num_classes=8, readouts=READOUTS),
+        ],
+    )
+    cfg = vb.BankConfig(
+        n_images=30,
+        pls_components=2,
+        pls_folds=2,
+        encoding_cv=2,
+        n_alphas=3,
+        n_ceiling_splits=2,
+        device="cpu",
+        poolings=["max"],
+        analyses=["encoding_pls", "rsa"],
+        pooling_components=64,
+        progress=False,
+        out_dir=str(root / "study"),
+        train_dir=str(root),
+    )
     return dict(root=root, ds=ds, bank=bank, cfg=cfg)
 
 
 def test_failures_are_recorded_and_counted(study):
-    table = vb.run_bank(study["cfg"].replace(max_failed_fraction=0.6), bank=study["bank"], dataset=study["ds"], log=None)
+    table = vb.run_bank(
+        study["cfg"].replace(max_failed_fraction=0.6), bank=study["bank"], dataset=study["ds"], log=None
+    )
     bad = table[table.error != ""]
     assert set(bad.entry) == {"zeros"} and set(bad.layer) == set(READOUTS)
     assert bad.error.str.contains("constant").all()
@@ -45,4 +79,9 @@ def test_failures_are_recorded_and_counted(study):
 
 def test_too_many_failures_stop_the_study(study):
     with pytest.raises(CommandError, match=r"3 of 6 model-layers failed, more than max_failed_fraction=0.1"):
-        vb.run_bank(study["cfg"].replace(out_dir=str(study["root"] / "study2")), bank=study["bank"], dataset=study["ds"], log=None)
+        vb.run_bank(
+            study["cfg"].replace(out_dir=str(study["root"] / "study2")),
+            bank=study["bank"],
+            dataset=study["ds"],
+            log=None,
+        )

@@ -1,4 +1,5 @@
-"""Sweeps: timeouts kill the kernel, submitit executors, the `visreps sweep` command, and the shipped plans expand as designed."""
+("Sweeps: timeouts kill the kernel, submitit executors, the "
+ "`visreps sweep` command, and the shipped plans expand as designed.")
 import collections
 import json
 import os
@@ -22,7 +23,10 @@ def toy(path, body, params="a = 1\nb = 'x'\nresults_root = ''"):
 
 
 def test_timeout_kills_the_run_and_its_kernel(tmp_path):
-    nb = toy(tmp_path / "hang.ipynb", "import os, time\nopen(os.path.join(results_root, 'kernel.pid'), 'w').write(str(os.getpid()))\ntime.sleep(300)")
+    nb = toy(
+        tmp_path / "hang.ipynb",
+        "import os, time\nopen(os.path.join(results_root, 'kernel.pid'), 'w').write(str(os.getpid()))\ntime.sleep(300)",
+    )
     t0 = time.time()
     with pytest.raises(CommandError, match="timed out after 10 s"):
         run_notebook(nb, {}, tmp_path / "res", timeout=10)
@@ -31,7 +35,9 @@ def test_timeout_kills_the_run_and_its_kernel(tmp_path):
     deadline = time.time() + 10
     while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE and time.time() < deadline:
         time.sleep(0.2)
-    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE, "the kernel outlived the timeout"
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE, (
+        "the kernel outlived the timeout"
+    )
     st = read_status(run_dir_for(nb, {}, tmp_path / "res"))
     assert st["status"] == "failed" and st["timeout"] == 10 and "timed out" in st["error"]
     assert Path(st["log"]).exists()
@@ -40,7 +46,10 @@ def test_timeout_kills_the_run_and_its_kernel(tmp_path):
 @pytest.mark.parametrize("executor", ["submitit-local", "submitit-debug"])
 def test_submitit_executors_run_the_same_runs(tmp_path, executor):
     toy(tmp_path / "a.ipynb", "assert a != 2, 'two is refused'\nopen('out.txt', 'w').write(str(a * 10))")
-    plan = load_plan(dict(name="sub", timeout=120, stages=[dict(name="s", notebook="a", grid={"a": [1, 2, 3]})]), notebooks_dir=tmp_path)
+    plan = load_plan(
+        dict(name="sub", timeout=120, stages=[dict(name="s", notebook="a", grid={"a": [1, 2, 3]})]),
+        notebooks_dir=tmp_path,
+    )
     summ = run_sweep(plan, tmp_path / "res", executor=executor, workers=2, log=None)
     assert [r["status"] for r in summ.rows] == ["done", "failed", "done"]
     assert summ.rows[1]["error"] == "AssertionError: two is refused"
@@ -82,7 +91,8 @@ def test_sweep_command_reports_failures_with_logs_and_resumes(tmp_path, capsys):
     assert main(["sweep", str(plan), "--results-root", str(res), "b=bye", "--keep-going"]) == 2
     assert [(d / "run.json").stat().st_mtime_ns for d in done] == mtimes
     summary = json.loads((res / "sweeps" / "cmd.json").read_text())
-    assert [r["status"] for r in summary["runs"]] == ["done", "done", "failed", "done"]  # keep-going ran the figure stage
+    # keep-going ran the figure stage
+    assert [r["status"] for r in summary["runs"]] == ["done", "done", "failed", "done"]
 
 
 def test_demo_plan_expands_to_the_demo_design():
@@ -90,7 +100,16 @@ def test_demo_plan_expands_to_the_demo_design():
     specs = expand_plan(plan, "/nonexistent/results")
     by = collections.defaultdict(list)
     for s in specs: by[s.stage].append(s)
-    assert [st.name for st in plan.stages] == ["world", "source", "train", "evaluate", "bank", "real", "real_ed", "figures"]
+    assert [st.name for st in plan.stages] == [
+        "world",
+        "source",
+        "train",
+        "evaluate",
+        "bank",
+        "real",
+        "real_ed",
+        "figures",
+    ]
     assert [s.name for s in by["real"]] == ["real92_reference", "real92_rsa", "closest_real92"]
     assert by["real"][1].parameters["image_size"] is None  # each network's own input size, not the world's 64 px
     assert [s.name for s in by["real_ed"]] == ["real92_ed"] and by["real_ed"][0].parameters["image_size"] is None
@@ -101,13 +120,18 @@ def test_demo_plan_expands_to_the_demo_design():
         if s.parameters.get("epoch") == "final":
             for a in s.parameters["analyses"]: finals[a].add(s.parameters["model"])
     models = {"untrained", "pca2", "pca4", "pca8", "pca16", "pca32", "pca64", "fine"}
-    assert dict(finals) == {a: models for a in ("rsa", "pca_reconstruction", "encoding", "pls")}  # every model, every analysis
+    # every model, every analysis
+    assert dict(finals) == {a: models for a in ("rsa", "pca_reconstruction", "encoding", "pls")}
     trained = {s.parameters["run_name"].format(**s.parameters) for s in by["train"] + by["source"]}
-    assert {s.parameters["model"] for s in by["evaluate"]} - {"untrained"} <= trained  # every evaluated model is trained by the plan
+    # every evaluated model is trained by the plan
+    assert {s.parameters["model"] for s in by["evaluate"]} - {"untrained"} <= trained
     assert all(s.parameters["width"] == 0.25 and s.parameters["image_size"] == 64 for s in by["train"])
     names = {s.name for s in specs}
     toc = (ROOT / "book" / "_toc.yml").read_text()
-    assert all(n in names for n in [l.split("generated/")[1].strip() for l in toc.splitlines() if "generated/" in l and "file:" in l])
+    assert all(
+        n in names
+        for n in [l.split("generated/")[1].strip() for l in toc.splitlines() if "generated/" in l and "file:" in l]
+    )
 
 
 def test_paper_plan_parses_and_expands_to_the_full_design():
@@ -118,13 +142,19 @@ def test_paper_plan_parses_and_expands_to_the_full_design():
     assert len(train) == 4 * 6 * 3  # label sources x granularities x seeds
     names = {s.parameters["run_name"] for s in train}
     assert len(names) == len(train) and "dino-pca16-s2" in names
-    assert {s.parameters["label_file"] for s in train if s.parameters["run_name"] == "vit-pca8-s3"} == {"/data/visreps_labels/vit/pca_labels_8.csv"}
+    assert {s.parameters["label_file"] for s in train if s.parameters["run_name"] == "vit-pca8-s3"} == {
+        "/data/visreps_labels/vit/pca_labels_8.csv"
+    }
     assert all(s.parameters["images"] == "/data/imagenet_packed_224" and s.parameters["epochs"] == 20 for s in train)
     assert all(s.parameters["warmup_epochs"] == 3 for s in train + fine)  # the authors' cluster configuration
     assert sorted(s.parameters["run_name"] for s in fine) == ["imagenet1000-s1", "imagenet1000-s2", "imagenet1000-s3"]
     ev = [s for s in specs if s.stage == "evaluate"]
     trained = names | {s.parameters["run_name"] for s in fine}
-    assert {s.parameters["model"] for s in ev if s.parameters["model"] != "untrained"} == trained  # every trained network is evaluated
+    # every trained network is evaluated
+    assert {s.parameters["model"] for s in ev if s.parameters["model"] != "untrained"} == trained
     assert {s.parameters.get("epoch") for s in ev if s.parameters["model"] != "untrained"} == {0, 10, 20}
     assert all(s.parameters["dataset"] == "nsd:/data/nsd" for s in ev)
-    assert plan.slurm["gpus_per_node"] == 1 and plan.stages[[s.name for s in plan.stages].index("evaluate")].after == ["train", "train_fine"]
+    assert plan.slurm["gpus_per_node"] == 1 and plan.stages[[s.name for s in plan.stages].index("evaluate")].after == [
+        "train",
+        "train_fine",
+    ]

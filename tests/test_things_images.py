@@ -7,7 +7,11 @@ from PIL import Image
 from visreps.data.loaders.images import _fit_square
 from visreps.data.sources import load_neural_data
 from visreps.data.loaders.things_images import write_things_fixture
-from visreps.data.loaders.things_images import load_things_images_dataset, things_image_table, write_things_images_fixture
+from visreps.data.loaders.things_images import (
+    load_things_images_dataset,
+    things_image_table,
+    write_things_images_fixture,
+)
 from visreps.data.loaders.tvsd import write_tvsd_fixture
 
 CONCEPTS = ["aardvark", "abacus", "accordion", "acorn", "air_conditioner", "airplane"]

@@ -33,8 +33,20 @@ SCRIPT = textwrap.dedent('''
         torch.distributed.destroy_process_group()
 ''')
 
-OVERRIDES = ["num_classes=4", "epochs=3", "batch_size=16", "lr=3e-3", "warmup_epochs=1", "image_size=20",
-             "crop_fraction=0.8334", "dropout=0", "checkpoint_every=1", "device=cpu", "progress=false", "eval_batch_size=32"]
+OVERRIDES = [
+    "num_classes=4",
+    "epochs=3",
+    "batch_size=16",
+    "lr=3e-3",
+    "warmup_epochs=1",
+    "image_size=20",
+    "crop_fraction=0.8334",
+    "dropout=0",
+    "checkpoint_every=1",
+    "device=cpu",
+    "progress=false",
+    "eval_batch_size=32",
+]
 
 
 def test_two_processes_match_one(tmp_path):
@@ -44,7 +56,9 @@ def test_two_processes_match_one(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     for k in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"): env.pop(k, None)
     args = [str(tmp_path / "run.py"), str(tmp_path / "data.npz")]
-    one = subprocess.run([sys.executable, *args, str(tmp_path / "one"), *OVERRIDES], env=env, capture_output=True, text=True, timeout=60)
+    one = subprocess.run(
+        [sys.executable, *args, str(tmp_path / "one"), *OVERRIDES], env=env, capture_output=True, text=True, timeout=60
+    )
     assert one.returncode == 0, one.stderr
     two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", *args,
                           str(tmp_path / "two"), *OVERRIDES], env=env, capture_output=True, text=True, timeout=90)

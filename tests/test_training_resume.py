@@ -51,7 +51,13 @@ def setup(tmp_path_factory):
     d = tmp_path_factory.mktemp("resume")
     env = training_case(d, 64, SCRIPT)
     ref = d / "ref"
-    res = subprocess.run([sys.executable, d / "run.py", d / "data.npz", ref, *OVERRIDES], env=env, capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [sys.executable, d / "run.py", d / "data.npz", ref, *OVERRIDES],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stderr
     return d, env, ref
 

@@ -6,7 +6,13 @@ import pytest
 
 from visreps.data.sources import load_neural_data
 from visreps.data.loaders.things_images import write_things_images_fixture
-from visreps.data.loaders.tvsd import DEFAULT_AREAS, load_tvsd_dataset, load_tvsd_responses, tvsd_paths, write_tvsd_fixture
+from visreps.data.loaders.tvsd import (
+    DEFAULT_AREAS,
+    load_tvsd_dataset,
+    load_tvsd_responses,
+    tvsd_paths,
+    write_tvsd_fixture,
+)
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +126,8 @@ def test_bad_input(release, tmp_path):
     write_tvsd_fixture(nan, monkeys="N", n_train=4, n_test=2, n_reps=2)
     p = tvsd_paths(nan, "N")["mua"]
     with h5py.File(p, "r+") as f:
-        x = f["train_MUA"][()]; x[1, 320:384] = np.nan; f["train_MUA"][...] = x  # h5py (images, electrodes): monkey N's sixth array
+        # h5py (images, electrodes): monkey N's sixth array
+        x = f["train_MUA"][()]; x[1, 320:384] = np.nan; f["train_MUA"][...] = x
     with pytest.raises(ValueError, match=r"64 electrode\(s\).*e\.g\. electrodes \[321, 322"):
         load_tvsd_responses(nan, "N")
     assert load_tvsd_responses(nan, "N", drop_electrodes=range(321, 385)).sizes["neuroid"] == 960

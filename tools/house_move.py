@@ -60,38 +60,100 @@ MODULES = {
     "book": ("app.book", "app/91_book"),
     "cli": ("app.cli", "app/92_cli"),
 }
-OLD_NB = {"core": "00_core", "storage": "01_storage", "backend": "02_backend", "dataset": "10_dataset", "world": "11_world",
-          "data.images": "12_images", "data.nsd": "13_nsd", "data.nsd_synthetic": "14_nsd_synthetic", "data.tvsd": "15_tvsd",
-          "data.things_images": "16_things_images", "data.brainio": "17_brainio", "data.kriegeskorte92": "18_kriegeskorte92",
-          "data.sources": "19_sources", "models": "20_models", "features": "21_features", "labeling": "22_labeling",
-          "training": "23_training", "identity": "24_identity", "rsa": "30_rsa", "rdmset": "31_rdmset",
-          "crossval_rdm": "32_crossval_rdm", "reweighted_rsa": "33_reweighted_rsa", "cka": "34_cka",
-          "reliability": "35_reliability", "encoding": "36_encoding", "pls": "37_pls", "dimensionality": "38_dimensionality",
-          "geometry": "39_geometry", "cvpca": "40_cvpca", "variance_partition": "41_variance_partition", "gram": "42_gram",
-          "edstudy": "43_edstudy", "inference": "44_inference", "results": "50_results", "feature_cache": "51_feature_cache",
-          "steps": "52_steps", "evaluate": "53_evaluate", "scoring": "54_scoring", "bank": "55_bank", "sweep": "56_sweep",
-          "cli": "90_cli", "book": "91_book"}
+OLD_NB = {
+    "core": "00_core",
+    "storage": "01_storage",
+    "backend": "02_backend",
+    "dataset": "10_dataset",
+    "world": "11_world",
+    "data.images": "12_images",
+    "data.nsd": "13_nsd",
+    "data.nsd_synthetic": "14_nsd_synthetic",
+    "data.tvsd": "15_tvsd",
+    "data.things_images": "16_things_images",
+    "data.brainio": "17_brainio",
+    "data.kriegeskorte92": "18_kriegeskorte92",
+    "data.sources": "19_sources",
+    "models": "20_models",
+    "features": "21_features",
+    "labeling": "22_labeling",
+    "training": "23_training",
+    "identity": "24_identity",
+    "rsa": "30_rsa",
+    "rdmset": "31_rdmset",
+    "crossval_rdm": "32_crossval_rdm",
+    "reweighted_rsa": "33_reweighted_rsa",
+    "cka": "34_cka",
+    "reliability": "35_reliability",
+    "encoding": "36_encoding",
+    "pls": "37_pls",
+    "dimensionality": "38_dimensionality",
+    "geometry": "39_geometry",
+    "cvpca": "40_cvpca",
+    "variance_partition": "41_variance_partition",
+    "gram": "42_gram",
+    "edstudy": "43_edstudy",
+    "inference": "44_inference",
+    "results": "50_results",
+    "feature_cache": "51_feature_cache",
+    "steps": "52_steps",
+    "evaluate": "53_evaluate",
+    "scoring": "54_scoring",
+    "bank": "55_bank",
+    "sweep": "56_sweep",
+    "cli": "90_cli",
+    "book": "91_book",
+}
 NEW_NBS = {"rdms": "data/11_rdms", "analyses": "study/52_analyses"}
 PACKAGE_NB = ("92_package", "99_package")
 
 # definitions that left a split module: old module -> {name: new module}
 NAMES = {
-    "core": {**dict.fromkeys(("atomic_path", "write_text_atomic", "write_json_atomic", "_json_default"), "core.storage"),
-             **dict.fromkeys(("get_device", "as_tensor", "to_numpy", "seed_everything", "compute_dtype"), "core.backend")},
+    "core": {
+        **dict.fromkeys(("atomic_path", "write_text_atomic", "write_json_atomic", "_json_default"), "core.storage"),
+        **dict.fromkeys(("get_device", "as_tensor", "to_numpy", "seed_everything", "compute_dtype"), "core.backend"),
+    },
     "rdmset": dict.fromkeys(("KINDS", "DESCRIPTORS", "RDM_DIMS", "make_rdms", "validate_rdms", "RDMSet"), "data.rdms"),
-    "scoring": dict.fromkeys(("Analysis", "ANALYSES", "STUDY_ANALYSES", "analyses_of", "SCORE_COLUMNS", "score_table",
-                              "_convention", "_VALUE_MEANS"), "study.analyses"),
-    "dimensionality": dict.fromkeys(("POOLING_MODES", "_PROJECTION_BLOCK", "gaussian_projection", "pool_activations"),
-                                    "models.features"),
+    "scoring": dict.fromkeys(
+        (
+            "Analysis",
+            "ANALYSES",
+            "STUDY_ANALYSES",
+            "analyses_of",
+            "SCORE_COLUMNS",
+            "score_table",
+            "_convention",
+            "_VALUE_MEANS",
+        ),
+        "study.analyses",
+    ),
+    "dimensionality": dict.fromkeys(
+        ("POOLING_MODES", "_PROJECTION_BLOCK", "gaussian_projection", "pool_activations"), "models.features"
+    ),
     "data.things_images": dict.fromkeys(("things_image_root",), "data.loaders.images"),
     "data.sources": dict.fromkeys(("read_things_embeddings", "write_things_fixture"), "data.loaders.things_images"),
     "bank": dict.fromkeys(("world_task_labels", "train_world_models"), "training.steps"),
 }
 
 # text files whose references are rewritten
-TEXT_GLOBS = ["nbs/**/*.ipynb", "tests/**/*.py", "experiments/*.ipynb", "benchmarks/**/*.py", "benchmarks/*.md", "book/**/*.md",
-              "book/*.yml", "plans/*.yaml", "banks/*.yaml", "README.md", "Makefile", "tools/*.sh", "setup.py", "settings.ini",
-              "pyproject.toml", "data/**/*.md"]
+TEXT_GLOBS = [
+    "nbs/**/*.ipynb",
+    "tests/**/*.py",
+    "experiments/*.ipynb",
+    "benchmarks/**/*.py",
+    "benchmarks/*.md",
+    "book/**/*.md",
+    "book/*.yml",
+    "plans/*.yaml",
+    "banks/*.yaml",
+    "README.md",
+    "Makefile",
+    "tools/*.sh",
+    "setup.py",
+    "settings.ini",
+    "pyproject.toml",
+    "data/**/*.md",
+]
 
 def new_module(old: str, name: str | None = None) -> str:
     if name is not None and name in NAMES.get(old, {}): return NAMES[old][name]
@@ -201,7 +263,13 @@ def md(text: str) -> dict: return {"cell_type": "markdown", "metadata": {}, "sou
 
 
 def code(text: str) -> dict:
-    return {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": text.splitlines(keepends=True)}
+    return {
+        "cell_type": "code",
+        "execution_count": None,
+        "metadata": {},
+        "outputs": [],
+        "source": text.splitlines(keepends=True),
+    }
 
 
 def git(*args): subprocess.run(["git", *args], cwd=ROOT, check=True)
@@ -237,8 +305,11 @@ def split_cells():
     set_src(rdms["cells"][2], "# RDM data sets\n> A validated container for data sets that share only representational "
             "dissimilarity matrices (RDMs), not responses: `make_rdms` and `RDMSet`.")
     i = find(scores, r"^# RDM data sets")
-    set_src(scores["cells"][i], "# Scores against an RDM set\n> The noise ceiling of an RDM set, an exact stimulus bootstrap, "
-            "and RSA scores of a network's features against every target of an RDM set.")
+    set_src(
+        scores["cells"][i],
+        "# Scores against an RDM set\n> The noise ceiling of an RDM set, an exact stimulus bootstrap, "
+        "and RSA scores of a network's features against every target of an RDM set.",
+    )
     fixture = [json.loads(json.dumps(c)) for c in container if "rand_rdm" in src(c)]
     insert_before(scores, r"^## Pooling subjects", fixture)
     save(nbp("data/11_rdms"), rdms); save(nbp("metrics/31_rdm_scores"), scores)
@@ -246,8 +317,18 @@ def split_cells():
     scoring = load(nbp("study/54_scoring"))
     head = [json.loads(json.dumps(c)) for c in (scoring["cells"][0], scoring["cells"][3], scoring["cells"][4])]
     reg = take(scoring, r"^## One registry of analyses", r"^## Options")
-    analyses = dict(scoring, cells=[head[0], md("# Analyses and the score table\n> One registry of the analyses both studies "
-                                                "run, and the columns of the score table every route writes."), *head[1:], *reg])
+    analyses = dict(
+        scoring,
+        cells=[
+            head[0],
+            md(
+                "# Analyses and the score table\n> One registry of the analyses both studies "
+                "run, and the columns of the score table every route writes."
+            ),
+            *head[1:],
+            *reg,
+        ],
+    )
     set_src(analyses["cells"][0], "#| default_exp study.analyses")
     save(nbp("study/52_analyses"), analyses); save(nbp("study/54_scoring"), scoring)
     # dimensionality: pooling conv activations is a feature reduction (models/22_features)
@@ -263,8 +344,15 @@ def split_cells():
     root = take(things, r"^EXPECTED_LAYOUT = ", r"^def things_image_table")
     s = src(root[0]).replace("EXPECTED_LAYOUT", "THINGS_LAYOUT")
     set_src(root[0], s)
-    images["cells"].extend([md("## THINGS image folders\nThe THINGS database unpacks into one folder per concept; TVSD and the "
-                               "THINGS loader both find that folder the same way."), *root])
+    images["cells"].extend(
+        [
+            md(
+                "## THINGS image folders\nThe THINGS database unpacks into one folder per concept; TVSD and the "
+                "THINGS loader both find that folder the same way."
+            ),
+            *root,
+        ]
+    )
     for c in things["cells"]: set_src(c, src(c).replace("EXPECTED_LAYOUT", "THINGS_LAYOUT"))
     # sources: THINGS embeddings are a THINGS loader
     sources = load(nbp("data/19_sources"))

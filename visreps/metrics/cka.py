@@ -16,7 +16,8 @@ __all__ = ['check_pair', 'hsic', 'linear_cka', 'rv_coefficient']
 def _as_features(X, name: str) -> tuple[np.ndarray, np.ndarray | None]:
     ids = None
     if hasattr(X, "dims") and hasattr(X, "coords"):
-        if "stimulus" not in X.dims or X.ndim != 2: raise DataError(f"{name} has dims {tuple(X.dims)}: expected ('stimulus', feature)")
+        if "stimulus" not in X.dims or X.ndim != 2:
+            raise DataError(f"{name} has dims {tuple(X.dims)}: expected ('stimulus', feature)")
         X = X.transpose("stimulus", ...)
         if "stimulus_id" in X.coords: ids = np.asarray(X["stimulus_id"].values).astype(str)
         X = X.values
@@ -25,7 +26,10 @@ def _as_features(X, name: str) -> tuple[np.ndarray, np.ndarray | None]:
     if not np.issubdtype(X.dtype, np.number): raise DataError(f"{name} has dtype {X.dtype}: expected numbers")
     X = X.astype(np.float64, copy=False) if X.dtype != np.float32 else X
     bad = ~np.isfinite(X)
-    if bad.any(): raise DataError(f"{name} has {int(bad.sum())} NaN or infinite value(s) in {int(bad.any(1).sum())} stimulus row(s)")
+    if bad.any():
+        raise DataError(
+            f"{name} has {int(bad.sum())} NaN or infinite value(s) in {int(bad.any(1).sum())} stimulus row(s)"
+        )
     return X, ids
 
 def check_pair(X, Y, min_stimuli: int = 2) -> tuple[np.ndarray, np.ndarray]:
@@ -35,14 +39,21 @@ def check_pair(X, Y, min_stimuli: int = 2) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"mismatched stimuli: X has {X.shape[0]} stimulus rows but Y has {Y.shape[0]}")
     if ix is not None and iy is not None and not np.array_equal(ix, iy):
         k = int(np.flatnonzero(ix != iy)[0]) if set(ix) == set(iy) else None
-        raise DataError("mismatched stimuli: X and Y " + (f"hold the same stimuli in different orders (first difference at {k}: {str(ix[k])!r} vs {str(iy[k])!r})"
-                        if k is not None else f"cover different stimuli (e.g. {[str(v) for v in sorted(set(ix) ^ set(iy))[:3]]})"))
+        raise DataError(
+            "mismatched stimuli: X and Y "
+            + (
+                f"hold the same stimuli in different orders (first difference at {k}: {str(ix[k])!r} vs {str(iy[k])!r})"
+                if k is not None
+                else f"cover different stimuli (e.g. {[str(v) for v in sorted(set(ix) ^ set(iy))[:3]]})"
+            )
+        )
     if X.shape[0] < min_stimuli: raise DataError(f"X and Y have {X.shape[0]} stimuli: expected at least {min_stimuli}")
     return X - X.mean(0), Y - Y.mean(0)
 
 # %% ../../nbs/metrics/34_cka.ipynb #55e374ce
 def _self_gram_frob2(Z, feature_space: bool) -> float:
-    "||Z'Z||_F^2 (= ||ZZ'||_F^2) from the smaller of the two products (numpy's BLAS gemm: on this machine's OpenBLAS builds it beats syrk)."
+    ("||Z'Z||_F^2 (= ||ZZ'||_F^2) from the smaller of the two products "
+     "(numpy's BLAS gemm: on this machine's OpenBLAS builds it beats syrk).")
     G = Z.T @ Z if feature_space else Z @ Z.T
     return float(np.einsum("ij,ij->", G, G, dtype=np.float64))
 
@@ -96,7 +107,8 @@ def rv_coefficient(X, # (n_stimuli, p) features
                    Y, # (n_stimuli, q) features of the same stimuli
                    modified: bool = False, # Smilde et al. (2009): diagonals of XX' and YY' zeroed
                   ) -> float:
-    "RV coefficient (= linear CKA with `debiased=False`); `modified=True` zeroes the Gram diagonals (Smilde et al. 2009)."
+    ("RV coefficient (= linear CKA with `debiased=False`); "
+     "`modified=True` zeroes the Gram diagonals (Smilde et al. 2009).")
     X, Y = check_pair(X, Y, 2)
     n = X.shape[0]
     txy, dk, dl = _hsic_terms(X, Y)

@@ -28,11 +28,14 @@ def pearson(x, # (n,) or (n, k) values
     "Pearson r along the first axis, weighted or not, in float64; NaN where a side is constant or < 2 samples count."
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if x.ndim == 0 or y.ndim == 0: raise ValueError("pearson: x and y must have at least one axis (the samples)")
-    try: np.broadcast_shapes(x.shape, y.shape)
-    except ValueError: raise ValueError(f"pearson: x and y have shapes {x.shape} and {y.shape}, which do not match") from None
+    try:
+        np.broadcast_shapes(x.shape, y.shape)
+    except ValueError:
+        raise ValueError(f"pearson: x and y have shapes {x.shape} and {y.shape}, which do not match") from None
     w = None if weights is None else np.asarray(weights, dtype=np.float64)
     if w is not None:
-        if w.shape[0] != x.shape[0]: raise ValueError(f"pearson: weights has {w.shape[0]} samples, x and y have {x.shape[0]}")
+        if w.shape[0] != x.shape[0]:
+            raise ValueError(f"pearson: weights has {w.shape[0]} samples, x and y have {x.shape[0]}")
         if (w < 0).any(): raise ValueError("pearson: weights must be non-negative")
         if w.ndim == 2 and x.ndim == 1: x, y = x[:, None], y[:, None]
         if w.ndim == 1 and x.ndim == 2: w = w[:, None]

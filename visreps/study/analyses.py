@@ -29,21 +29,56 @@ class Analysis:
     value: str # what a value is
     ceiling: str # what its ceiling / normalisation is
 
-ANALYSES = {a.name: a for a in (
-    Analysis("rsa", ("visreps", "ed"), "RDM comparison (Spearman by default) of the model's and the brain's correlation-distance RDMs of the test stimuli",
-             "VisReps: ceiling = sqrt(Spearman-Brown split-half RDM reliability), normalized = value / ceiling; ED study: no ceiling (mean over subjects)"),
-    Analysis("encoding", ("visreps",), "mean over an ROI's voxels of the test Pearson r of a ridge encoding model fitted on the training stimuli",
-             "ceiling = mean over voxels of sqrt(max(reliability_j, 0)), normalized = value / ceiling"),
-    Analysis("pls", ("visreps",), "PLS-SVD (cross-decomposition): mean over folds of the held-out correlation of the model's and brain's scores of one component",
-             "no ceiling"),
-    Analysis("pca_reconstruction", ("visreps",), "RSA of the readout reconstructed from its top k principal components",
-             "as rsa: ceiling = sqrt(RDM reliability)"),
-    Analysis("encoding_pls", ("ed",), "PLS-regression encoding (25 components): mean over random 90/10 splits of the median voxel test Pearson r (raw)",
-             "score = (raw / reliability)^2, reliability = median over voxels of the Spearman-Brown split-half reliability (Elmoznino & Bonner)"),
-    Analysis("encoding_ridge", ("ed",), "ridge encoding: median voxel test Pearson r on the held-out stimuli, mean over subjects (raw)",
-             "score = (raw / reliability)^2, reliability = median over voxels of the split-half reliability"),
-)}
-STUDY_ANALYSES = {"visreps": ("rsa", "encoding", "pls", "pca_reconstruction"), "ed": ("encoding_pls", "encoding_ridge", "rsa")}
+ANALYSES = {
+    a.name: a
+    for a in (
+        Analysis(
+            "rsa",
+            ("visreps", "ed"),
+            "RDM comparison (Spearman by default) of the model's and "
+            "the brain's correlation-distance RDMs of the test stimuli",
+            "VisReps: ceiling = sqrt(Spearman-Brown split-half RDM reliability), "
+            "normalized = value / ceiling; ED study: no ceiling (mean over subjects)",
+        ),
+        Analysis(
+            "encoding",
+            ("visreps",),
+            "mean over an ROI's voxels of the test Pearson r of a ridge encoding model fitted on the training stimuli",
+            "ceiling = mean over voxels of sqrt(max(reliability_j, 0)), normalized = value / ceiling",
+        ),
+        Analysis(
+            "pls",
+            ("visreps",),
+            "PLS-SVD (cross-decomposition): mean over folds of the held-out "
+            "correlation of the model's and brain's scores of one component",
+            "no ceiling",
+        ),
+        Analysis(
+            "pca_reconstruction",
+            ("visreps",),
+            "RSA of the readout reconstructed from its top k principal components",
+            "as rsa: ceiling = sqrt(RDM reliability)",
+        ),
+        Analysis(
+            "encoding_pls",
+            ("ed",),
+            "PLS-regression encoding (25 components): mean over random "
+            "90/10 splits of the median voxel test Pearson r (raw)",
+            "score = (raw / reliability)^2, reliability = median over voxels "
+            "of the Spearman-Brown split-half reliability (Elmoznino & Bonner)",
+        ),
+        Analysis(
+            "encoding_ridge",
+            ("ed",),
+            "ridge encoding: median voxel test Pearson r on the held-out stimuli, mean over subjects (raw)",
+            "score = (raw / reliability)^2, reliability = median over voxels of the split-half reliability",
+        ),
+    )
+}
+STUDY_ANALYSES = {
+    "visreps": ("rsa", "encoding", "pls", "pca_reconstruction"),
+    "ed": ("encoding_pls", "encoding_ridge", "rsa"),
+}
 
 # %% ../../nbs/study/52_analyses.ipynb #c8111e9e
 def analyses_of(study: str) -> tuple:
@@ -54,9 +89,12 @@ def analyses_of(study: str) -> tuple:
 # %% ../../nbs/study/52_analyses.ipynb #1e0a98d5
 _VALUE_MEANS = {
     "rsa": "value = {metric} correlation between the model's and the ROI's {rdm_metric} RDMs of the test stimuli",
-    "pca_reconstruction": "value = {metric_base} correlation between the ROI's RDM and the RDM of the readout reconstructed from its top {k} principal components",
-    "encoding": "value = mean over the ROI's voxels of the test Pearson r of a ridge encoding model fitted on the training stimuli",
-    "pls": "value = mean over folds of the held-out correlation between model and brain scores of PLS-SVD component {component}",
+    "pca_reconstruction": "value = {metric_base} correlation between the ROI's RDM and the RDM "
+                          "of the readout reconstructed from its top {k} principal components",
+    "encoding": "value = mean over the ROI's voxels of the test Pearson r "
+                "of a ridge encoding model fitted on the training stimuli",
+    "pls": "value = mean over folds of the held-out correlation between "
+           "model and brain scores of PLS-SVD component {component}",
 }
 
 def _convention(rec: dict, cfg) -> str:
@@ -65,14 +103,23 @@ def _convention(rec: dict, cfg) -> str:
     a = rec["analysis"]
     value = _VALUE_MEANS[a].format(metric=rec["metric"], rdm_metric=cfg.rdm_metric, metric_base=cfg.rsa_method,
                                    k=ex.get("k"), component=ex.get("component"))
-    if a == "pls": ci = f"95% CI from {cfg.n_boot} resamples of the folds"
-    elif a == "pca_reconstruction": ci = (f"95% percentile CI from {cfg.pca_n_boot} resamples of {cfg.boot_frac:g} of the test stimuli"
-                                         if cfg.pca_n_boot else "no CI (pca_n_boot=0)")
-    else: ci = f"95% percentile CI from {cfg.n_boot} resamples of {cfg.boot_frac:g} of the test stimuli (without replacement)"
+    if a == "pls":
+        ci = f"95% CI from {cfg.n_boot} resamples of the folds"
+    elif a == "pca_reconstruction":
+        ci = (
+            f"95% percentile CI from {cfg.pca_n_boot} resamples of {cfg.boot_frac:g} of the test stimuli"
+            if cfg.pca_n_boot
+            else "no CI (pca_n_boot=0)"
+        )
+    else:
+        ci = (f"95% percentile CI from {cfg.n_boot} resamples of "
+              f"{cfg.boot_frac:g} of the test stimuli (without replacement)")
     return f"{value}; {ci}; {rec.get('formula') or 'no noise ceiling'}"
 
 # %% ../../nbs/study/52_analyses.ipynb #d8f1edf7
-def score_table(records: list[dict], # score records of `visreps.study.evaluate` runs (as `ResultsStore.load()` rows or in memory)
+def score_table(
+                # score records of `visreps.study.evaluate` runs (as `ResultsStore.load()` rows or in memory)
+                records: list[dict],
                 cfg, # the `EvalConfig` that made them
                 include_selection: bool = False, # also the layer-selection scores of every readout (split="select")
                ) -> pd.DataFrame:
@@ -83,10 +130,28 @@ def score_table(records: list[dict], # score records of `visreps.study.evaluate`
         c = r.get("ceiling")
         conv = (_convention(r, cfg) if r.get("split") == "test" else
                 f"layer-selection score ({r['metric']}) on {r.get('n_stimuli')} training stimuli; no CI, no ceiling")
-        rows.append(dict(model=r["model"], dataset=r["dataset"], subject=r["subject"], target=r["roi"], readout=r["readout"],
-                         analysis=r["analysis"], metric=r["metric"], value=r.get("value"), ci_low=r.get("ci_low"), ci_high=r.get("ci_high"),
-                         ceiling_low=c, ceiling_high=c, normalized=r.get("normalized"), convention=conv, n_stimuli=r.get("n_stimuli"),
-                         split=r.get("split"), checkpoint=r.get("checkpoint"), seed=r.get("seed")))
+        rows.append(
+            dict(
+                model=r["model"],
+                dataset=r["dataset"],
+                subject=r["subject"],
+                target=r["roi"],
+                readout=r["readout"],
+                analysis=r["analysis"],
+                metric=r["metric"],
+                value=r.get("value"),
+                ci_low=r.get("ci_low"),
+                ci_high=r.get("ci_high"),
+                ceiling_low=c,
+                ceiling_high=c,
+                normalized=r.get("normalized"),
+                convention=conv,
+                n_stimuli=r.get("n_stimuli"),
+                split=r.get("split"),
+                checkpoint=r.get("checkpoint"),
+                seed=r.get("seed"),
+            )
+        )
     df = pd.DataFrame(rows, columns=list(SCORE_COLUMNS) + ["split", "checkpoint", "seed"])
     for k in ("value", "ci_low", "ci_high", "ceiling_low", "ceiling_high", "normalized"): df[k] = df[k].astype(float)
     return df
