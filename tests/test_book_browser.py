@@ -93,7 +93,7 @@ def test_every_page_renders_with_its_figures_and_links(built_book, browser):
         "labels.html",
         "reproduce.html",
         "bibliography.html",
-        "rsa.html",
+        "metrics_rsa.html",
     } <= {p.name for p in pages}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     n_figures = {}
@@ -222,5 +222,5 @@ def test_api_pages_load(built_book, browser):
         ), href
         code = browser.execute_script("return document.querySelectorAll('div.cell div.highlight').length;")
         assert code >= 1, f"{href}: no source shown"
-    open_page(browser, built_book / "api" / "rsa.html")
+    open_page(browser, built_book / "api" / "metrics_rsa.html")
     browser.save_screenshot(str(ARTIFACTS / "api__rsa.png"))
