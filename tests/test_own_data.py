@@ -66,3 +66,34 @@ def test_command_line_takes_the_source_strings(tmp_path):
                    f"results_root={tmp_path / 'res'}", "analyses=[rsa]", "readouts=[fc2.post]"])
     assert rc == 0, err.getvalue()
     assert "holding out 10 of 40 stimuli" in out.getvalue()
+
+
+def test_command_line_evaluates_an_rdm_set_as_score_model_does(tmp_path):
+    "`visreps eval` on an RDM set (it used to fail: 'RDMSet' object has no attribute 'subjects') stores every readout x"
+    " target, with the numbers `score_model` gives on the same RDMs; options that mean nothing for RDMs are refused."
+    pytest.importorskip("torch")
+    import contextlib, io
+    import pandas as pd
+    from PIL import Image
+    from visreps.app.cli import main
+    from visreps.study.results import results_table
+    images, R = _recordings()
+    (tmp_path / "imgs").mkdir()
+    for i, im in enumerate(images): Image.fromarray(im).save(tmp_path / "imgs" / f"pic{i:02d}.png")
+    rdms = np.stack([pdist(R[:, k, :], "correlation") for k in range(2)])  # two 'subjects' as condensed RDMs
+    np.save(tmp_path / "rdms.npy", rdms)
+    src = f"rdms:{tmp_path / 'rdms.npy'}?images={tmp_path / 'imgs'}&kind=eeg&target=late"
+    opts = ["width=0.25", "num_classes=4", "n_boot=10", "device=cpu", "image_size=64", "readouts=[conv3.post,fc2.post]"]
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        rc = main(["eval", f"dataset={src}", *opts, f"results_root={tmp_path / 'res'}"])
+    assert rc == 0, err.getvalue()
+    got = results_table(tmp_path / "res").sort_values("readout").reset_index(drop=True)
+    assert got.readout.tolist() == ["conv3.post", "fc2.post"] and set(got.target) == {"late"}
+    model = visreps.build_model("custom_cnn", 4, width=0.25, seed=1, image_size=64)
+    want = visreps.score_model(model, visreps.load_neural_data(src), ["conv3.post", "fc2.post"], n_boot=10,
+                               rsa_method="spearman", device="cpu", image_size=64).sort_values("readout")
+    np.testing.assert_allclose(got.value.to_numpy(float), want.value.to_numpy(float), rtol=1e-12)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err := io.StringIO()):
+        rc = main(["eval", f"dataset={src}", *opts, "analyses=[encoding]", f"results_root={tmp_path / 'r2'}"])
+    assert rc == 2 and "supports only ['rsa']" in err.getvalue()

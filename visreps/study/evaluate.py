@@ -757,6 +757,42 @@ def evaluate_runs(plan: EvalPlan, # from `plan_eval`
             )
         yield run, records, arrays
 
+# %% ../../nbs/study/53_evaluate.ipynb #3088523a
+def _run_eval_rdmset(cfg: EvalConfig, rdms, model, minfo: dict, progress: bool) -> "EvalSummary":
+    "`run_eval` on an RDM set: the RSA of every readout against every target, one stored run."
+    import hashlib
+    from visreps.metrics.rdm_scores import rsa_scores
+    from visreps.models.features import extract_features
+    t0 = time.time()
+    if list(cfg.analyses) not in (["rsa"], list(ANALYSES)):  # the default (every analysis) means RSA here
+        raise ConfigError(f"analyses={list(cfg.analyses)!r}: an RDM set ({cfg.dataset!r}) supports only ['rsa']")
+    if cfg.subjects: raise ConfigError(f"subjects={cfg.subjects!r}: an RDM set has targets, not subjects (use rois=)")
+    if rdms.stimuli is None: raise DataError(f"RDM set {cfg.dataset!r} holds no images: a model cannot be scored on it")
+    data_id = hashlib.sha256(np.ascontiguousarray(rdms.rdms.values, dtype=np.float64).tobytes()
+                             + "\n".join(map(str, rdms.stimulus_id)).encode()).hexdigest()[:16]
+    ident = dict(kind="visreps.eval-rdmset/1", model=minfo["model"], checkpoint=minfo["checkpoint"],
+                 weights=minfo["weights"], dataset=cfg.dataset, data=data_id, analysis="rsa", readouts=cfg.readouts,
+                 targets=cfg.rois, method=cfg.rsa_method, metric=cfg.rdm_metric, n_boot=cfg.n_boot, seed=cfg.seed,
+                 image_size=cfg.image_size)
+    store = ResultsStore(cfg.results_root)
+    rid = make_run_id(ident)
+    if store.is_done(rid) and not cfg.force: return EvalSummary([], [rid], 0, store.root, time.time() - t0)
+    feats = extract_features(model, rdms.stimuli, cfg.readouts, batch_size=cfg.batch_size, device=cfg.device,
+                             image_size=cfg.image_size, progress=progress)
+    df = rsa_scores(feats, rdms, cfg.rois, method=cfg.rsa_method, rdm_metric=cfg.rdm_metric, n_boot=cfg.n_boot,
+                    seed=cfg.seed, model=minfo["model"])
+    keep = [c for c in ("subject", "target", "readout", "analysis", "metric", "value", "ci_low", "ci_high",
+                        "normalized", "n_stimuli") if c in df]
+    records = [dict({k: (None if pd.isna(v) else v) for k, v in r.items() if k != "target"}, roi=r["target"],
+                    model=minfo["model"], checkpoint=minfo["checkpoint"], dataset=cfg.dataset, split="test",
+                    ceiling=None if pd.isna(r.get("ceiling_high", np.nan)) else float(r["ceiling_high"]),
+                    formula=r.get("convention"))
+               for r in df[keep + [c for c in ("ceiling_high", "convention") if c in df]].to_dict("records")]
+    for r in records: r.pop("ceiling_high", None); r.pop("convention", None)
+    w = store.write_run(ident, records, config=cfg.to_dict(), force=cfg.force)
+    return EvalSummary([rid] if w.written else [], [] if w.written else [rid], len(records) if w.written else 0,
+                       store.root, time.time() - t0)
+
 # %% ../../nbs/study/53_evaluate.ipynb #636cd4bb
 def run_eval(cfg: EvalConfig, # what to evaluate
              data: NeuralDataset | None = None, # the data set, when already loaded (else `cfg.dataset` is loaded)
@@ -769,6 +805,8 @@ def run_eval(cfg: EvalConfig, # what to evaluate
         from visreps.data.sources import load_neural_data
         data = load_neural_data(cfg.dataset, **cfg.dataset_options)
     model, minfo = load_eval_model(cfg)
+    from visreps.data.rdms import RDMSet
+    if isinstance(data, RDMSet): return _run_eval_rdmset(cfg, data, model, minfo, progress)
     plan = plan_eval(cfg, data, model, minfo)
     store = ResultsStore(cfg.results_root)
     todo = [p for p in plan.runs if cfg.force or not store.is_done(p[3])]
