@@ -269,6 +269,12 @@ class Config:
     def validate(self):
         "Override to check values beyond their types; raise `ConfigError` naming the key."
 
+    def check_at_least(self, **lowest):
+        "Each named option is at least its lower bound (`n_boot=1`, ...): a `ConfigError` naming the first that is not."
+        for k, lo in lowest.items():
+            if getattr(self, k) < lo:
+                raise ConfigError(f"{type(self).__name__}.{k}={getattr(self, k)!r}: expected an integer >= {lo}")
+
     @classmethod
     def keys(cls) -> list[str]: return [f.name for f in dataclasses.fields(cls)]
 

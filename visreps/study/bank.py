@@ -467,7 +467,7 @@ class BankConfig(Config):
     max_failed_fraction: float = 0.1
 
     def validate(self):
-        for k, lo in dict(
+        self.check_at_least(
             n_images=3,
             pooling_components=1,
             pca_components=1,
@@ -479,9 +479,7 @@ class BankConfig(Config):
             n_ceiling_splits=1,
             batch_size=1,
             image_size=8,
-        ).items():
-            if getattr(self, k) < lo:
-                raise ConfigError(f"BankConfig.{k}={getattr(self, k)!r}: expected an integer >= {lo}")
+        )
         bad = [p for p in self.poolings if p not in POOLING_MODES]
         if bad or not self.poolings:
             raise ConfigError(

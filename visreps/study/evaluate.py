@@ -91,7 +91,7 @@ class EvalConfig(Config):
             raise ConfigError(f"EvalConfig.analyses={self.analyses!r}: expected a non-empty subset of {list(ANALYSES)}")
         if len(set(self.analyses)) != len(self.analyses):
             raise ConfigError(f"EvalConfig.analyses={self.analyses!r}: an analysis is named twice")
-        for k, lo in dict(
+        self.check_at_least(
             n_select=3,
             projection=1,
             n_boot=1,
@@ -100,9 +100,7 @@ class EvalConfig(Config):
             pls_components=1,
             pls_folds=2,
             n_ceiling_splits=1,
-        ).items():
-            if getattr(self, k) < lo:
-                raise ConfigError(f"EvalConfig.{k}={getattr(self, k)!r}: expected an integer >= {lo}")
+        )
         if self.fit_projection < 0:
             raise ConfigError(
                 f"EvalConfig.fit_projection={self.fit_projection!r}: expected 0 (raw) or a positive width"
