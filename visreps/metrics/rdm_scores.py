@@ -149,6 +149,7 @@ def bootstrap_compare(x: np.ndarray, # (m,) upper-triangle vector of one RDM
     "(B,) the `method` correlation of the two RDMs in each stimulus resample (NaN where a resampled RDM is constant)."
     if method not in METHODS: raise ValueError(f"method={method!r}: expected one of {list(METHODS)}")
     from threadpoolctl import threadpool_limits
+    Wt = np.asarray(Wt, dtype=np.float64)  # integer weights would truncate the mean ranks of ties
     # BLAS threads stall on a busy machine at these sizes
     with np.errstate(invalid="ignore", divide="ignore"), threadpool_limits(1):
         varies = _drawn_varies(x, Wt) & _drawn_varies(y, Wt)  # ranks are constant on the drawn entries where values are
