@@ -653,7 +653,6 @@ def rank_stability(
      "and its interval when every measure has draws of the same number, paired by draw).")
     models = list(models)
     rows, ranks_est, ranks_draw = [], [], []
-    alpha = (1 - level) / 2
     for meas, (est, dist) in scores.items():
         est = np.asarray(est, dtype=np.float64)
         dist = None if dist is None else np.asarray(dist, dtype=np.float64)
@@ -667,7 +666,7 @@ def rank_stability(
         if dist is not None:
             rd = np.stack([scipy.stats.rankdata(-d) for d in dist])
             ranks_draw.append(rd)
-            lo, hi = np.quantile(rd, [alpha, 1 - alpha], axis=0); top = np.mean(rd == 1, axis=0)
+            lo, hi = np.array([interval(r, level) for r in rd.T]).T; top = np.mean(rd == 1, axis=0)
         else:
             lo = hi = top = np.full(len(models), np.nan)
         for j, mdl in enumerate(models):
@@ -690,5 +689,5 @@ def rank_stability(
     )
     if len(scores) > 1 and len(ranks_draw) == len(scores) and len({r.shape[0] for r in ranks_draw}) == 1:
         ws = [kendalls_w(np.stack([r[b] for r in ranks_draw])) for b in range(ranks_draw[0].shape[0])]
-        W["W_ci_low"], W["W_ci_high"] = (float(q) for q in np.nanquantile(ws, [alpha, 1 - alpha]))
+        W["W_ci_low"], W["W_ci_high"] = interval(ws, level)
     return pd.DataFrame(rows), W

@@ -72,7 +72,7 @@ def bootstrap_fold_rdms(pairs, # per fold: (RDM a, RDM b) on the fold's test sti
                         n_stimuli: int,
                         method: str = "spearman", # RDM comparison
                         n_boot: int = 1000, seed: int = 0,
-                        # (n_boot, n_stimuli) stimulus indices to reuse (e.g. `bootstrap_draws`); None: drawn here
+                        # (n_boot, n_stimuli) stimulus indices to reuse (e.g. `draw("both", ...)[0]`); None: drawn here
                         draws=None,
                        ) -> tuple[float, np.ndarray, np.ndarray]:
     ("Mean over folds of the RDM comparison: on all stimuli, on each bootstrap "
