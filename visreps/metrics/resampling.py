@@ -54,8 +54,10 @@ def draw(factor: str, # "stimuli", "subjects", "folds"; or "both", with n = (n_s
     if n_boot < 1: raise ValueError(f"n_boot={n_boot!r}: expected at least 1 resample")
     rng = _generator(seed, STREAMS[factor] if stream is None else stream)
     if factor == "both":
+        if np.ndim(n) != 1 or len(n) != 2: raise ValueError(f"n={n!r}: \"both\" needs (n_stimuli, n_subjects)")
         n_stim, n_subj = (int(v) for v in n)
         k_stim, k_subj = (3, 2) if min_distinct is None else min_distinct
+        if n_stim < k_stim: raise DataError(f"{n_stim} stimuli: a draw needs at least {k_stim} distinct stimuli")
         if n_subj < k_subj:
             raise DataError(
                 f"{n_subj} subject RDM(s): a bootstrap over subjects and its noise ceiling need at least {k_subj}"
@@ -69,6 +71,7 @@ def draw(factor: str, # "stimuli", "subjects", "folds"; or "both", with n = (n_s
     n = int(n)
     if factor == "subjects" and n < 2: raise DataError(f"{n} subject(s): a bootstrap over subjects needs at least 2")
     k_min = 1 if min_distinct is None else int(min_distinct)
+    if k_min > n: raise DataError(f"{n} {factor}: a resample needs at least {k_min} distinct {factor}")
     if frac is None and size is None:
         idx = rng.integers(0, n, size=(n_boot, n))
         for row in idx:
