@@ -25,7 +25,7 @@ import warnings
 import numpy as np
 import scipy.stats
 
-from visreps.metrics.inference import bootstrap_draws, permutation_test_rsa, two_factor_bootstrap
+from visreps.metrics.inference import permutation_test_rsa, two_factor_bootstrap
 from visreps.metrics.rsa import rdm_to_vector
 
 

@@ -45,8 +45,8 @@ from visreps.metrics.rdm_scores import (
     noise_ceiling,
     rdm_scores,
     rsa_scores,
-    stimulus_bootstrap_counts,
 )
+from visreps.metrics.resampling import counts as draw_counts, draw
 from visreps.study.scoring import readout_summaries
 from visreps.metrics.rsa import rdm_to_vector
 
@@ -214,7 +214,8 @@ def main():
     # the plain mean of the subjects
     ours = rsa_scores(feats, ds, "hIT", "kendall_a", n_boot=a.n_boot, seed=0, n_boot_subjects=0)
     t_v_score, c_v_score = time.perf_counter() - t0, time.process_time() - c0
-    counts = stimulus_bootstrap_counts(ds.n_stimuli, a.n_boot, 0)
+    counts = draw_counts(draw("stimuli", ds.n_stimuli, a.n_boot, 0, "rdmset_stimulus_bootstrap"), ds.n_stimuli)
+    counts = counts.astype(np.float64)
     t_b_ext, t_b_score, vals, boots, ceil, bfeats, paths, x, t_pre = baseline(ds, model, a.baseline_boot, counts)
     t_hooks, tv_row = t_b_ext, None
     if a.thingsvision:

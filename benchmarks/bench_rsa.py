@@ -22,7 +22,8 @@ import scipy.stats
 import torch
 from scipy.spatial.distance import pdist
 
-from visreps.metrics.rsa import bootstrap_indices, bootstrap_rsa, compare_rdms, compute_rdm, rdm_to_vector
+from visreps.metrics.resampling import draw
+from visreps.metrics.rsa import bootstrap_rsa, compare_rdms, compute_rdm, rdm_to_vector
 
 
 def make_data(n, n_features=2000, seed=0):
@@ -116,7 +117,7 @@ def main():
     A, B = compute_rdm(X, device="cpu"), compute_rdm(Y, device="cpu")
     t_b, res = timed(lambda: bootstrap_rsa(A, B, n_boot=n_boot, frac=0.9, seed=0), label="boot")
     n_naive = n_boot if args.full else 50
-    idx = bootstrap_indices(n, n_boot, 0.9, 0)[:n_naive]
+    idx = draw("stimuli", n, n_boot, 0, "bootstrap_rsa", frac=0.9, min_distinct=3, sort=True)[:n_naive]
     def naive():
         return np.array([scipy.stats.spearmanr(rdm_to_vector(A[np.ix_(s, s)]), rdm_to_vector(B[np.ix_(s, s)])).statistic
                          for s in idx])

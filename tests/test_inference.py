@@ -8,7 +8,6 @@ import pytest
 import scipy.stats
 
 from visreps.metrics.inference import (
-    bootstrap_draws,
     kendalls_w,
     model_differences,
     permutation_test_rsa,
@@ -16,6 +15,7 @@ from visreps.metrics.inference import (
     two_factor_bootstrap,
     two_factor_bootstrap_encoding,
 )
+from visreps.metrics.resampling import draw, jackknife
 from visreps.metrics.rsa import rdm_to_vector
 
 
@@ -59,7 +59,7 @@ def rsatoolbox_on_our_draws(mods, subj, stim_idx, subj_idx, method):
 def same_draws_as_rsatoolbox(method, mods, subj, n, ns, B, seed):
     ("Our two-factor bootstrap and rsatoolbox's dual bootstrap on "
      "the same draws; asserts every draw's scores and ceilings agree.")
-    stim_idx, subj_idx = bootstrap_draws(n, ns, B, seed=seed)
+    stim_idx, subj_idx = draw("both", (n, ns), B, seed=seed)
     ours = two_factor_bootstrap(mods, subj, method, draws=(stim_idx, subj_idx))
     tb = rsatoolbox_on_our_draws(mods, subj, stim_idx, subj_idx, {"pearson": "corr"}.get(method, method))
     np.testing.assert_allclose(ours.both[:, :3], tb.evaluations[:, :, 0, 0, 0], atol=1e-10)
@@ -84,7 +84,7 @@ def test_nan_in_one_column_leaves_the_others_as_rsatoolbox():
     0 x NaN made those draws NaN for every contrast: on this 11-subject x 5-stimulus case the model variances were
     8-23% too small."""
     mods, subj = toy(seed=7, n=5, ns=11)
-    stim_idx, subj_idx = bootstrap_draws(5, 11, 60, seed=7)
+    stim_idx, subj_idx = draw("both", (5, 11), 60, seed=7)
     subj_idx[::6] = subj_idx[::6, :1]  # one subject, drawn 11 times
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
@@ -254,7 +254,7 @@ def test_fast_spearman_equals_slow_reference():
     mods["tied"] = np.round(mods["m1"], 0)  # ties in a model RDM
     subj[1] = np.round(subj[1], 0)  # and in a subject RDM
     n, ns, B = 30, 5, 12
-    stim_idx, subj_idx = bootstrap_draws(n, ns, B, seed=8)
+    stim_idx, subj_idx = draw("both", (n, ns), B, seed=8)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = two_factor_bootstrap(mods, subj, "spearman", draws=(stim_idx, subj_idx), n_jack_blocks=6)
@@ -266,9 +266,8 @@ def test_fast_spearman_equals_slow_reference():
     np.testing.assert_allclose(res.both, [_slow_spearman_stats(M, subj, C[b], K[b]) for b in range(B)], atol=1e-10)
     np.testing.assert_allclose(res.subj, [_slow_spearman_stats(M, subj, ones_c, K[b]) for b in range(B)], atol=1e-10)
     np.testing.assert_allclose(res.stim, [_slow_spearman_stats(M, subj, C[b], ones_k) for b in range(B)], atol=1e-10)
-    from visreps.metrics.inference import _jack_counts
     jack = [_slow_spearman_stats(M, subj, ones_c, 1.0 - np.eye(ns)[s]) for s in range(ns)]
-    jack += [_slow_spearman_stats(M, subj, cj, ones_k) for cj in _jack_counts(n, 6, 0)]
+    jack += [_slow_spearman_stats(M, subj, cj, ones_k) for cj in jackknife(n, 6, 0).astype(float)]
     np.testing.assert_allclose(res.jack, jack, atol=1e-10)
     # the threads do not change the numbers
     from visreps.metrics.inference import draw_correlations_spearman

@@ -5,7 +5,7 @@ import pytest
 import scipy.stats
 
 from visreps.core.config import make_rng
-from visreps.metrics.inference import bca_interval
+from visreps.metrics.resampling import interval
 from visreps.metrics.reweighted_rsa import bootstrap_fold_rdms, reweighted_rsa
 from visreps.metrics.rsa import compare_rdms, compute_rdm
 
@@ -55,7 +55,7 @@ def test_interval_covers_a_known_population_value():
             [(a[np.ix_(t, t)], b[np.ix_(t, t)]) for t in fl], fl, 40, n_boot=200, seed=rep
         )
         for kind, j in (("percentile", None), ("bca", jack)):
-            lo, hi = bca_interval(boot, est, j, 0.9)
+            lo, hi = interval(boot, 0.9, kind, est, j)
             cover[kind].append(lo <= truth <= hi)
     cov = {k: float(np.mean(v)) for k, v in cover.items()}
     assert all(0.75 <= c <= 1.0 for c in cov.values()), cov

@@ -4,7 +4,8 @@ import pytest
 import scipy.stats
 from scipy.spatial.distance import pdist
 
-from visreps.metrics.rsa import bootstrap_indices, bootstrap_rsa, compare_rdms, compute_rdm, rdm_to_vector
+from visreps.metrics.resampling import draw
+from visreps.metrics.rsa import bootstrap_rsa, compare_rdms, compute_rdm, rdm_to_vector
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,7 @@ def test_bootstrap_matches_naive_resampling(data, tied):
     A, B = compute_rdm(X[:300]), compute_rdm(Y[:300])
     if tied: A = np.round(A, 2)
     res = bootstrap_rsa(A, B, n_boot=40, frac=0.9, seed=5)
-    idx = bootstrap_indices(300, 40, 0.9, 5)
+    idx = draw("stimuli", 300, 40, 5, "bootstrap_rsa", frac=0.9, min_distinct=3, sort=True)
     naive = [
         scipy.stats.spearmanr(rdm_to_vector(A[np.ix_(s, s)]), rdm_to_vector(B[np.ix_(s, s)])).statistic for s in idx
     ]

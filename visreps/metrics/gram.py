@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .resampling import counts
+
 # %% auto #0
 __all__ = ['gram_statistics', 'rdm_from_gram', 'pca_reconstruction_gram', 'bootstrap_mean_r']
 
@@ -83,12 +85,12 @@ def pca_reconstruction_gram(G: np.ndarray, # (n, n) Gram matrix X X^T
 # %% ../../nbs/metrics/42_gram.ipynb #3482b4c3
 def bootstrap_mean_r(pred: np.ndarray, # (n_stimuli, n_voxels) predictions
                      Y: np.ndarray, # (n_stimuli, n_voxels) measured responses
-                     idx: np.ndarray, # (n_boot, k) stimulus indices of each resample
+                     idx: np.ndarray, # (n_boot, k) stimulus indices of each resample (one drawn twice weighs twice)
                      voxel_chunk: int = 4096, # voxels per chunk
                     ) -> np.ndarray: # (n_boot,) mean over voxels of the resampled Pearson r
     "Mean voxelwise Pearson r of `pred` vs `Y` on each resample of stimuli."
     n, v = Y.shape
-    W = np.zeros((len(idx), n)); np.put_along_axis(W, idx, 1.0, axis=1)
+    W = counts(idx, n).astype(np.float64)
     m = W.sum(1)[:, None]
     tot, cnt = np.zeros(len(idx)), np.zeros(len(idx))
     for c0 in range(0, v, voxel_chunk):

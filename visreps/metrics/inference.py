@@ -19,15 +19,15 @@ from tqdm.auto import tqdm
 from ..core.progress import bars_shown
 
 from ..core.config import make_rng
+from .resampling import counts, draw, interval, jackknife
 from .rsa import compare_rdms, rdm_to_vector, rank_average, _order
 
 from ..core.config import DataError
 
 # %% auto #0
-__all__ = ['SCORE_COLUMNS', 'stack_rdms', 'bootstrap_draws', 'draw_correlations_pearson', 'draw_correlations_spearman',
-           'dual_bootstrap_variance', 'bca_interval', 'TwoFactorBootstrap', 'two_factor_bootstrap', 'score_table',
-           'two_factor_bootstrap_encoding', 'adjust_pvalues', 'model_differences', 'permutation_test_rsa', 'kendalls_w',
-           'rank_stability']
+__all__ = ['SCORE_COLUMNS', 'stack_rdms', 'draw_correlations_pearson', 'draw_correlations_spearman', 'dual_bootstrap_variance',
+           'TwoFactorBootstrap', 'two_factor_bootstrap', 'score_table', 'two_factor_bootstrap_encoding',
+           'adjust_pvalues', 'model_differences', 'permutation_test_rsa', 'kendalls_w', 'rank_stability']
 
 # %% ../../nbs/metrics/44_inference.ipynb #8c9d83cb
 def _rdm_array(a, name: str) -> np.ndarray:
@@ -93,28 +93,10 @@ def _id_mismatch(a, b, na, nb) -> str:
             f"orders (first difference at {k}: {str(a[k])!r} vs {str(b[k])!r})")
 
 # %% ../../nbs/metrics/44_inference.ipynb #80576710
-def bootstrap_draws(n_stimuli: int, # stimuli in the RDMs
-                    n_subjects: int, # subjects
-                    n_boot: int = 1000, # draws
-                    seed: int = 0, # seed of the draws
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    ("Indices of each draw: stimuli (n_boot, n_stimuli) and subjects (n_boot, n_subjects), both with "
-     "replacement; a subject draw always holds at least 2 distinct subjects (the lower ceiling needs them).")
+def _two_factor_draws(n_stimuli: int, n_subjects: int, n_boot: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    "Stimulus (n_boot, n_stimuli) and subject (n_boot, n_subjects) indices of the draws; at least 2 draws."
     if n_boot < 2: raise ValueError(f"n_boot={n_boot!r}: expected at least 2 draws")
-    if n_subjects < 2:
-        raise DataError(f"{n_subjects} subject RDM(s): a bootstrap over subjects and its noise ceiling need at least 2")
-    rng = make_rng(seed, "two_factor_bootstrap")
-    stim = rng.integers(0, n_stimuli, size=(n_boot, n_stimuli))
-    subj = rng.integers(0, n_subjects, size=(n_boot, n_subjects))
-    for b in range(n_boot): # the same stream, redrawn until two subjects are distinct (n_subjects = 2 needs this often)
-        while len(np.unique(subj[b])) < 2: subj[b] = rng.integers(0, n_subjects, size=n_subjects)
-        while len(np.unique(stim[b])) < 3: stim[b] = rng.integers(0, n_stimuli, size=n_stimuli)
-    return stim, subj
-
-def _counts(idx, n):
-    out = np.zeros((len(idx), n))
-    np.add.at(out, (np.repeat(np.arange(len(idx)), idx.shape[1]), idx.ravel()), 1)
-    return out
+    return draw("both", (n_stimuli, n_subjects), n_boot, seed)
 
 # %% ../../nbs/metrics/44_inference.ipynb #08d9007f
 def _quad(C, Z):
@@ -300,25 +282,6 @@ def dual_bootstrap_variance(v_both, # variance(s) over draws resampling both fac
     v = ks * v_subj + kp * v_stim - ks * kp * (v_both - v_subj - v_stim)
     return np.minimum(np.maximum(np.maximum(v, ks * v_subj), kp * v_stim), v_both)
 
-def bca_interval(dist, # (n_draws,) bootstrap distribution (finite)
-                 estimate: float, # the statistic on the full data
-                 jack, # (n_jack,) jackknife values of the statistic, or None for the percentile interval
-                 level: float = 0.95,
-                ) -> tuple[float, float]:
-    ("Bias-corrected and accelerated interval (Efron 1987) from a bootstrap "
-     "distribution and jackknife values; percentile when `jack` is None.")
-    alpha = (1 - level) / 2
-    if jack is None: return tuple(float(q) for q in np.quantile(dist, [alpha, 1 - alpha]))
-    prop = (np.sum(dist < estimate) + 0.5 * np.sum(dist == estimate)) / len(dist)
-    prop = min(max(prop, 0.5 / len(dist)), 1 - 0.5 / len(dist))
-    z0 = scipy.stats.norm.ppf(prop)
-    u = np.mean(jack) - np.asarray(jack)
-    den = 6 * (u @ u) ** 1.5
-    a = float((u ** 3).sum() / den) if den > 0 else 0.0
-    z = scipy.stats.norm.ppf([alpha, 1 - alpha])
-    q = scipy.stats.norm.cdf(z0 + (z0 + z) / (1 - a * (z0 + z)))
-    return tuple(float(x) for x in np.quantile(dist, q))
-
 # %% ../../nbs/metrics/44_inference.ipynb #4dbc47d5
 @dataclasses.dataclass
 class TwoFactorBootstrap:
@@ -376,17 +339,11 @@ class TwoFactorBootstrap:
         f = np.sqrt(v / vb) if vb > 0 else 1.0
         d = d.mean() + f * (d - d.mean())
         j = jack if (ci == "bca" and np.isfinite(jack).all()) else None
-        lo, hi = bca_interval(d, est, j, level)
+        lo, hi = interval(d, level, "bca" if j is not None else "percentile", est, j)
         return lo, hi, v, d
 
 # %% ../../nbs/metrics/44_inference.ipynb #f8c624a6
 _METHODS_2F = ("pearson", "spearman")
-
-def _jack_counts(n, n_blocks, seed):
-    "Stimulus counts of a grouped jackknife: each of n_blocks random blocks left out in turn."
-    g = min(n, n_blocks)
-    lab = make_rng(seed, "jackknife_blocks").permutation(np.arange(n) % g)
-    return np.stack([(lab != b).astype(float) for b in range(g)])
 
 def _draw_tables(stats, # stats(t, k): statistics of row t of [full; draws; jackknife] counts, subjects weighted by k
                  K, # (B, n_s) subject counts of the draws
@@ -411,7 +368,7 @@ def two_factor_bootstrap(model_rdms, # dict name -> (n, n) RDM, or (n_models, n,
                          seed: int = 0, # seed of the draws
                          correction: bool = True, # Schütt et al. (2023) variance correction
                          n_jack_blocks: int = 20, # stimulus blocks of the jackknife for BCa
-                         # (stimulus indices (B, n), subject indices (B, n_s)) to reuse; None: `bootstrap_draws`
+                         # (stimulus indices (B, n), subject indices (B, n_s)) to reuse; None: `draw("both", ...)`
                          draws: tuple | None = None,
                          progress: bool = False, # progress bar
                          model_names=None, subject_names=None, # names when arrays are given
@@ -430,11 +387,11 @@ def two_factor_bootstrap(model_rdms, # dict name -> (n, n) RDM, or (n_models, n,
     if mids is not None and sids is not None and not np.array_equal(mids, sids):
         raise DataError(_id_mismatch(mids, sids, "the model RDMs", "the subject RDMs"))
     n, ns, nm = S.shape[1], len(S), len(M)
-    stim_idx, subj_idx = draws if draws is not None else bootstrap_draws(n, ns, n_boot, seed)
+    stim_idx, subj_idx = draws if draws is not None else _two_factor_draws(n, ns, n_boot, seed)
     B = len(stim_idx)
-    C = _counts(stim_idx, n); K = _counts(subj_idx, ns)
+    C = counts(stim_idx, n).astype(float); K = counts(subj_idx, ns).astype(float)
     ones_c, ones_k = np.ones((1, n)), np.ones(ns)
-    Cj = _jack_counts(n, n_jack_blocks, seed)
+    Cj = jackknife(n, n_jack_blocks, seed).astype(float)
     Kj = 1.0 - np.eye(ns)
     allC = np.vstack([ones_c, C, Cj])
     if method == "pearson":
@@ -557,10 +514,10 @@ def two_factor_bootstrap_encoding(predictions, # dict model -> (n_subjects, n_st
         if Rp.shape != (ns, 2) + Y.shape[1:]:
             raise DataError(f"repeats have shape {Rp.shape}: expected {(ns, 2) + Y.shape[1:]}")
     subjects = [f"subj{i + 1:02d}" for i in range(ns)] if subject_names is None else [str(s) for s in subject_names]
-    stim_idx, subj_idx = draws if draws is not None else bootstrap_draws(n, ns, n_boot, seed)
+    stim_idx, subj_idx = draws if draws is not None else _two_factor_draws(n, ns, n_boot, seed)
     B = len(stim_idx)
-    C = _counts(stim_idx, n); K = _counts(subj_idx, ns)
-    Cj = _jack_counts(n, n_jack_blocks, seed)
+    C = counts(stim_idx, n).astype(float); K = counts(subj_idx, ns).astype(float)
+    Cj = jackknife(n, n_jack_blocks, seed).astype(float)
     allC = np.vstack([np.ones((1, n)), C, Cj])
     # (rows, models, subjects)
     R_ms = np.stack([np.stack([_voxel_r(allC, P[m][s], Y[s]) for s in range(ns)], 1) for m in models], 1)
@@ -696,7 +653,6 @@ def rank_stability(
      "and its interval when every measure has draws of the same number, paired by draw).")
     models = list(models)
     rows, ranks_est, ranks_draw = [], [], []
-    alpha = (1 - level) / 2
     for meas, (est, dist) in scores.items():
         est = np.asarray(est, dtype=np.float64)
         dist = None if dist is None else np.asarray(dist, dtype=np.float64)
@@ -710,7 +666,7 @@ def rank_stability(
         if dist is not None:
             rd = np.stack([scipy.stats.rankdata(-d) for d in dist])
             ranks_draw.append(rd)
-            lo, hi = np.quantile(rd, [alpha, 1 - alpha], axis=0); top = np.mean(rd == 1, axis=0)
+            lo, hi = np.array([interval(r, level) for r in rd.T]).T; top = np.mean(rd == 1, axis=0)
         else:
             lo = hi = top = np.full(len(models), np.nan)
         for j, mdl in enumerate(models):
@@ -733,5 +689,5 @@ def rank_stability(
     )
     if len(scores) > 1 and len(ranks_draw) == len(scores) and len({r.shape[0] for r in ranks_draw}) == 1:
         ws = [kendalls_w(np.stack([r[b] for r in ranks_draw])) for b in range(ranks_draw[0].shape[0])]
-        W["W_ci_low"], W["W_ci_high"] = (float(q) for q in np.nanquantile(ws, [alpha, 1 - alpha]))
+        W["W_ci_low"], W["W_ci_high"] = interval(ws, level)
     return pd.DataFrame(rows), W

@@ -16,16 +16,16 @@ from tqdm.auto import tqdm
 
 from ..core.progress import bars_shown
 
-from ..core.config import DataError, make_rng
+from ..core.config import DataError
 from ..core.vocabulary import SCORE_COLUMNS  # the score table's columns, defined once
 from ..data.dataset import StimulusSet
 from ..data.rdms import RDMSet, make_rdms
 from .correlation import pearson
+from .resampling import counts, draw, interval
 from .rsa import METHODS, METRICS, compare_vectors, compute_rdm, rank_average, rdm_to_vector
 
 # %% auto #0
-__all__ = ['POOLS', 'CONVENTIONS', 'target_vectors', 'noise_ceiling', 'stimulus_bootstrap_counts', 'bootstrap_compare',
-           'rdm_scores', 'rsa_scores']
+__all__ = ['POOLS', 'CONVENTIONS', 'target_vectors', 'noise_ceiling', 'bootstrap_compare', 'rdm_scores', 'rsa_scores']
 
 # %% ../../nbs/metrics/31_rdm_scores.ipynb #a44046d6
 POOLS = ("mean", "rank", "zscore")
@@ -133,18 +133,6 @@ def _drawn_varies(v: np.ndarray, # (m,) one RDM's entries
     first, last = on.argmax(0), v.size - 1 - on[::-1].argmax(0)
     return on.any(0) & (v[order][last] > v[order][first])
 
-# %% ../../nbs/metrics/31_rdm_scores.ipynb #b14a0d8e
-def stimulus_bootstrap_counts(n_stimuli: int, # stimuli in the RDMs
-                              n_boot: int = 1000, # resamples
-                              seed: int = 0, # seed of the draws
-                             ) -> np.ndarray:
-    "(n_boot, n_stimuli) how often each stimulus is drawn in each resample (n draws with replacement)."
-    if n_boot < 1: raise ValueError(f"n_boot={n_boot!r}: expected at least 1 resample")
-    rng = make_rng(seed, "rdmset_stimulus_bootstrap")
-    return np.stack(
-        [np.bincount(rng.integers(0, n_stimuli, n_stimuli), minlength=n_stimuli) for _ in range(n_boot)]
-    ).astype(np.float64)
-
 # %% ../../nbs/metrics/31_rdm_scores.ipynb #48cbcfac
 def _entry_weights(counts: np.ndarray) -> np.ndarray:
     "(m, B) weight c_i c_j of each upper-triangle entry (i < j, row by row) in each resample."
@@ -161,6 +149,7 @@ def bootstrap_compare(x: np.ndarray, # (m,) upper-triangle vector of one RDM
     "(B,) the `method` correlation of the two RDMs in each stimulus resample (NaN where a resampled RDM is constant)."
     if method not in METHODS: raise ValueError(f"method={method!r}: expected one of {list(METHODS)}")
     from threadpoolctl import threadpool_limits
+    Wt = np.asarray(Wt, dtype=np.float64)  # integer weights would truncate the mean ranks of ties
     # BLAS threads stall on a busy machine at these sizes
     with np.errstate(invalid="ignore", divide="ignore"), threadpool_limits(1):
         varies = _drawn_varies(x, Wt) & _drawn_varies(y, Wt)  # ranks are constant on the drawn entries where values are
@@ -194,10 +183,6 @@ def _features_rdm(da, ids: np.ndarray, rdm_metric: str, name: str) -> np.ndarray
 # %% ../../nbs/metrics/31_rdm_scores.ipynb #99e1547f
 CONVENTIONS = ("per_subject", "pooled")
 
-def _percentiles(d: np.ndarray) -> tuple[float, float]:
-    d = d[np.isfinite(d)]
-    return tuple(float(v) for v in np.percentile(d, (2.5, 97.5))) if d.size else (np.nan, np.nan)
-
 # %% ../../nbs/metrics/31_rdm_scores.ipynb #e8f9a0b1
 def _target_plan(rdmset, t, method, pool, convention, n_boot_subjects, seed) -> dict:
     "What scoring against target `t` needs: its reference RDM vectors, ceiling, subject draws and row labels."
@@ -206,8 +191,7 @@ def _target_plan(rdmset, t, method, pool, convention, n_boot_subjects, seed) -> 
     if S == 1: return dict(refs=V, ceil=(np.nan, np.nan), subject=subjects[0], draws=None, n_subj=1)
     draws = None
     if n_boot_subjects > 0:  # subject resamples, sorted: a draw's pool does not depend on the order
-        rng = make_rng(seed, "rdmset_subject_bootstrap", t)
-        draws = np.sort(rng.integers(0, S, (n_boot_subjects, S)), axis=1)
+        draws = draw("subjects", S, n_boot_subjects, seed, ("rdmset_subject_bootstrap", t), sort=True)
     if convention == "per_subject":
         return dict(refs=V, ceil=noise_ceiling(rdmset, t, method, pool), subject=f"mean of {S}", draws=draws, n_subj=S)
     pooled = None
@@ -265,7 +249,8 @@ def rdm_scores(rdms: dict, # {readout or model name: (n_stimuli, n_stimuli) RDM 
         if t not in kinds: raise KeyError(f"target {t!r} is not in the RDM set; available targets: {rdmset.targets}")
     n_boot_subjects = n_boot if n_boot_subjects is None else n_boot_subjects
     n = rdmset.n_stimuli
-    Wt = _entry_weights(stimulus_bootstrap_counts(n, n_boot, seed)) if n_boot > 0 else None
+    C = counts(draw("stimuli", n, n_boot, seed, "rdmset_stimulus_bootstrap"), n) if n_boot > 0 else None
+    Wt = _entry_weights(C.astype(np.float64)) if n_boot > 0 else None
     plans = {t: _target_plan(rdmset, t, method, pool, convention, n_boot_subjects, seed) for t in targets}
     rows = []
     for name, R in tqdm(rdms.items(), desc="rsa_scores", disable=not bars_shown(progress)):
@@ -276,13 +261,13 @@ def rdm_scores(rdms: dict, # {readout or model name: (n_stimuli, n_stimuli) RDM 
             v = float(per.mean())
             lo = hi = slo = shi = np.nan
             if Wt is not None:  # the same statistic in each stimulus resample
-                lo, hi = _percentiles(np.mean([bootstrap_compare(x, r, Wt, method) for r in p["refs"]], 0))
-            if p["draws"] is not None and convention == "per_subject": slo, shi = _percentiles(per[p["draws"]].mean(1))
+                lo, hi = interval(np.mean([bootstrap_compare(x, r, Wt, method) for r in p["refs"]], 0))
+            if p["draws"] is not None and convention == "per_subject": slo, shi = interval(per[p["draws"]].mean(1))
             elif p["draws"] is not None:
                 U, inv = p["draws"]
                 with np.errstate(invalid="ignore", divide="ignore"):
                     pu = np.array([compare_vectors(x, u, method) if np.ptp(u) > 0 else np.nan for u in U])
-                slo, shi = _percentiles(pu[inv])
+                slo, shi = interval(pu[inv])
             conv = _convention_text(convention, method, pool, t, p, n, n_boot, n_boot_subjects, _metric_note)
             rows.append(dict(model=model, dataset=rdmset.attrs.get("name", ""), subject=p["subject"], target=t,
                              readout=str(name), analysis="rsa", metric=method, value=v, ci_low=lo, ci_high=hi,

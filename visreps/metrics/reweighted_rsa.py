@@ -10,9 +10,9 @@ import dataclasses
 import numpy as np
 
 from .encoding import DEFAULT_ALPHAS, RidgeEncoder, align_stimuli, group_kfold
-from ..core.config import make_rng
 from ..core.backend import to_numpy
-from .inference import bca_interval, draw_correlations_pearson, draw_correlations_spearman
+from .inference import draw_correlations_pearson, draw_correlations_spearman
+from .resampling import counts, draw, interval, jackknife
 from .rsa import METHODS, METRICS, compare_rdms, compare_vectors, compute_rdm
 
 # %% auto #0
@@ -72,7 +72,7 @@ def bootstrap_fold_rdms(pairs, # per fold: (RDM a, RDM b) on the fold's test sti
                         n_stimuli: int,
                         method: str = "spearman", # RDM comparison
                         n_boot: int = 1000, seed: int = 0,
-                        # (n_boot, n_stimuli) stimulus indices to reuse (e.g. `bootstrap_draws`); None: drawn here
+                        # (n_boot, n_stimuli) stimulus indices to reuse (e.g. `draw("both", ...)[0]`); None: drawn here
                         draws=None,
                        ) -> tuple[float, np.ndarray, np.ndarray]:
     ("Mean over folds of the RDM comparison: on all stimuli, on each bootstrap "
@@ -85,16 +85,16 @@ def bootstrap_fold_rdms(pairs, # per fold: (RDM a, RDM b) on the fold's test sti
             raise ValueError(f"fold {f}: RDMs of shapes {a.shape} and {b.shape} for {len(te)} test stimuli")
     if draws is None:
         if n_boot < 2: raise ValueError(f"n_boot={n_boot!r}: expected at least 2 draws")
-        draws = make_rng(seed, "reweighted_rsa_bootstrap").integers(0, n_stimuli, size=(n_boot, n_stimuli))
+        draws = draw("stimuli", n_stimuli, n_boot, seed, "reweighted_rsa_bootstrap")
     draws = np.asarray(draws)
     if draws.ndim != 2 or draws.size == 0 or draws.min() < 0 or draws.max() >= n_stimuli:
         raise ValueError(f"draws have shape {draws.shape} with indices in [{draws.min() if draws.size else '-'}, "
                          f"{draws.max() if draws.size else '-'}]: expected "
                          f"(n_boot, n) indices into the {n_stimuli} stimuli")
-    counts = np.vstack([np.ones((1, n_stimuli), dtype=np.int64),
-                        np.stack([np.bincount(d, minlength=n_stimuli) for d in draws]),
-                        1 - np.eye(n_stimuli, dtype=np.int64)])  # all stimuli, the draws, each stimulus left out
-    v = _fold_means(pairs, folds, counts, method)
+    C = np.vstack([np.ones((1, n_stimuli), dtype=np.int64),
+                   counts(draws, n_stimuli),
+                   jackknife(n_stimuli)])  # all stimuli, the draws, each stimulus left out
+    v = _fold_means(pairs, folds, C, method)
     return float(v[0]), v[1:1 + len(draws)], v[1 + len(draws):]
 
 # %% ../../nbs/metrics/33_reweighted_rsa.ipynb #846911d6
@@ -154,7 +154,7 @@ def reweighted_rsa(features, # (n_stimuli, n_features) readout: array, tensor or
                     f"only {int(ok.sum())} of {len(boot)} bootstrap draws "
                     f"gave a defined {which}: the test folds are too small"
                 )
-            lo, hi = bca_interval(boot[ok], est, jack if ci == "bca" else None, level)
+            lo, hi = interval(boot[ok], level, ci, est, jack)
             if which == "score": res.ci_low, res.ci_high, res.boot = lo, hi, boot
             else: res.plain_ci_low, res.plain_ci_high, res.plain_boot = lo, hi, boot
         res.n_boot, res.ci, res.level = len(res.boot), ci, level

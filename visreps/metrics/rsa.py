@@ -17,13 +17,13 @@ from tqdm.auto import tqdm
 
 from ..core.progress import bars_shown
 
-from ..core.config import make_rng
 from ..core.backend import as_tensor, compute_dtype, get_device, to_numpy
 from .correlation import pearson
+from .resampling import draw, interval
 
 # %% auto #0
 __all__ = ['METRICS', 'METHODS', 'compute_rdm', 'rdm_to_vector', 'rank_average', 'compare_vectors', 'compare_rdms', 'RSAResult',
-           'bootstrap_indices', 'bootstrap_rsa', 'rsa_score']
+           'bootstrap_rsa', 'rsa_score']
 
 # %% ../../nbs/metrics/30_rsa.ipynb #0489715e
 METRICS = ("correlation", "euclidean")
@@ -337,14 +337,14 @@ def compare_rdms(a, # (n_stimuli, n_stimuli) symmetric RDM, numpy or tensor
 class RSAResult:
     "An RSA score with its stimulus bootstrap, and how it was made."
     estimate: float # the score on all stimuli
-    ci: tuple[float, float] | None # (low, high) percentiles of `distribution`; None without bootstrap
+    ci: tuple[float, float] | None # (low, high) percentile interval of `distribution`; None without bootstrap
     distribution: np.ndarray | None # (n_boot,) the resampled scores
     method: str # "spearman", "kendall_a" or "pearson"
     n_stimuli: int # stimuli in the full RDMs
     n_boot: int # resamples (0: none)
     frac: float # fraction of stimuli kept per resample (without replacement)
     seed: int # seed of the resample draws
-    percentiles: tuple[float, float] = (2.5, 97.5) # the CI's percentiles
+    level: float = 0.95 # the CI's coverage
     metric: str | None = None # the RDMs' dissimilarity, when known
 
     def to_dict(self) -> dict:
@@ -352,20 +352,6 @@ class RSAResult:
         d = dataclasses.asdict(self)
         if self.distribution is not None: d["distribution"] = np.asarray(self.distribution).tolist()
         return d
-
-# %% ../../nbs/metrics/30_rsa.ipynb #cb222646
-def bootstrap_indices(n_stimuli: int, # stimuli in the RDMs
-                      n_boot: int = 1000, # resamples
-                      frac: float = 0.9, # fraction of stimuli per resample
-                      seed: int = 0, # seed of the draws
-                     ) -> np.ndarray:
-    "The (n_boot, round(frac * n_stimuli)) sorted stimulus indices of each resample (without replacement)."
-    if not 0 < frac <= 1: raise ValueError(f"frac={frac!r}: expected a fraction in (0, 1]")
-    if n_boot < 1: raise ValueError(f"n_boot={n_boot!r}: expected at least 1 resample")
-    k = int(round(frac * n_stimuli))
-    if k < 3: raise ValueError(f"frac={frac!r} of {n_stimuli} stimuli keeps {k}: a resample needs at least 3 stimuli")
-    rng = make_rng(seed, "bootstrap_rsa")
-    return np.sort(np.stack([rng.choice(n_stimuli, size=k, replace=False) for _ in range(n_boot)]), axis=1)
 
 # %% ../../nbs/metrics/30_rsa.ipynb #8806c5d2
 class _RankedRDM:
@@ -440,7 +426,7 @@ def bootstrap_rsa(a, # (n_stimuli, n_stimuli) RDM
                   frac: float = 0.9, # fraction of stimuli kept per resample, without replacement
                   seed: int = 0, # seed of the resample draws
                   method: str = "spearman", # "spearman", "kendall_a" or "pearson"
-                  percentiles: tuple[float, float] = (2.5, 97.5), # the confidence interval's percentiles
+                  level: float = 0.95, # coverage of the percentile interval
                   progress: bool = False, # show a progress bar
                  ) -> RSAResult:
     "Compare two RDMs on all stimuli and on `n_boot` random subsets of them: estimate, percentile CI, distribution."
@@ -448,16 +434,16 @@ def bootstrap_rsa(a, # (n_stimuli, n_stimuli) RDM
     x, y = _rdm_pair(a, b)
     n = a.shape[0]
     estimate = compare_vectors(x, y, method)
-    idx = bootstrap_indices(n, n_boot, frac, seed)
+    idx = draw("stimuli", n, n_boot, seed, "bootstrap_rsa", frac=frac, min_distinct=3, sort=True)
     if method == "spearman": dist = _bootstrap_spearman(x, y, n, idx, progress)
     elif method == "pearson": dist = _bootstrap_pearson(x, y, n, idx, progress)
     else: dist = _bootstrap_generic(x, y, n, idx, method, progress)
     if not np.isfinite(dist).all():
         warnings.warn(f"{int((~np.isfinite(dist)).sum())} of {n_boot} resamples gave an undefined {method} "
                       "correlation (a resampled RDM was constant); they are left out of the CI")
-    lo, hi = np.nanpercentile(dist, percentiles)
+    lo, hi = interval(dist, level)
     return RSAResult(estimate=estimate, ci=(float(lo), float(hi)), distribution=dist, method=method,
-                     n_stimuli=n, n_boot=n_boot, frac=frac, seed=seed, percentiles=tuple(percentiles))
+                     n_stimuli=n, n_boot=n_boot, frac=frac, seed=seed, level=level)
 
 # %% ../../nbs/metrics/30_rsa.ipynb #eaabcbbf
 def _stimulus_ids(da, name: str) -> np.ndarray:

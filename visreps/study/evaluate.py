@@ -149,9 +149,9 @@ def draw_selection_ids(train_ids, # (n_train,) the subject's training stimulus i
     if len(train_ids) < 3:
         raise DataError(f"subject {subject!r} has {len(train_ids)} training stimuli: layer selection needs at least 3")
     if len(train_ids) <= n_select: return train_ids
-    pick = make_rng(seed, "select", subject, hash_json(train_ids.tolist())).choice(
-        len(train_ids), n_select, replace=False
-    )
+    from visreps.metrics.resampling import draw
+    stream = ("select", subject, hash_json(train_ids.tolist()))
+    pick = draw("stimuli", len(train_ids), 1, seed, stream, size=n_select)[0]
     return train_ids[np.sort(pick)]
 
 # %% ../../nbs/study/53_evaluate.ipynb #99b4d661
@@ -504,11 +504,12 @@ def run_pca_reconstruction(self: SubjectEvaluation):
 def run_encoding(self: SubjectEvaluation):
     cfg = self.cfg
     from visreps.metrics.encoding import pearson_columns
-    from visreps.metrics.rsa import bootstrap_indices
+    from visreps.metrics.resampling import draw, interval
     recs, arrays, chosen = self._selection("encoding", "pearson_r")
     proj = cfg.fit_projection or None
     Ytr, Yte = self.brain(self.train_ids), self.brain(self.test_ids)
-    idx = bootstrap_indices(len(self.test_ids), cfg.n_boot, cfg.boot_frac, cfg.seed)
+    n_test = len(self.test_ids)  # the stimulus subsamples of `bootstrap_rsa`
+    idx = draw("stimuli", n_test, cfg.n_boot, cfg.seed, "bootstrap_rsa", frac=cfg.boot_frac, min_distinct=3, sort=True)
     tr_feats = self.cache.projected(self.train_ids, sorted(set(chosen.values())), proj)
     te_stats = self.test_gram(chosen.values())
     for ro in dict.fromkeys(chosen.values()):
@@ -531,7 +532,7 @@ def run_encoding(self: SubjectEvaluation):
                        "value = mean over the ROI's voxels of the test Pearson "
                        "r_j; ceiling = mean over voxels of sqrt(max(rel_j, 0)); "
                        f"normalized = value / ceiling; {rel.formula}")
-            lo, hi = np.nanpercentile(dist, [2.5, 97.5])
+            lo, hi = interval(dist)
             recs.append(
                 _rec(
                     **self.base,
@@ -566,6 +567,7 @@ def run_encoding(self: SubjectEvaluation):
 @patch
 def run_pls(self: SubjectEvaluation):
     from visreps.metrics.pls import cross_decompose
+    from visreps.metrics.resampling import draw, interval
     cfg = self.cfg
     recs, arrays, chosen = self._selection("pls", "test_r_c1")
     te_stats = self.test_gram(chosen.values())
@@ -576,9 +578,9 @@ def run_pls(self: SubjectEvaluation):
         k = _pls_components(cfg.pls_components, len(X), X.shape[1], Y.shape[1], cfg.pls_folds)
         cd = cross_decompose(X, Y, k, cfg.pls_folds, cfg.seed, device=cfg.device)
         # (n_boot, k): folds resampled
-        boots = cd.test_r[rng.integers(0, cd.n_folds, size=(cfg.n_boot, cd.n_folds))].mean(1)
+        boots = cd.test_r[draw("folds", cd.n_folds, cfg.n_boot, rng)].mean(1)
         for c in range(k):
-            lo, hi = np.percentile(boots[:, c], [2.5, 97.5])
+            lo, hi = interval(boots[:, c])
             recs.append(
                 _rec(
                     **self.base,
