@@ -74,7 +74,7 @@ from .trainer import TrainConfig
 @dataclass
 class TrainRunConfig(TrainConfig):
     "Options of `visreps train`: a TrainConfig, plus the images, the labels and the run folder."
-    dataset: str = "world" # a source for load_neural_data; the network trains on its stimuli
+    dataset: str = "world" # a source for load_neural_data; the network trains on its stimuli but the held-out ones
     dataset_options: dict = field(default_factory=dict) # options for the loader
     labels: str = "column:category" # a label CSV (image,pca_label), or column:<metadata column>
     out_dir: str = "results/train/run" # run folder (config.json, metrics.csv, checkpoints/, provenance.json)
@@ -139,12 +139,19 @@ def run_train(cfg: TrainRunConfig) -> str:
     tc = TrainConfig.from_dict({**{k: v for k, v in cfg.to_dict().items() if k in TrainConfig.keys()},
                                 "num_classes": n_classes})
     ids = ds.stimuli.stimulus_id
+    held = set(ds.test_ids().tolist())  # the data set's held-out stimuli, which an evaluation tests on: never trained on
+    keep = np.array([i not in held for i in ids.tolist()], dtype=bool)
+    if not keep.any():
+        raise ConfigError(f"dataset={cfg.dataset!r}: all {len(ids)} stimuli are its held-out (test) stimuli; "
+                          "nothing is left to train on")
     source = cfg.dataset + ("?" + "&".join(f"{a}={json.dumps(v)}" for a, v in sorted(cfg.dataset_options.items()))
                             if cfg.dataset_options else "")
-    record = dict(data=ds.identity(source).to_dict(), stimulus_ids=ids, labels=labels)
-    out = train(tc, np.asarray(ds.stimuli.images), y, cfg.out_dir, provenance=record)
+    record = dict(data=ds.identity(source).to_dict(), stimulus_ids=ids[keep], labels=labels,
+                  left_out=dict(n=int((~keep).sum()), why="the data set's held-out (test) stimuli"))
+    out = train(tc, ds.stimuli.images_for(ids[keep]), y[keep], cfg.out_dir, provenance=record)
     last = out["metrics"][-1]
-    return (f"train: {cfg.arch} K={n_classes}, {cfg.epochs} epochs on {len(y)} images, "
+    return (f"train: {cfg.arch} K={n_classes}, {cfg.epochs} epochs on {int(keep.sum())} images "
+            f"({int((~keep).sum())} held-out stimuli of the data set left out), "
             f"test top-1 {last.get('test_top1', float('nan')):.3f} -> {cfg.out_dir}")
 
 # %% ../../nbs/training/25_steps.ipynb #8177a167
