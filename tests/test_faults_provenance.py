@@ -112,7 +112,8 @@ def test_train_on_a_world_leaves_its_test_stimuli_out_and_its_evaluation_runs(wo
      "then every evaluation on the same world would test on trained images).")
     from visreps.training.trainer import TRAINED_STIMULI, read_trained_stimuli
     r, path, ds = world
-    rc, out, err = run(["train", f"dataset=world:{path}", "labels=column:category", *TRAIN, f"out_dir={tmp_path / 't'}"])
+    argv = ["train", f"dataset=world:{path}", "labels=column:category", *TRAIN, f"out_dir={tmp_path / 't'}"]
+    rc, out, err = run(argv)
     assert rc == 0, err
     assert "(16 held-out stimuli of the data set left out)" in out
     trained = set(read_trained_stimuli(tmp_path / "t" / TRAINED_STIMULI).stimulus_id)
@@ -164,3 +165,27 @@ def test_a_redirected_training_log_shows_an_eta(world, tmp_path):
     assert len(lines) == 2, err
     assert lines[0].startswith(f"[train] {tmp_path / 't'}: epoch 1/2, loss ") and ", ETA 00:" in lines[0]
     assert lines[1].endswith("ETA 00:00")
+
+
+def test_pca16_and_fine16_cli_runs_are_told_apart_by_their_records(tmp_path):
+    ("The issue's case: `visreps labels` + `visreps train` for PCA-16 and a fine 16-class network on the world, both "
+     "evaluated: the figure pages' `label_models` labels them '16' and 'fine (16)' from their records (by K alone "
+     "both were 'fine (16)' and averaged into one bar).")
+    from visreps.app.book import label_models
+    from visreps.study.results import ResultsStore
+    path = make_world(0, **dict(TINY, n_levels=4, n_train_per_subject=48)).save(tmp_path / "w")
+    assert load_dataset(path).stimuli.metadata.category.max() == 15
+    rc, out, err = run(["labels", f"dataset={path}", "n_classes=[16]", "width=0.125", "image_size=64", "device=cpu",
+                        f"out_dir={tmp_path / 'labels'}"])
+    assert rc == 0, err
+    for name, labels in (("pca16", tmp_path / "labels" / "pca_labels_16.csv"), ("fine16", "column:category")):
+        rc, out, err = run(["train", f"dataset={path}", f"labels={labels}", *TRAIN, f"out_dir={tmp_path / name}"])
+        assert rc == 0 and "K=16" in out, err
+        rc, out, err = run(["eval", f"dataset={path}", f"checkpoint={tmp_path / name / 'checkpoints' / 'last.pt'}",
+                            "n_select=16", "n_boot=5", "device=cpu", "batch_size=8", "analyses=[rsa]",
+                            "readouts=[fc2.post]", f"results_root={tmp_path / 'S'}"])
+        assert rc == 0, err
+    rs = ResultsStore(tmp_path / "S")
+    df, order = label_models(rs, rs.load(split="test"))
+    assert order == ["16", "fine (16)"]
+    assert dict(zip(df.model, df.granularity)) == {"pca16": "16", "fine16": "fine (16)"}

@@ -801,7 +801,7 @@ def _run_eval_rdmset(cfg: EvalConfig, rdms, model, minfo: dict, progress: bool) 
         raise ConfigError(f"analyses={list(cfg.analyses)!r}: an RDM set ({cfg.dataset!r}) supports only ['rsa']")
     if cfg.subjects: raise ConfigError(f"subjects={cfg.subjects!r}: an RDM set has targets, not subjects (use rois=)")
     if rdms.stimuli is None: raise DataError(f"RDM set {cfg.dataset!r} holds no images: a model cannot be scored on it")
-    overlap = check_training_overlap(cfg, rdms.stimuli, rdms.stimuli.stimulus_id, cfg.dataset)  # every stimulus is tested
+    overlap = check_training_overlap(cfg, rdms.stimuli, rdms.stimuli.stimulus_id, cfg.dataset)  # all are tested
     data_id = hashlib.sha256(np.ascontiguousarray(rdms.rdms.values, dtype=np.float64).tobytes()
                              + "\n".join(map(str, rdms.stimulus_id)).encode()).hexdigest()[:16]
     ident = dict(kind="visreps.eval-rdmset/1", model=minfo["model"], checkpoint=minfo["checkpoint"],

@@ -139,7 +139,7 @@ def run_train(cfg: TrainRunConfig) -> str:
     tc = TrainConfig.from_dict({**{k: v for k, v in cfg.to_dict().items() if k in TrainConfig.keys()},
                                 "num_classes": n_classes})
     ids = ds.stimuli.stimulus_id
-    held = set(ds.test_ids().tolist())  # the data set's held-out stimuli, which an evaluation tests on: never trained on
+    held = set(ds.test_ids().tolist())  # the data set's held-out stimuli (an evaluation tests on them): not trained on
     keep = np.array([i not in held for i in ids.tolist()], dtype=bool)
     if not keep.any():
         raise ConfigError(f"dataset={cfg.dataset!r}: all {len(ids)} stimuli are its held-out (test) stimuli; "
