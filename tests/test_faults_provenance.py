@@ -185,6 +185,8 @@ def test_pca16_and_fine16_cli_runs_are_told_apart_by_their_records(tmp_path):
                             "n_select=16", "n_boot=5", "device=cpu", "batch_size=8", "analyses=[rsa]",
                             "readouts=[fc2.post]", f"results_root={tmp_path / 'S'}"])
         assert rc == 0, err
+    lab = json.loads((tmp_path / "pca16" / "provenance.json").read_text())["labels"]  # the label source's weights
+    assert lab["method"] == "pca_median_bits" and lab["made_from_weights"].startswith("state:")
     rs = ResultsStore(tmp_path / "S")
     df, order = label_models(rs, rs.load(split="test"))
     assert order == ["16", "fine (16)"]

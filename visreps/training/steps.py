@@ -65,7 +65,9 @@ def run_labels(cfg: LabelsConfig) -> str:
         image_size=cfg.image_size,
     )
     source = f"{cfg.checkpoint or cfg.arch} {cfg.readout}"
-    paths = write_label_files(PCALabeler().fit(X, image_ids=ids, source=source), cfg.out_dir, cfg.n_classes)
+    from visreps.models.identity import hash_weights
+    about = dict(source_weights=f"state:{hash_weights(model)}", source_readout=cfg.readout)  # what made the labels
+    paths = write_label_files(PCALabeler().fit(X, image_ids=ids, source=source), cfg.out_dir, cfg.n_classes, about)
     return f"labels: {len(ids)} images, K = {sorted(paths)} from {source} -> {cfg.out_dir}"
 
 # %% ../../nbs/training/25_steps.ipynb #e9020636
@@ -123,7 +125,8 @@ def training_label_set(ds: NeuralDataset, # the data set whose stimuli are train
     k = int(k) if isinstance(k, int) else (int(every.max()) + 1 if every.size else 0)
     y = read_label_csv(path, image_ids=ds.stimuli.stimulus_id, n_classes=k, allow_extra=True)[1]
     return y, dict(source=labels, path=str(path.resolve()), sha256=hash_file(path, n=64), column=None, n_classes=k,
-                   method=side.get("method"))
+                   method=side.get("method"), made_from=side.get("source"),
+                   made_from_weights=side.get("source_weights"))
 
 # %% ../../nbs/training/25_steps.ipynb #3d365e29
 def run_train(cfg: TrainRunConfig) -> str:
