@@ -84,8 +84,7 @@ class EvalConfig(Config):
     image_size: int | None = None # network input side; None = the model's own (else 224)
     results_root: str = "results" # results store root (runs/ and features/ go under it)
     force: bool = False # recompute runs that are already finished, and the cached features they use
-    # evaluate a checkpoint trained on some of the test stimuli (refused otherwise); the record says so
-    allow_overlap: bool = False
+    allow_overlap: bool = False # evaluate a checkpoint trained on some test stimuli anyway (the record says so)
 
     def validate(self):
         bad = [a for a in self.analyses if a not in ANALYSES]
