@@ -25,7 +25,7 @@ def world(tmp_path_factory):
     "The brain data (seed 0), saved as a data set folder, and a separate training world (seed 1)."
     root = tmp_path_factory.mktemp("eval")
     path = make_world(0, **WORLD).save(root / "brain")
-    train_path = make_world(1, n_levels=6, n_subjects=1, n_train_per_subject=480, n_test=1, image_size=64,
+    train_path = make_world(1, n_levels=6, n_subjects=1, n_train_per_subject=481, n_test=1, image_size=64,
                             rois=["early"], n_voxels_early=4).save(root / "train_world")
     return root, path, train_path
 

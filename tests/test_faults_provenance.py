@@ -11,7 +11,7 @@ import pytest
 
 from visreps.app.cli import main
 from visreps.core.config import hash_file, hash_json
-from visreps.data.dataset import load_dataset
+from visreps.data.dataset import load_dataset, stimuli_content_id
 from visreps.data.world import make_world
 from visreps.training.labels import write_label_csv
 from visreps.training.trainer import load_train_state
@@ -59,9 +59,11 @@ def test_a_train_run_records_what_it_was_trained_on(world, tmp_path):
     prov = json.loads((tmp_path / "t" / "provenance.json").read_text())
     assert prov["data"] == dict(name=ds.name, stimuli=ds.stimuli.content_id, n_stimuli=len(ds.stimuli),
                                 source=str(path), image_options=None)
-    st = prov["stimuli"]  # trained on every stimulus of the data set, in its order: its content id
+    st = prov["stimuli"]  # trained on the data set's stimuli but its held-out (test) ones, in its order
+    keep = [i for i in ds.stimuli.stimulus_id.tolist() if i not in set(ds.test_ids().tolist())]
+    assert len(keep) == len(ds.stimuli) - 16 and prov["left_out"]["n"] == 16
     assert (st["ids_hash"], st["n"], st["content_id"], st["named_by"]) == (
-        hash_json(ds.stimuli.stimulus_id.tolist()), len(ds.stimuli), ds.stimuli.content_id, "id")
+        hash_json(keep), len(keep), stimuli_content_id(keep, ds.stimuli.images_for(keep)), "id")
     lab = prov["labels"]
     csv = r / "labels4.csv"
     assert (lab["path"], lab["sha256"], lab["n_classes"], lab["column"]) == (str(csv), hash_file(csv, n=64), 4, None)
@@ -102,3 +104,90 @@ def test_an_evaluation_of_a_trained_network_carries_its_training_record(world, t
     assert prov["data"]["stimuli"] == ds.stimuli.content_id and prov["data"]["source"] == str(path)
     assert prov["training"] == json.loads((tmp_path / "t" / "provenance.json").read_text())
     assert prov["training"]["labels"]["column"] == "category"
+    assert prov["overlap"] == dict(n=0, n_test=16, examples=[], by="image_sha256", allowed=False)
+
+
+def test_train_on_a_world_leaves_its_test_stimuli_out_and_its_evaluation_runs(world, tmp_path):
+    ("`visreps train dataset=world:...` trains on the world's training stimuli (before, on every stimulus: "
+     "then every evaluation on the same world would test on trained images).")
+    from visreps.training.trainer import TRAINED_STIMULI, read_trained_stimuli
+    r, path, ds = world
+    argv = ["train", f"dataset=world:{path}", "labels=column:category", *TRAIN, f"out_dir={tmp_path / 't'}"]
+    rc, out, err = run(argv)
+    assert rc == 0, err
+    assert "(16 held-out stimuli of the data set left out)" in out
+    trained = set(read_trained_stimuli(tmp_path / "t" / TRAINED_STIMULI).stimulus_id)
+    assert trained and not trained & set(ds.test_ids().tolist())
+    rc, out, err = run(["eval", f"dataset=world:{path}", f"checkpoint={tmp_path / 't' / 'checkpoints' / 'last.pt'}",
+                        "n_select=16", "n_boot=5", "device=cpu", "batch_size=8", "analyses=[rsa]",
+                        f"results_root={tmp_path / 'S'}"])
+    assert rc == 0, err
+
+
+def test_an_evaluation_on_stimuli_the_network_was_trained_on_is_refused_unless_allowed(world, tmp_path):
+    ("A network trained on every image of the world (a notebook calling `train`): its evaluation on the world's test "
+     "stimuli says how many it was trained on and stops (exit 2, nothing written); allow_overlap=true evaluates it, "
+     "and the record keeps the count.")
+    from visreps.study.results import ResultsStore
+    from visreps.training.trainer import TrainConfig, split_indices, train
+    r, path, ds = world
+    ids = ds.stimuli.stimulus_id
+    cfg = TrainConfig(num_classes=4, width=0.125, epochs=1, batch_size=16, device="cpu", image_size=64, progress=False)
+    train(cfg, ds.stimuli.images_for(ids), ds.stimuli.metadata.category.values, tmp_path / "t",
+          provenance=dict(stimulus_ids=ids))
+    trained = set(ids[split_indices(len(ids), cfg.test_fraction, cfg.split_seed)[0].numpy()].tolist())
+    n = len(trained & set(ds.test_ids().tolist()))
+    assert 0 < n < 16
+    ck = tmp_path / "t" / "checkpoints" / "last.pt"
+    argv = ["eval", f"dataset={path}", f"checkpoint={ck}", "n_select=16", "n_boot=5", "device=cpu", "batch_size=8",
+            "analyses=[rsa]", f"results_root={tmp_path / 'S'}"]
+    rc, out, err = run(argv)
+    assert rc == 2, (out, err)
+    assert f"checkpoint {str(ck)!r} was trained on {n} of the 16 test stimuli of dataset 'world'" in err
+    assert "allow_overlap=true" in err and err.count("\n") == 1
+    assert not (tmp_path / "S" / "runs").exists() or not ResultsStore(tmp_path / "S").run_ids()
+    rc, out, err = run([*argv, "allow_overlap=true"])
+    assert rc == 0, err
+    store = ResultsStore(tmp_path / "S")
+    (rid,) = store.run_ids()
+    ov = store.read_run(rid)["provenance"]["overlap"]
+    assert (ov["n"], ov["n_test"], ov["allowed"]) == (n, 16, True)
+
+
+def test_a_redirected_training_log_shows_an_eta(world, tmp_path):
+    "Standard error to a file (no bar): one line per epoch, with the time left."
+    r, path, _ = world
+    argv = [a for a in TRAIN if not a.startswith(("progress", "epochs"))]
+    rc, out, err = run(["train", f"dataset={path}", "labels=column:category", *argv, "epochs=2",
+                        f"out_dir={tmp_path / 't'}"])
+    assert rc == 0, err
+    lines = [line for line in err.splitlines() if "epoch " in line]
+    assert len(lines) == 2, err
+    assert lines[0].startswith(f"[train] {tmp_path / 't'}: epoch 1/2, loss ") and ", ETA 00:" in lines[0]
+    assert lines[1].endswith("ETA 00:00")
+
+
+def test_pca16_and_fine16_cli_runs_are_told_apart_by_their_records(tmp_path):
+    ("The issue's case: `visreps labels` + `visreps train` for PCA-16 and a fine 16-class network on the world, both "
+     "evaluated: the figure pages' `label_models` labels them '16' and 'fine (16)' from their records (by K alone "
+     "both were 'fine (16)' and averaged into one bar).")
+    from visreps.app.book import label_models
+    from visreps.study.results import ResultsStore
+    path = make_world(0, **dict(TINY, n_levels=4, n_train_per_subject=48)).save(tmp_path / "w")
+    assert load_dataset(path).stimuli.metadata.category.max() == 15
+    rc, out, err = run(["labels", f"dataset={path}", "n_classes=[16]", "width=0.125", "image_size=64", "device=cpu",
+                        f"out_dir={tmp_path / 'labels'}"])
+    assert rc == 0, err
+    for name, labels in (("pca16", tmp_path / "labels" / "pca_labels_16.csv"), ("fine16", "column:category")):
+        rc, out, err = run(["train", f"dataset={path}", f"labels={labels}", *TRAIN, f"out_dir={tmp_path / name}"])
+        assert rc == 0 and "K=16" in out, err
+        rc, out, err = run(["eval", f"dataset={path}", f"checkpoint={tmp_path / name / 'checkpoints' / 'last.pt'}",
+                            "n_select=16", "n_boot=5", "device=cpu", "batch_size=8", "analyses=[rsa]",
+                            "readouts=[fc2.post]", f"results_root={tmp_path / 'S'}"])
+        assert rc == 0, err
+    lab = json.loads((tmp_path / "pca16" / "provenance.json").read_text())["labels"]  # the label source's weights
+    assert lab["method"] == "pca_median_bits" and lab["made_from_weights"].startswith("state:")
+    rs = ResultsStore(tmp_path / "S")
+    df, order = label_models(rs, rs.load(split="test"))
+    assert order == ["16", "fine (16)"]
+    assert dict(zip(df.model, df.granularity)) == {"pca16": "16", "fine16": "fine (16)"}

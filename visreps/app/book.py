@@ -17,13 +17,13 @@ from pathlib import Path
 
 import yaml
 
-from ..core.config import CommandError, ConfigError, load_yaml
+from ..core.config import CommandError, ConfigError, DataError, load_yaml
 from ..core.storage import write_text_atomic
 
 # %% auto #0
 __all__ = ['generated_pages', 'plan_notebooks', 'book_pages', 'filter_toc', 'relative_paths', 'relative_notebook',
            'provenance_markdown', 'publish_page', 'notebook_module', 'api_docname', 'module_title', 'clean_markdown',
-           'api_notebook', 'write_api_pages', 'label_models', 'build_book', 'reproduce']
+           'api_notebook', 'write_api_pages', 'training_granularity', 'label_models', 'build_book', 'reproduce']
 
 # %% ../../nbs/app/91_book.ipynb #3d2004cc
 def generated_pages(book: str | Path = "book") -> list[str]:
@@ -352,37 +352,66 @@ def write_api_pages(book: str | Path = "book", # the Jupyter Book folder
     )
     return names
 
+# %% ../../nbs/app/91_book.ipynb #5e2a7c90
+def training_granularity(training: dict, # a run's training record (`provenance.json`)
+                        ) -> tuple[str, str, int]: # (label, kind, K)
+    "How the figure pages label a network trained as `training` says: `'16'` (PCA or coarse), `'fine (16)'`, ..."
+    lab = training.get("labels") or {}
+    k, method, source = int(lab["n_classes"]), lab.get("method"), str(lab.get("source") or "")
+    task = source[len("task:"):] if source.startswith("task:") else None
+    if method == "pca_median_bits" or re.fullmatch(r"pca_labels_\d+\.csv", Path(lab.get("path") or "").name):
+        return str(k), "pca", k
+    if task is not None and task.startswith("coarse"): return str(k), "coarse", k
+    if method == "fine" or task == "fine" or (method == "column" and lab.get("column") == "category"):
+        return f"fine ({k})", "fine", k
+    if method == "shuffled" or task == "shuffled": return f"shuffled ({k})", "shuffled", k
+    if method == "column": return f"{lab.get('column')} ({k})", f"column:{lab.get('column')}", k
+    what = method or task or "unrecorded"
+    return f"{what} ({k})", what, k
+
 # %% ../../nbs/app/91_book.ipynb #61b64057
 def label_models(rs, # a `visreps.study.results.ResultsStore`
                  df, # records of it (`rs.load(...)`), with columns model, checkpoint, run_id
                  models: list[str] | None = None, # keep only these model names (None: every model)
                 ):
-    "df with `n_classes` and `granularity` columns (untrained, K, 'fine (K)'), and the granularities in order."
+    ("df with `n_classes` and `granularity` columns (untrained, K, 'fine (K)', ...: `training_granularity`), and the "
+     "granularities in order; runs of one granularity trained on other images, or without a record, are an error.")
     import pandas as pd
     df = df[df.model.isin(models)] if models is not None else df
     runs = {r: rs.read_run(r) for r in df.run_id.unique()}
-    def k(rid):
-        ident = runs[rid]["identity"]
-        return None if ident.get("model") == "untrained" or ident.get("checkpoint") == "untrained" else \
-            (ident.get("model_config") or {}).get("num_classes")
-    def pca(rid):
-        ck = (runs[rid].get("config") or {}).get("checkpoint")
-        if not ck: return False
-        run = Path(ck).parent.parent
-        try: lab = json.loads((run / "provenance.json").read_text())["labels"]  # what it was trained on
-        except (OSError, ValueError, KeyError, TypeError): lab = None
-        if isinstance(lab, dict):
-            name = Path(lab.get("path") or "").name
-            return lab.get("method") == "pca_median_bits" or bool(re.fullmatch(r"pca_labels_\d+\.csv", name))
-        return any(run.glob("pca_labels_*.csv"))  # a run trained before its provenance record
-    df = df.assign(n_classes=df.run_id.map(k), _pca=df.run_id.map(pca))
-    top = max([int(v) for v in df.n_classes.dropna()], default=None)
-
-    def name(v, coarse):
-        return "untrained" if pd.isna(v) else (str(int(v)) if coarse or int(v) < top else f"fine ({int(v)})")
-    df = df.assign(granularity=[name(v, c) for v, c in zip(df.n_classes, df._pca)]).drop(columns="_pca")
-    keys = df.drop_duplicates("granularity").assign(_f=lambda d: d.granularity.str.startswith("fine"))
-    keys = keys[keys.granularity != "untrained"].sort_values(["_f", "n_classes"])
+    info, missing = {}, []
+    for rid, run in runs.items():
+        ident = run["identity"]
+        if ident.get("model") == "untrained" or ident.get("checkpoint") == "untrained":
+            info[rid] = ("untrained", None, None); continue
+        tr = (run.get("provenance") or {}).get("training")
+        if not isinstance(tr, dict):  # an evaluation stored without it: the record beside its checkpoint
+            ck = (run.get("config") or {}).get("checkpoint")
+            try: tr = json.loads((Path(ck).parent.parent / "provenance.json").read_text()) if ck else None
+            except (OSError, ValueError): tr = None
+        if not isinstance(tr, dict) or not isinstance(tr.get("labels"), dict):
+            missing.append(f"{ident.get('model')} ({(run.get('config') or {}).get('checkpoint')})"); continue
+        label, kind, k = training_granularity(tr)
+        data = tr.get("data") or {}
+        what = (kind, k, data.get("stimuli") or (tr.get("stimuli") or {}).get("content_id"), tr.get("image_size"))
+        info[rid] = (label, k, (what, f"{ident.get('model')}: {kind} labels, K={k}, images {what[2]} "
+                                      f"({data.get('name')}), {what[3]} px"))
+    if missing:
+        raise DataError(f"{len(missing)} evaluated network(s) carry no training record, so what they were trained on "
+                        f"is unknown: {sorted(set(missing))}; evaluate checkpoints of runs that wrote provenance.json")
+    seen = {}
+    for label, _, w in info.values():
+        if w is not None: seen.setdefault(label, {}).setdefault(w[0], w[1])
+    mixed = {g: v for g, v in seen.items() if len(v) > 1}
+    if mixed:
+        g, v = next(iter(mixed.items()))
+        raise DataError(f"runs labelled {g!r} were trained on different things and would be averaged together: "
+                        f"{'; '.join(sorted(v.values()))}; compare them on pages of their own (models=...)")
+    df = df.assign(n_classes=df.run_id.map(lambda r: info[r][1]), granularity=df.run_id.map(lambda r: info[r][0]))
+    keys = df.drop_duplicates("granularity")
+    keys = keys[keys.granularity != "untrained"].assign(
+        _o=lambda d: [0 if g.isdigit() else 2 if g.startswith("fine") else 1 for g in d.granularity])
+    keys = keys.sort_values(["_o", "n_classes", "granularity"])
     order = (["untrained"] if (df.granularity == "untrained").any() else []) + list(keys.granularity)
     return df, order
 

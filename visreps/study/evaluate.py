@@ -35,8 +35,8 @@ from ..models.identity import load_eval_model
 # %% auto #0
 __all__ = ['ANALYSES', 'EvalConfig', 'evaluation_test_ids', 'draw_selection_ids', 'rdm_test_reliability', 'voxel_reliability',
            'mean_ceiling', 'select_scores_rsa', 'select_scores_encoding', 'select_scores_pls', 'choose_readouts',
-           'SubjectEvaluation', 'responses_hash', 'EvalSummary', 'training_record', 'EvalPlan', 'plan_eval',
-           'evaluate_runs', 'run_eval']
+           'SubjectEvaluation', 'responses_hash', 'EvalSummary', 'training_record', 'training_overlap',
+           'check_training_overlap', 'EvalPlan', 'plan_eval', 'evaluate_runs', 'run_eval']
 
 # %% ../../nbs/study/53_evaluate.ipynb #35a573f9
 from .analyses import analyses_of
@@ -84,6 +84,7 @@ class EvalConfig(Config):
     image_size: int | None = None # network input side; None = the model's own (else 224)
     results_root: str = "results" # results store root (runs/ and features/ go under it)
     force: bool = False # recompute runs that are already finished, and the cached features they use
+    allow_overlap: bool = False # evaluate a checkpoint trained on some test stimuli anyway (the record says so)
 
     def validate(self):
         bad = [a for a in self.analyses if a not in ANALYSES]
@@ -647,6 +648,39 @@ def training_record(checkpoint: str | None, # a checkpoint file, `<run>/checkpoi
     except (OSError, ValueError): return None
     return rec if isinstance(rec, dict) else None
 
+# %% ../../nbs/study/53_evaluate.ipynb #7a4c9d06
+def training_overlap(checkpoint: str | None, # a checkpoint of a run of `train` (`<run>/checkpoints/<name>.pt`)
+                     stimuli, # the evaluation's `StimulusSet`
+                     test_ids, # the stimuli it tests on
+                    ) -> dict | None:
+    ("How many of the test stimuli `checkpoint`'s network was trained on, by image (`image_digests`); "
+     "None when its run folder does not list what it was trained on.")
+    from visreps.training.trainer import TRAINED_STIMULI, image_digests, read_trained_stimuli
+    if not checkpoint: return None
+    f = Path(checkpoint).parent.parent / TRAINED_STIMULI
+    if not f.exists(): return None
+    ids = np.asarray(test_ids).astype(str)
+    hit = ids[np.isin(image_digests(stimuli.images_for(ids)), read_trained_stimuli(f).image_sha256.values)]
+    return dict(n=int(len(hit)), n_test=len(ids), examples=hit[:3].tolist(), by="image_sha256")
+
+# %% ../../nbs/study/53_evaluate.ipynb #1e8f5b93
+def check_training_overlap(cfg: EvalConfig, # the evaluation: its checkpoint and `allow_overlap`
+                           stimuli, # its `StimulusSet`
+                           test_ids, # the stimuli it tests on
+                           dataset: str, # the data set's name, for the message
+                          ) -> dict | None:
+    ("The overlap record an evaluation keeps (`training_overlap` and whether it was allowed); "
+     "a network trained on any test stimulus is refused unless `cfg.allow_overlap`.")
+    ov = training_overlap(cfg.checkpoint, stimuli, test_ids)
+    if ov is None: return None
+    if ov["n"] and not cfg.allow_overlap:
+        raise ConfigError(
+            f"checkpoint {cfg.checkpoint!r} was trained on {ov['n']} of the {ov['n_test']} test stimuli of dataset "
+            f"{dataset!r} (the same images, e.g. {ov['examples']}): evaluate it on stimuli it was not trained on, "
+            "or give allow_overlap=true to evaluate anyway (the evaluation's record says so)"
+        )
+    return dict(ov, allowed=bool(cfg.allow_overlap))
+
 # %% ../../nbs/study/53_evaluate.ipynb #9f928eec
 def _check_selection(ds, cfg, model_readouts):
     subjects = [str(s) for s in (cfg.subjects or ds.subjects)]
@@ -768,6 +802,7 @@ def _run_eval_rdmset(cfg: EvalConfig, rdms, model, minfo: dict, progress: bool) 
         raise ConfigError(f"analyses={list(cfg.analyses)!r}: an RDM set ({cfg.dataset!r}) supports only ['rsa']")
     if cfg.subjects: raise ConfigError(f"subjects={cfg.subjects!r}: an RDM set has targets, not subjects (use rois=)")
     if rdms.stimuli is None: raise DataError(f"RDM set {cfg.dataset!r} holds no images: a model cannot be scored on it")
+    overlap = check_training_overlap(cfg, rdms.stimuli, rdms.stimuli.stimulus_id, cfg.dataset)  # all are tested
     data_id = hashlib.sha256(np.ascontiguousarray(rdms.rdms.values, dtype=np.float64).tobytes()
                              + "\n".join(map(str, rdms.stimulus_id)).encode()).hexdigest()[:16]
     ident = dict(kind="visreps.eval-rdmset/1", model=minfo["model"], checkpoint=minfo["checkpoint"],
@@ -789,7 +824,8 @@ def _run_eval_rdmset(cfg: EvalConfig, rdms, model, minfo: dict, progress: bool) 
                     formula=r.get("convention"))
                for r in df[keep + [c for c in ("ceiling_high", "convention") if c in df]].to_dict("records")]
     for r in records: r.pop("ceiling_high", None); r.pop("convention", None)
-    w = store.write_run(ident, records, config=cfg.to_dict(), force=cfg.force)
+    w = store.write_run(ident, records, config=cfg.to_dict(), force=cfg.force,
+                        provenance=dict(training=training_record(cfg.checkpoint), overlap=overlap))
     return EvalSummary([rid] if w.written else [], [] if w.written else [rid], len(records) if w.written else 0,
                        store.root, time.time() - t0)
 
@@ -808,6 +844,7 @@ def run_eval(cfg: EvalConfig, # what to evaluate
     from visreps.data.rdms import RDMSet
     if isinstance(data, RDMSet): return _run_eval_rdmset(cfg, data, model, minfo, progress)
     plan = plan_eval(cfg, data, model, minfo)
+    overlap = check_training_overlap(cfg, data.stimuli, plan.test_ids, data.name)  # before any work
     store = ResultsStore(cfg.results_root)
     todo = [p for p in plan.runs if cfg.force or not store.is_done(p[3])]
     # identical evaluations (two terminals, a retried cluster job,
@@ -845,7 +882,8 @@ def run_eval(cfg: EvalConfig, # what to evaluate
             image_options=data.attrs.get("image_options"),
             force=cfg.force,
         )  # force sits above the feature cache too: nothing computed before is read
-        provenance = dict(data=data.identity(cfg.dataset).to_dict(), training=training_record(cfg.checkpoint))
+        provenance = dict(data=data.identity(cfg.dataset).to_dict(), training=training_record(cfg.checkpoint),
+                          overlap=overlap)
         written, n_records = [], 0
         for (s, a, ident, rid, sel, train_ids), records, arrays in evaluate_runs(plan, todo, cache, progress):
             if store.write_run(ident, records, config=cfg.to_dict(), arrays=arrays, force=cfg.force,

@@ -65,7 +65,9 @@ def run_labels(cfg: LabelsConfig) -> str:
         image_size=cfg.image_size,
     )
     source = f"{cfg.checkpoint or cfg.arch} {cfg.readout}"
-    paths = write_label_files(PCALabeler().fit(X, image_ids=ids, source=source), cfg.out_dir, cfg.n_classes)
+    from visreps.models.identity import hash_weights
+    about = dict(source_weights=f"state:{hash_weights(model)}", source_readout=cfg.readout)  # what made the labels
+    paths = write_label_files(PCALabeler().fit(X, image_ids=ids, source=source), cfg.out_dir, cfg.n_classes, about)
     return f"labels: {len(ids)} images, K = {sorted(paths)} from {source} -> {cfg.out_dir}"
 
 # %% ../../nbs/training/25_steps.ipynb #e9020636
@@ -74,7 +76,7 @@ from .trainer import TrainConfig
 @dataclass
 class TrainRunConfig(TrainConfig):
     "Options of `visreps train`: a TrainConfig, plus the images, the labels and the run folder."
-    dataset: str = "world" # a source for load_neural_data; the network trains on its stimuli
+    dataset: str = "world" # a source for load_neural_data; the network trains on its stimuli but the held-out ones
     dataset_options: dict = field(default_factory=dict) # options for the loader
     labels: str = "column:category" # a label CSV (image,pca_label), or column:<metadata column>
     out_dir: str = "results/train/run" # run folder (config.json, metrics.csv, checkpoints/, provenance.json)
@@ -123,7 +125,8 @@ def training_label_set(ds: NeuralDataset, # the data set whose stimuli are train
     k = int(k) if isinstance(k, int) else (int(every.max()) + 1 if every.size else 0)
     y = read_label_csv(path, image_ids=ds.stimuli.stimulus_id, n_classes=k, allow_extra=True)[1]
     return y, dict(source=labels, path=str(path.resolve()), sha256=hash_file(path, n=64), column=None, n_classes=k,
-                   method=side.get("method"))
+                   method=side.get("method"), made_from=side.get("source"),
+                   made_from_weights=side.get("source_weights"))
 
 # %% ../../nbs/training/25_steps.ipynb #3d365e29
 def run_train(cfg: TrainRunConfig) -> str:
@@ -139,12 +142,19 @@ def run_train(cfg: TrainRunConfig) -> str:
     tc = TrainConfig.from_dict({**{k: v for k, v in cfg.to_dict().items() if k in TrainConfig.keys()},
                                 "num_classes": n_classes})
     ids = ds.stimuli.stimulus_id
+    held = set(ds.test_ids().tolist())  # the data set's held-out stimuli (an evaluation tests on them): not trained on
+    keep = np.array([i not in held for i in ids.tolist()], dtype=bool)
+    if not keep.any():
+        raise ConfigError(f"dataset={cfg.dataset!r}: all {len(ids)} stimuli are its held-out (test) stimuli; "
+                          "nothing is left to train on")
     source = cfg.dataset + ("?" + "&".join(f"{a}={json.dumps(v)}" for a, v in sorted(cfg.dataset_options.items()))
                             if cfg.dataset_options else "")
-    record = dict(data=ds.identity(source).to_dict(), stimulus_ids=ids, labels=labels)
-    out = train(tc, np.asarray(ds.stimuli.images), y, cfg.out_dir, provenance=record)
+    record = dict(data=ds.identity(source).to_dict(), stimulus_ids=ids[keep], labels=labels,
+                  left_out=dict(n=int((~keep).sum()), why="the data set's held-out (test) stimuli"))
+    out = train(tc, ds.stimuli.images_for(ids[keep]), y[keep], cfg.out_dir, provenance=record)
     last = out["metrics"][-1]
-    return (f"train: {cfg.arch} K={n_classes}, {cfg.epochs} epochs on {len(y)} images, "
+    return (f"train: {cfg.arch} K={n_classes}, {cfg.epochs} epochs on {int(keep.sum())} images "
+            f"({int((~keep).sum())} held-out stimuli of the data set left out), "
             f"test top-1 {last.get('test_top1', float('nan')):.3f} -> {cfg.out_dir}")
 
 # %% ../../nbs/training/25_steps.ipynb #8177a167

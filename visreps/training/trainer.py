@@ -33,10 +33,11 @@ from ..models.features import IMAGENET_MEAN, IMAGENET_STD
 from ..core.storage import DataError, declare_output, forget_checksum, record_checksum, verify_checksum
 
 # %% auto #0
-__all__ = ['RUNTIME_KEYS', 'CHECKPOINT_RE', 'PROVENANCE', 'TrainConfig', 'WarmupCosine', 'make_optimizer', 'sample_augmentation',
-           'affine_theta', 'sampling_grid', 'augment_batch', 'check_images', 'check_labels', 'ImageStore',
-           'save_train_state', 'load_train_state', 'list_checkpoints', 'check_checkpoints', 'resume_point',
-           'evaluate_model', 'split_indices', 'git_commit', 'run_provenance', 'train', 'read_metrics']
+__all__ = ['RUNTIME_KEYS', 'CHECKPOINT_RE', 'PROVENANCE', 'TRAINED_STIMULI', 'TrainConfig', 'WarmupCosine', 'make_optimizer',
+           'sample_augmentation', 'affine_theta', 'sampling_grid', 'augment_batch', 'check_images', 'check_labels',
+           'ImageStore', 'save_train_state', 'load_train_state', 'list_checkpoints', 'check_checkpoints',
+           'resume_point', 'evaluate_model', 'split_indices', 'eta_text', 'git_commit', 'image_digests',
+           'write_trained_stimuli', 'read_trained_stimuli', 'run_provenance', 'train', 'read_metrics']
 
 # %% ../../nbs/training/24_trainer.ipynb #ca2c18be
 @dataclasses.dataclass
@@ -505,6 +506,15 @@ def _build_model(cfg: TrainConfig) -> nn.Module:
     kw = dict(width=cfg.width, dropout=cfg.dropout) if cfg.arch == "custom_cnn" else {}
     return build_model(cfg.arch, cfg.num_classes, seed=cfg.seed, image_size=cfg.image_size, **kw)
 
+# %% ../../nbs/training/24_trainer.ipynb #4f7a9c1e
+def eta_text(elapsed: float, # seconds since the loop began
+             done: int, # units (steps, epochs) finished in that time
+             total: int, # units in all
+            ) -> str:
+    "The time left at the pace so far, as tqdm writes it (`MM:SS` or `H:MM:SS`); `?` before the first unit."
+    if done <= 0: return "?"
+    return tqdm.format_interval(elapsed / done * max(total - done, 0))
+
 # %% ../../nbs/training/24_trainer.ipynb #49130511
 PROVENANCE = "provenance.json"  # in each run folder: what the run was trained on
 
@@ -522,11 +532,48 @@ def git_commit(path: str | Path | None = None, # a folder inside a git checkout;
         return head.stdout.strip() + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError): return None
 
+# %% ../../nbs/training/24_trainer.ipynb #3c0b5e72
+TRAINED_STIMULI = "trained_stimuli.csv"  # in each run folder: the stimuli trained on, by id and image digest
+
+def image_digests(images, # (n, H, W, 3) uint8 array-like (numpy, h5py dataset, memmap, tensor)
+                  batch: int = 256, # images read at a time
+                 ) -> np.ndarray: # (n,) digests, 16 hex digits each
+    "sha256 of each image's shape and bytes: the same picture has the same digest under any id, in any data set."
+    import hashlib
+    out = []
+    for i in range(0, len(images), batch):
+        b = images[i:i + batch]
+        b = np.ascontiguousarray(b.cpu() if hasattr(b, "cpu") else b)
+        if b.dtype != np.uint8: raise TypeError(f"image_digests: images[{i}:{i + batch}] are {b.dtype}, expected uint8")
+        head = json.dumps([int(s) for s in b.shape[1:]]).encode()
+        out += [hashlib.sha256(head + im.tobytes()).hexdigest()[:16] for im in b]
+    return np.array(out, dtype="<U16")
+
+# %% ../../nbs/training/24_trainer.ipynb #8e4d2b17
+def write_trained_stimuli(path: str | Path, # the file (`<run>/trained_stimuli.csv`)
+                          stimulus_ids, # (n,) ids of the stimuli trained on
+                          digests, # (n,) their `image_digests`
+                         ) -> Path:
+    "Write `stimulus_id,image_sha256` rows atomically."
+    import pandas as pd
+    df = pd.DataFrame(dict(stimulus_id=np.asarray(stimulus_ids).astype(str), image_sha256=np.asarray(digests)))
+    return write_text_atomic(path, df.to_csv(index=False))
+
+def read_trained_stimuli(path: str | Path, # a `trained_stimuli.csv`
+                        ):
+    "The stimuli a run was trained on: a DataFrame with `stimulus_id` and `image_sha256` (both str)."
+    import pandas as pd
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if list(df.columns) != ["stimulus_id", "image_sha256"]:
+        raise DataError(f"{str(path)!r}: columns {list(df.columns)}, expected ['stimulus_id', 'image_sha256']")
+    return df
+
 # %% ../../nbs/training/24_trainer.ipynb #97b7bf64
 def run_provenance(cfg: TrainConfig, # the run's config
                    images, # (n, H, W, 3) uint8 trained on
                    labels: torch.Tensor, # (n,) int64 labels
                    given: dict | None = None, # what the caller knows: data, stimulus_ids, labels, further fields
+                   train_index=None, # positions of the images trained on (the rest held out); None: not recorded
                   ) -> dict:
     "The provenance record of a run: what the caller knows (`given`) and what `train` sees itself."
     import visreps
@@ -538,6 +585,9 @@ def run_provenance(cfg: TrainConfig, # the run's config
     if len(ids) != n: raise ValueError(f"provenance: {len(ids)} stimulus_ids for {n} images; expected one id per image")
     stimuli = dict(ids_hash=hash_json(ids.tolist()), n=n, content_id=stimuli_content_id(ids, images),
                    shape=[int(s) for s in images.shape[1:]], named_by=named_by)
+    if train_index is not None:  # the training split, listed in `trained_stimuli.csv`
+        stimuli["trained"] = dict(file=TRAINED_STIMULI, n=len(train_index), held_out=n - len(train_index),
+                                  ids_hash=hash_json(ids[np.asarray(train_index)].tolist()))
     data = given.pop("data", None)
     if isinstance(data, dict) and data.get("stimuli") is None: data = {**data, "stimuli": stimuli["content_id"]}
     labels_rec = dict(source=None, path=None, sha256=None, column=None, method=None)
@@ -632,8 +682,14 @@ def train(cfg: TrainConfig, # the run's config
             _write_metrics(out_dir / "metrics.csv", rows)
         _barrier()
 
-    if rank == 0 and (resume is None or not (out_dir / PROVENANCE).exists()):  # fresh, or begun before the record
-        write_json_atomic(out_dir / PROVENANCE, run_provenance(cfg, images, y_all, provenance))
+    # fresh, or begun before the record: the stimuli trained on (by image), then the record that names them
+    if rank == 0 and (resume is None or not all((out_dir / f).exists() for f in (PROVENANCE, TRAINED_STIMULI))):
+        ti = train_idx.numpy()
+        record = run_provenance(cfg, images, y_all, provenance, ti)  # checks the ids: one per image
+        ids = (provenance or {}).get("stimulus_ids")
+        ids = np.arange(n).astype(str) if ids is None else np.asarray(ids).astype(str)
+        write_trained_stimuli(out_dir / TRAINED_STIMULI, ids[ti], image_digests(images)[ti])
+        write_json_atomic(out_dir / PROVENANCE, record)
     if start == 0 and resume is None:
         if rank == 0:
             write_json_atomic(out_dir / "config.json", cfg.to_dict())
@@ -649,6 +705,9 @@ def train(cfg: TrainConfig, # the run's config
         disable=not bars_shown(cfg.progress) or rank != 0,
         desc=f"train {cfg.arch} K={cfg.num_classes}",
     )
+    # no bar (output redirected to a file): one line per epoch, and one a minute within a long epoch, with an ETA
+    log = rank == 0 and cfg.progress is not False and bar.disable
+    t_loop, t_said, steps_done, steps_all = time.time(), time.time(), 0, (cfg.epochs - start) * n_steps
     for epoch in range(start + 1, cfg.epochs + 1):
         t0 = time.time()
         g = torch.Generator().manual_seed(_seed_for(cfg.seed, "epoch", epoch))
@@ -681,6 +740,11 @@ def train(cfg: TrainConfig, # the run's config
             opt.step()
             with torch.no_grad(): _accumulate(logits.detach(), yb, loss, sums)
             bar.update(1)
+            steps_done += 1
+            if log and time.time() - t_said >= 60:
+                t_said = time.time()
+                say(f"epoch {epoch}/{cfg.epochs}, step {steps_done - (epoch - start - 1) * n_steps}/{n_steps}, "
+                    f"ETA {eta_text(time.time() - t_loop, steps_done, steps_all)}")
         sched.step()
         tr = _finish(sums)
         ev = evaluate_model(model, store, y_dev, test_idx, cfg) if len(test_idx) else {}
@@ -694,6 +758,10 @@ def train(cfg: TrainConfig, # the run's config
             )
         )
         bar.set_postfix(epoch=epoch, loss=f"{tr['loss']:.3f}", test_top1=f"{ev.get('top1', float('nan')):.3f}")
+        if log:
+            t_said = time.time()
+            say(f"epoch {epoch}/{cfg.epochs}, loss {tr['loss']:.3f}, test top-1 {ev.get('top1', float('nan')):.3f}, "
+                f"{time.time() - t0:.0f} s, ETA {eta_text(time.time() - t_loop, epoch - start, cfg.epochs - start)}")
         checkpoint(epoch)
     bar.close()
     return dict(model=model, metrics=rows, out_dir=out_dir)
