@@ -51,7 +51,7 @@ def target_vectors(rdmset: RDMSet, # the RDM set
 # %% ../../nbs/metrics/31_rdm_scores.ipynb #2428cbd4
 def noise_ceiling(rdmset: RDMSet, # the RDM set
                   target: str, # a target with at least two subjects
-                  method: str = "kendall_a", # "kendall_a", "spearman" or "pearson"
+                  method: str = "spearman", # "spearman" (visreps' one default), "kendall_a" or "pearson"
                   pool: str = "mean", # how subjects' RDMs are pooled, see `POOLS`
                  ) -> tuple[float, float]:
     "(lower, upper) between-subject noise ceiling of Nili et al. 2014 for `target`."
@@ -285,7 +285,7 @@ def _convention_text(convention, method, pool, t, p, n, n_boot, n_boot_subjects,
 def rdm_scores(rdms: dict, # {readout or model name: (n_stimuli, n_stimuli) RDM in the RDM set's stimulus order}
                rdmset: RDMSet, # the data
                targets=None, # target name(s); None: every target that is not a model RDM
-               method: str = "kendall_a", # "kendall_a", "spearman" or "pearson"
+               method: str = "spearman", # "spearman" (visreps' one default), "kendall_a" or "pearson"
                n_boot: int = 1000, # stimulus resamples (0: no CI)
                seed: int = 0, # seed of all resamples
                # subject resamples; None: as n_boot (only targets with several subjects)
@@ -350,8 +350,9 @@ def rsa_scores(
                features: dict,
                rdmset: RDMSet, # the data
                targets=None, # target name(s); None: every target that is not a model RDM
-               # "kendall_a" (the 92-image data's usual choice: model RDMs have ties), "spearman" or "pearson"
-               method: str = "kendall_a",
+               # "spearman" (visreps' one default, as for response data), "kendall_a" (rsatoolbox's choice for
+               # categorical model RDMs, which have ties) or "pearson"
+               method: str = "spearman",
                rdm_metric: str = "correlation", # the readouts' dissimilarity: "correlation" or "euclidean"
                n_boot: int = 1000, # stimulus resamples (0: no CI)
                seed: int = 0, # seed of all resamples
