@@ -337,7 +337,8 @@ def rdm_scores(rdms: dict, # {readout or model name: (n_stimuli, n_stimuli) RDM 
                              ceiling_low=clo, ceiling_high=chi,
                              normalized=v / chi if np.isfinite(chi) and chi != 0 else np.nan, convention=conv,
                              n_stimuli=n, selected=False, influence=infl,
-                             influence_flag=influence_flag(infl, lo, hi), ci_low_subjects=slo, ci_high_subjects=shi, pool=pool, n_boot=n_boot))
+                             influence_flag=influence_flag(infl, lo, hi), ci_low_subjects=slo, ci_high_subjects=shi,
+                             pool=pool, n_boot=n_boot))
     df = pd.DataFrame(rows, columns=list(SCORE_COLUMNS) + ["ci_low_subjects", "ci_high_subjects", "pool", "n_boot"])
     df["influence_flag"] = df["influence_flag"].astype("boolean")
     best = df.assign(_v=df["value"].fillna(-np.inf)).groupby(["subject", "target"], sort=False)["_v"].idxmax()

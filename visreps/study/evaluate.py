@@ -404,7 +404,7 @@ class SubjectEvaluation:
         return recs, arrays, chosen
 
     def tested(self, chosen: dict) -> list[tuple[str, str]]:
-        "The (roi, readout) pairs scored on the test stimuli: the chosen one per ROI, or every readout (`test_readouts`)."
+        "The (roi, readout) pairs scored on the test stimuli: the chosen one per ROI, or all (`test_readouts`)."
         if self.cfg.test_readouts == "selected": return list(chosen.items())
         return [(roi, ro) for roi in self.rois for ro in self.readouts]
 

@@ -64,7 +64,7 @@ def plot_scores(table: pd.DataFrame, # a score table: `SCORE_COLUMNS`, e.g. from
     return fig
 
 def _mark_trust(ax, line: pd.DataFrame, y: np.ndarray, color: str):
-    "A star on the selected readout, a red ring on a score flagged by its jackknife influence (when the table has them)."
+    "A star on the selected readout, a red ring on a score its jackknife influence flags (when the table has them)."
     x = line["x"].to_numpy()
     for col, kw in (("selected", dict(marker="*", ms=10, color=color, label="selected")),
                     ("influence_flag", dict(marker="o", ms=9, mfc="none", mec="red", label="influence > CI/2"))):
