@@ -122,7 +122,7 @@ def test_trained_network_beats_untrained_on_hit(ds):
     out = {}
     for pretrained in (True, False):
         f = extract_features(_lite0(pretrained), ds.stimuli, ["block12"], device="cpu", progress=False)
-        out[pretrained] = rsa_scores(f, ds, "hIT", n_boot=200, n_boot_subjects=0).iloc[0]
+        out[pretrained] = rsa_scores(f, ds, "hIT", "kendall_a", n_boot=200, n_boot_subjects=0).iloc[0]
     assert out[True].ci_low > out[False].ci_high, (out[True].value, out[False].value)
     # the default value is the mean over the 4 subjects of tau-a with each subject's RDM (the pooled RDM gives more)
     assert out[True].value > 0.15 and abs(out[False].value) < 0.15
@@ -139,8 +139,8 @@ def test_trained_head_score_is_rsatoolbox_eval_fixed(ds):
     from visreps.models.features import extract_features
     from visreps.metrics.rdm_scores import rsa_scores
     f = extract_features(_lite0(True), ds.stimuli, ["head"], device="cpu", progress=False)
-    row = rsa_scores(f, ds, "hIT", n_boot=0).iloc[0]
-    pooled = rsa_scores(f, ds, "hIT", n_boot=0, convention="pooled").iloc[0]
+    row = rsa_scores(f, ds, "hIT", "kendall_a", n_boot=0).iloc[0]
+    pooled = rsa_scores(f, ds, "hIT", "kendall_a", n_boot=0, convention="pooled").iloc[0]
     R = compute_rdm(f["head"].values.reshape(92, -1).astype(np.float64), device="cpu")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -79,7 +79,8 @@ def test_readme_example_runs(tmp_path, capsys, monkeypatch):
     assert "(20, 20)" in out
     s = ns["scores"]
     assert set(s.analysis) == {"rsa", "encoding"} and set(s.target) == {"early", "mid", "ventral"}
-    assert len(s) == 6 and s.convention.notna().all()
+    assert len(s) == 12 and s.convention.notna().all()  # 3 ROIs x 2 readouts x 2 analyses
+    assert s.groupby(["subject", "target", "analysis"]).selected.sum().eq(1).all()  # one selected each
     assert ((s.ci_low <= s.value) & (s.value <= s.ci_high)).all()
     assert list(tmp_path.iterdir()) == [f]  # in memory: the example writes nothing
     # seeded: the same numbers on every run (the network's initialisation is the only draw the example leaves open)

@@ -28,6 +28,13 @@ GLOSSARY = {  # term -> its one meaning in visreps
     "ceiling": "the highest score a model could reach given the data's reliability, on the same convention as the "
                "score it bounds (`ceiling_low`, `ceiling_high` in the score table)",
     "normalized": "a score divided by its ceiling, as the row's `convention` says",
+    "selected": "the score-table column marking the readout chosen for a subject x target x analysis: the one with the "
+                "highest score on the training stimuli (exactly one per group); an RDM set has no training stimuli, so "
+                "there it is the best readout on the scored stimuli themselves, in-sample, as its `convention` says",
+    "influence": "the largest change of a score row's `value` when one test stimulus is left out (a jackknife: left "
+                 "out of both RDMs for RSA, of the held-out correlation for encoding, no refit); `influence_flag` is "
+                 "True where it exceeds the CI half-width, (ci_high - ci_low) / 2: one stimulus moves the score more "
+                 "than the interval admits, so the row should not be trusted alone",
     "convention": "the sentence in each score row that says how `value`, its ceiling and `normalized` were computed",
     "run": "one stored result of one command on one configuration: a training run (a folder of checkpoints) or an "
            "evaluation run (one record of the results store); a sweep runs notebooks, each a run of the sweep",
@@ -38,7 +45,8 @@ GLOSSARY = {  # term -> its one meaning in visreps
 
 # %% ../../nbs/core/03_vocabulary.ipynb #8b1fc936
 SCORE_COLUMNS = ("model", "dataset", "subject", "target", "readout", "analysis", "metric", "value", "ci_low", "ci_high",
-                 "ceiling_low", "ceiling_high", "normalized", "convention", "n_stimuli")
+                 "ceiling_low", "ceiling_high", "normalized", "convention", "n_stimuli", "selected", "influence",
+                 "influence_flag")
 
 # %% ../../nbs/core/03_vocabulary.ipynb #d269c1c6
 def glossary_markdown() -> str:

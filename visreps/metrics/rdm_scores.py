@@ -25,7 +25,8 @@ from .resampling import counts, draw, interval
 from .rsa import METHODS, METRICS, compare_vectors, compute_rdm, rank_average, rdm_to_vector
 
 # %% auto #0
-__all__ = ['POOLS', 'CONVENTIONS', 'target_vectors', 'noise_ceiling', 'bootstrap_compare', 'rdm_scores', 'rsa_scores']
+__all__ = ['POOLS', 'CONVENTIONS', 'target_vectors', 'noise_ceiling', 'bootstrap_compare', 'leave_one_out_compare',
+           'jackknife_influence', 'influence_flag', 'rdm_scores', 'rsa_scores']
 
 # %% ../../nbs/metrics/31_rdm_scores.ipynb #a44046d6
 POOLS = ("mean", "rank", "zscore")
@@ -51,7 +52,7 @@ def target_vectors(rdmset: RDMSet, # the RDM set
 # %% ../../nbs/metrics/31_rdm_scores.ipynb #2428cbd4
 def noise_ceiling(rdmset: RDMSet, # the RDM set
                   target: str, # a target with at least two subjects
-                  method: str = "kendall_a", # "kendall_a", "spearman" or "pearson"
+                  method: str = "spearman", # "spearman" (visreps' one default), "kendall_a" or "pearson"
                   pool: str = "mean", # how subjects' RDMs are pooled, see `POOLS`
                  ) -> tuple[float, float]:
     "(lower, upper) between-subject noise ceiling of Nili et al. 2014 for `target`."
@@ -159,6 +160,49 @@ def bootstrap_compare(x: np.ndarray, # (m,) upper-triangle vector of one RDM
         M = Wt.sum(0)
         return _tau_numerators(x, y, Wt) / (M * (M - 1) / 2)
 
+# %% ../../nbs/metrics/31_rdm_scores.ipynb #b3a1f0c2
+def leave_one_out_compare(x: np.ndarray, # (m,) upper-triangle vector (row by row, i < j) of one RDM of n stimuli
+                          y: np.ndarray, # (m,) the other's
+                          method: str = "spearman", # "kendall_a", "spearman" or "pearson"
+                          max_cells: int = 4_000_000, # kendall_a: entries x stimuli weighed per block (8 bytes each)
+                         ) -> np.ndarray:
+    "(n,) the `method` correlation of the two RDMs with stimulus i left out of both, for each i (the jackknife)."
+    m = np.asarray(x).size
+    n = int(round((1 + np.sqrt(1 + 8 * m)) / 2))
+    if n * (n - 1) // 2 != m or n < 4:
+        raise ValueError(f"x: {m} entries are not the upper triangle of an RDM of at least 4 stimuli")
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    if method in ("spearman", "pearson"):  # the resampling loop of `bootstrap_rsa`, on the n leave-one-out subsets
+        from visreps.metrics.rsa import _bootstrap_pearson, _bootstrap_spearman
+        loo = np.arange(1, n)[None, :] - (np.arange(1, n)[None, :] <= np.arange(n)[:, None])  # row i: all but i
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (_bootstrap_spearman if method == "spearman" else _bootstrap_pearson)(x, y, n, loo, False)
+    I, J = np.triu_indices(n, 1)
+    out = np.empty(n)
+    step = max(1, max_cells // m)
+    for s0 in range(0, n, step):
+        left = np.arange(s0, min(n, s0 + step))
+        Wt = ((I[:, None] != left) & (J[:, None] != left)).astype(np.float64)  # (m, block): 0 on the pairs of i
+        out[left] = bootstrap_compare(x, y, Wt, method)
+    return out
+
+
+# %% ../../nbs/metrics/31_rdm_scores.ipynb #b3a1f0c3
+def jackknife_influence(value: float, # the score on all stimuli
+                        loo, # (n,) the score with each stimulus left out
+                       ) -> float:
+    "The largest |score without stimulus i - score| over the stimuli (NaN when no leave-one-out score is defined)."
+    d = np.abs(np.asarray(loo, dtype=np.float64) - value)
+    d = d[np.isfinite(d)]
+    return float(d.max()) if d.size else np.nan
+
+def influence_flag(influence, ci_low, ci_high):
+    "Whether `influence` exceeds the CI half-width (ci_high - ci_low) / 2; pd.NA where either is undefined."
+    vals = [np.nan if v is None or v is pd.NA else float(v) for v in (influence, ci_low, ci_high)]
+    if not np.isfinite(vals).all(): return pd.NA
+    return bool(vals[0] > (vals[2] - vals[1]) / 2)
+
+
 # %% ../../nbs/metrics/31_rdm_scores.ipynb #7069f6b1
 def _features_rdm(da, ids: np.ndarray, rdm_metric: str, name: str) -> np.ndarray:
     "The RDM of a (stimulus, feature) DataArray, rows put in the order of `ids` (checked by stimulus id)."
@@ -226,7 +270,7 @@ def _convention_text(convention, method, pool, t, p, n, n_boot, n_boot_subjects,
 def rdm_scores(rdms: dict, # {readout or model name: (n_stimuli, n_stimuli) RDM in the RDM set's stimulus order}
                rdmset: RDMSet, # the data
                targets=None, # target name(s); None: every target that is not a model RDM
-               method: str = "kendall_a", # "kendall_a", "spearman" or "pearson"
+               method: str = "spearman", # "spearman" (visreps' one default), "kendall_a" or "pearson"
                n_boot: int = 1000, # stimulus resamples (0: no CI)
                seed: int = 0, # seed of all resamples
                # subject resamples; None: as n_boot (only targets with several subjects)
@@ -268,13 +312,24 @@ def rdm_scores(rdms: dict, # {readout or model name: (n_stimuli, n_stimuli) RDM 
                 with np.errstate(invalid="ignore", divide="ignore"):
                     pu = np.array([compare_vectors(x, u, method) if np.ptp(u) > 0 else np.nan for u in U])
                 slo, shi = interval(pu[inv])
-            conv = _convention_text(convention, method, pool, t, p, n, n_boot, n_boot_subjects, _metric_note)
+            conv = _convention_text(convention, method, pool, t, p, n, n_boot, n_boot_subjects, _metric_note) + (
+                "; selected: the readout with the highest value against this target on these same stimuli (an RDM "
+                "set has no training stimuli: in-sample, so the selected value is a maximum, biased upward); "
+                f"influence: the largest change of value with one stimulus left out of both RDMs (jackknife)")
+            loo = np.mean([leave_one_out_compare(x, r, method) for r in p["refs"]], 0) if n >= 4 else [np.nan]
+            infl = jackknife_influence(v, loo)
             rows.append(dict(model=model, dataset=rdmset.attrs.get("name", ""), subject=p["subject"], target=t,
                              readout=str(name), analysis="rsa", metric=method, value=v, ci_low=lo, ci_high=hi,
                              ceiling_low=clo, ceiling_high=chi,
                              normalized=v / chi if np.isfinite(chi) and chi != 0 else np.nan, convention=conv,
-                             n_stimuli=n, ci_low_subjects=slo, ci_high_subjects=shi, pool=pool, n_boot=n_boot))
-    return pd.DataFrame(rows)
+                             n_stimuli=n, selected=False, influence=infl,
+                             influence_flag=influence_flag(infl, lo, hi), ci_low_subjects=slo, ci_high_subjects=shi,
+                             pool=pool, n_boot=n_boot))
+    df = pd.DataFrame(rows, columns=list(SCORE_COLUMNS) + ["ci_low_subjects", "ci_high_subjects", "pool", "n_boot"])
+    df["influence_flag"] = df["influence_flag"].astype("boolean")
+    best = df.assign(_v=df["value"].fillna(-np.inf)).groupby(["subject", "target"], sort=False)["_v"].idxmax()
+    df.loc[best.values, "selected"] = True  # exactly one per target: the highest value, the first on ties
+    return df
 
 # %% ../../nbs/metrics/31_rdm_scores.ipynb #155886b2
 def rsa_scores(
@@ -282,8 +337,9 @@ def rsa_scores(
                features: dict,
                rdmset: RDMSet, # the data
                targets=None, # target name(s); None: every target that is not a model RDM
-               # "kendall_a" (the 92-image data's usual choice: model RDMs have ties), "spearman" or "pearson"
-               method: str = "kendall_a",
+               # "spearman" (visreps' one default, as for response data), "kendall_a" (rsatoolbox's choice for
+               # categorical model RDMs, which have ties) or "pearson"
+               method: str = "spearman",
                rdm_metric: str = "correlation", # the readouts' dissimilarity: "correlation" or "euclidean"
                n_boot: int = 1000, # stimulus resamples (0: no CI)
                seed: int = 0, # seed of all resamples

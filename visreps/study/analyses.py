@@ -114,7 +114,10 @@ def _convention(rec: dict, cfg) -> str:
     else:
         ci = (f"95% percentile CI from {cfg.n_boot} resamples of "
               f"{cfg.boot_frac:g} of the test stimuli (without replacement)")
-    return f"{value}; {ci}; {rec.get('formula') or 'no noise ceiling'}"
+    trust = ("influence: none (the held-out correlations are per fold)" if a == "pls" else
+             "influence: the largest change of value with one test stimulus left out, nothing refitted")
+    return (f"{value}; {ci}; {rec.get('formula') or 'no noise ceiling'}; selected: the readout with the highest "
+            f"layer-selection score on the training stimuli; {trust}")
 
 # %% ../../nbs/study/52_analyses.ipynb #d8f1edf7
 def score_table(
@@ -124,6 +127,7 @@ def score_table(
                 include_selection: bool = False, # also the layer-selection scores of every readout (split="select")
                ) -> pd.DataFrame:
     "Score records as the tidy score table: `SCORE_COLUMNS`, then split, checkpoint, seed."
+    from visreps.metrics.rdm_scores import influence_flag
     rows = []
     for r in records:
         if r.get("split") != "test" and not include_selection: continue
@@ -147,11 +151,18 @@ def score_table(
                 normalized=r.get("normalized"),
                 convention=conv,
                 n_stimuli=r.get("n_stimuli"),
+                # a test record without the key comes from a run that scored only the chosen readout
+                selected=bool(r.get("selected", True) if r.get("split") == "test" else
+                              (r.get("extra") or {}).get("chosen", False)),
+                influence=r.get("influence"),
+                influence_flag=influence_flag(r.get("influence"), r.get("ci_low"), r.get("ci_high")),
                 split=r.get("split"),
                 checkpoint=r.get("checkpoint"),
                 seed=r.get("seed"),
             )
         )
     df = pd.DataFrame(rows, columns=list(SCORE_COLUMNS) + ["split", "checkpoint", "seed"])
-    for k in ("value", "ci_low", "ci_high", "ceiling_low", "ceiling_high", "normalized"): df[k] = df[k].astype(float)
+    for k in ("value", "ci_low", "ci_high", "ceiling_low", "ceiling_high", "normalized", "influence"):
+        df[k] = df[k].astype(float)
+    df["selected"] = df["selected"].astype(bool); df["influence_flag"] = df["influence_flag"].astype("boolean")
     return df

@@ -35,8 +35,9 @@ from ..models.identity import load_eval_model
 # %% auto #0
 __all__ = ['ANALYSES', 'EvalConfig', 'evaluation_test_ids', 'draw_selection_ids', 'rdm_test_reliability', 'voxel_reliability',
            'mean_ceiling', 'select_scores_rsa', 'select_scores_encoding', 'select_scores_pls', 'choose_readouts',
-           'SubjectEvaluation', 'responses_hash', 'EvalSummary', 'training_record', 'training_overlap',
-           'check_training_overlap', 'EvalPlan', 'plan_eval', 'evaluate_runs', 'run_eval']
+           'SubjectEvaluation', 'leave_one_out_indices', 'rsa_influence', 'responses_hash', 'EvalSummary',
+           'training_record', 'training_overlap', 'check_training_overlap', 'EvalPlan', 'plan_eval', 'evaluate_runs',
+           'run_eval']
 
 # %% ../../nbs/study/53_evaluate.ipynb #35a573f9
 from .analyses import analyses_of
@@ -75,6 +76,9 @@ class EvalConfig(Config):
     encoding_cv: int = 5 # inner folds choosing the ridge alpha per voxel
     # encoding's layer choice: "train" = all training stimuli, 80/20 (VisReps), "select" = the n_select draw
     encoding_selection: Literal["train", "select"] = "train"
+    # readouts scored on the test stimuli: "selected" = the one chosen per ROI (a VisReps run), "all" = every readout,
+    # the chosen one marked `selected` (what `score_model` returns: the held-out profile over readouts)
+    test_readouts: Literal["selected", "all"] = "selected"
     pls_components: int = 10 # PLS-SVD components (fewer when the data allow fewer)
     pls_folds: int = 8 # PLS-SVD cross-validation folds
     n_ceiling_splits: int = 10 # random split-halves averaged for the noise ceilings
@@ -401,8 +405,34 @@ class SubjectEvaluation:
         arrays["readouts"] = np.array(self.readouts); arrays["rois"] = np.array(self.rois)
         return recs, arrays, chosen
 
+    def tested(self, chosen: dict) -> list[tuple[str, str]]:
+        "The (roi, readout) pairs scored on the test stimuli: the chosen one per ROI, or all (`test_readouts`)."
+        if self.cfg.test_readouts == "selected": return list(chosen.items())
+        return [(roi, ro) for roi in self.rois for ro in self.readouts]
+
     def run(self, analysis: str):
         return getattr(self, f"run_{analysis}")()
+
+# %% ../../nbs/study/53_evaluate.ipynb #c4e2a7b2
+from ..metrics.rdm_scores import jackknife_influence, leave_one_out_compare
+
+def leave_one_out_indices(n: int) -> np.ndarray:
+    "(n, n - 1) stimulus indices: row i holds every stimulus but i (the jackknife's subsets, for `bootstrap_mean_r`)."
+    k = np.arange(1, n)[None, :]
+    return k - (k <= np.arange(n)[:, None])
+
+def rsa_influence(a: np.ndarray, b: np.ndarray, # (n, n) RDMs of the same test stimuli
+                  value: float, # their comparison on all stimuli
+                  method: str) -> float:
+    "The largest change of the RSA score when one stimulus is left out of both RDMs (NaN below 4 stimuli)."
+    if len(a) < 4: return np.nan
+    iu = np.triu_indices(len(a), 1)
+    return jackknife_influence(value, leave_one_out_compare(np.asarray(a)[iu], np.asarray(b)[iu], method))
+
+def _key(roi, ro, chosen) -> str:
+    "The arrays' name of a (roi, readout) score: the ROI for the chosen readout, ROI__readout for the others."
+    return roi if chosen.get(roi) == ro else f"{roi}__{ro}"
+
 
 # %% ../../nbs/study/53_evaluate.ipynb #3b259fef
 @patch
@@ -410,15 +440,17 @@ def run_rsa(self: SubjectEvaluation):
     from visreps.metrics.rsa import bootstrap_rsa, compute_rdm
     cfg = self.cfg
     recs, arrays, chosen = self._selection("rsa", cfg.rsa_method)
-    stats = self.test_gram(chosen.values())
+    pairs = self.tested(chosen)
+    stats = self.test_gram([ro for _, ro in pairs])
     Yt = self.brain(self.test_ids)
-    for roi, ro in chosen.items():
+    for roi, ro in pairs:
         st = stats[ro]
         a = rdm_from_gram(st["G"], st["s"], int(st["D"]), cfg.rdm_metric)
         b = compute_rdm(Yt.values[:, self.roi_columns(roi)], cfg.rdm_metric, "cpu")
         res = bootstrap_rsa(a, b, cfg.n_boot, cfg.boot_frac, cfg.seed, cfg.rsa_method)
         rel = self.rdm_test_reliability(roi)
         c, norm, formula = self._ceiling_and_normalized(res.estimate, rel, "RDM")
+        infl = rsa_influence(a, b, res.estimate, cfg.rsa_method)
         recs.append(
             _rec(
                 **self.base,
@@ -433,6 +465,8 @@ def run_rsa(self: SubjectEvaluation):
                 normalized=norm,
                 formula=formula,
                 split="test",
+                selected=ro == chosen[roi],
+                influence=infl,
                 n_stimuli=len(self.test_ids),
                 seed=cfg.seed,
                 extra=dict(
@@ -445,7 +479,7 @@ def run_rsa(self: SubjectEvaluation):
                 ),
             )
         )
-        arrays[f"bootstrap__{roi}"] = res.distribution
+        arrays[f"bootstrap__{_key(roi, ro, chosen)}"] = res.distribution
     return recs, arrays
 
 # %% ../../nbs/study/53_evaluate.ipynb #4347969a
@@ -454,7 +488,8 @@ def run_pca_reconstruction(self: SubjectEvaluation):
     from visreps.metrics.rsa import bootstrap_rsa, compare_rdms, compute_rdm
     cfg = self.cfg
     recs, arrays, chosen = self._selection("pca_reconstruction", cfg.rsa_method)
-    stats = self.test_gram(chosen.values())
+    pairs = self.tested(chosen)
+    stats = self.test_gram([ro for _, ro in pairs])
     Yt = self.brain(self.test_ids)
     n = len(self.test_ids)
     ks = [k for k in cfg.pca_ks if k <= n - 1]
@@ -464,7 +499,7 @@ def run_pca_reconstruction(self: SubjectEvaluation):
             f"- 1 = {n - 1} (dataset {self.base.get('dataset')!r}), "
             "so the PCA-reconstruction analysis would yield nothing; choose pca_ks below the number of test stimuli"
         )
-    for roi, ro in chosen.items():
+    for roi, ro in pairs:
         st = stats[ro]
         b = compute_rdm(Yt.values[:, self.roi_columns(roi)], cfg.rdm_metric, "cpu")
         rel = self.rdm_test_reliability(roi)
@@ -474,9 +509,10 @@ def run_pca_reconstruction(self: SubjectEvaluation):
             if cfg.pca_n_boot:
                 res = bootstrap_rsa(a, b, cfg.pca_n_boot, cfg.boot_frac, cfg.seed, cfg.rsa_method)
                 v, lo, hi = res.estimate, *res.ci
-                arrays[f"bootstrap__{roi}__k{k}"] = res.distribution
+                arrays[f"bootstrap__{_key(roi, ro, chosen)}__k{k}"] = res.distribution
             else: v, lo, hi = compare_rdms(a, b, cfg.rsa_method), None, None
             c, norm, formula = self._ceiling_and_normalized(v, rel, "RDM")
+            infl = rsa_influence(a, b, v, cfg.rsa_method)
             recs.append(
                 _rec(
                     **self.base,
@@ -491,6 +527,8 @@ def run_pca_reconstruction(self: SubjectEvaluation):
                     normalized=norm,
                     formula=formula,
                     split="test",
+                    selected=ro == chosen[roi],
+                    influence=infl,
                     n_stimuli=n,
                     seed=cfg.seed,
                     extra=dict(
@@ -511,10 +549,15 @@ def run_encoding(self: SubjectEvaluation):
     Ytr, Yte = self.brain(self.train_ids), self.brain(self.test_ids)
     n_test = len(self.test_ids)  # the stimulus subsamples of `bootstrap_rsa`
     idx = draw("stimuli", n_test, cfg.n_boot, cfg.seed, "bootstrap_rsa", frac=cfg.boot_frac, min_distinct=3, sort=True)
-    tr_feats = self.cache.projected(self.train_ids, sorted(set(chosen.values())), proj)
-    te_stats = self.test_gram(chosen.values())
-    for ro in dict.fromkeys(chosen.values()):
-        rois = [r for r in self.rois if chosen[r] == ro]
+    pairs = self.tested(chosen)
+    tr_feats = self.cache.projected(self.train_ids, sorted({ro for _, ro in pairs}), proj)
+    te_stats = self.test_gram([ro for _, ro in pairs])
+    loo = leave_one_out_indices(n_test)
+    # one fit per readout for the ROIs that chose it, as when only chosen readouts are tested (the same numbers),
+    # and one for the ROIs that did not
+    groups = [(ro, [r for r, o in pairs if o == ro and (chosen[r] == ro) == sel])
+              for ro in dict.fromkeys(ro for _, ro in pairs) for sel in (True, False)]
+    for ro, rois in [(ro, rois) for ro, rois in groups if rois]:
         cols = np.concatenate([self.roi_columns(r) for r in rois])
         enc = _fit_ridge(np.asarray(tr_feats[ro].values), Ytr.values[:, cols], cfg.encoding_cv, cfg.device, cfg.seed)
         pred = np.asarray(enc.predict(te_stats[ro]["projected"]))
@@ -534,6 +577,7 @@ def run_encoding(self: SubjectEvaluation):
                        "r_j; ceiling = mean over voxels of sqrt(max(rel_j, 0)); "
                        f"normalized = value / ceiling; {rel.formula}")
             lo, hi = interval(dist)
+            infl = jackknife_influence(v, bootstrap_mean_r(p, y, loo))  # one test stimulus out, no refit
             recs.append(
                 _rec(
                     **self.base,
@@ -548,6 +592,8 @@ def run_encoding(self: SubjectEvaluation):
                     normalized=v / c if c else None,
                     formula=formula,
                     split="test",
+                    selected=ro == chosen[roi],
+                    influence=infl,
                     n_stimuli=len(self.test_ids),
                     seed=cfg.seed,
                     extra=dict(
@@ -559,8 +605,9 @@ def run_encoding(self: SubjectEvaluation):
                     ),
                 )
             )
-            arrays[f"bootstrap__{roi}"] = dist; arrays[f"voxel_r__{roi}"] = r
-            arrays[f"best_alpha__{roi}"] = np.asarray(enc.best_alphas_)[sl]
+            key = _key(roi, ro, chosen)
+            arrays[f"bootstrap__{key}"] = dist; arrays[f"voxel_r__{key}"] = r
+            arrays[f"best_alpha__{key}"] = np.asarray(enc.best_alphas_)[sl]
             if rel is not None: arrays[f"voxel_reliability__{roi}"] = np.asarray(rel.value)
     return recs, arrays
 
@@ -571,15 +618,18 @@ def run_pls(self: SubjectEvaluation):
     from visreps.metrics.resampling import draw, interval
     cfg = self.cfg
     recs, arrays, chosen = self._selection("pls", "test_r_c1")
-    te_stats = self.test_gram(chosen.values())
+    pairs = self.tested(chosen)
+    te_stats = self.test_gram([ro for _, ro in pairs])
     Yt = self.brain(self.test_ids)
     rng = make_rng(cfg.seed, "pls_fold_bootstrap")
-    for roi, ro in chosen.items():
+    for roi, ro in pairs:
         X, Y = te_stats[ro]["projected"], Yt.values[:, self.roi_columns(roi)]
         k = _pls_components(cfg.pls_components, len(X), X.shape[1], Y.shape[1], cfg.pls_folds)
         cd = cross_decompose(X, Y, k, cfg.pls_folds, cfg.seed, device=cfg.device)
         # (n_boot, k): folds resampled
-        boots = cd.test_r[draw("folds", cd.n_folds, cfg.n_boot, rng)].mean(1)
+        # the chosen readouts draw in turn from one stream (as when only they are tested), the others each their own
+        r_ = rng if ro == chosen[roi] else make_rng(cfg.seed, "pls_fold_bootstrap", roi, ro)
+        boots = cd.test_r[draw("folds", cd.n_folds, cfg.n_boot, r_)].mean(1)
         for c in range(k):
             lo, hi = interval(boots[:, c])
             recs.append(
@@ -597,6 +647,8 @@ def run_pls(self: SubjectEvaluation):
                     formula="no noise ceiling: mean over folds of the held-out correlation between "
                             "model and brain scores of one PLS-SVD component; CI from resampling folds",
                     split="test",
+                    selected=ro == chosen[roi],
+                    influence=None,  # no stimulus jackknife: the held-out correlations are per fold
                     n_stimuli=len(self.test_ids),
                     seed=cfg.seed,
                     extra=dict(
@@ -606,8 +658,9 @@ def run_pls(self: SubjectEvaluation):
                     ),
                 )
             )
-        arrays[f"test_r__{roi}"] = cd.test_r; arrays[f"bootstrap__{roi}"] = boots
-        arrays[f"covariance_explained__{roi}"] = cd.covariance_explained
+        key = _key(roi, ro, chosen)
+        arrays[f"test_r__{key}"] = cd.test_r; arrays[f"bootstrap__{key}"] = boots
+        arrays[f"covariance_explained__{key}"] = cd.covariance_explained
     return recs, arrays
 
 # %% ../../nbs/study/53_evaluate.ipynb #d1df014a
@@ -763,6 +816,7 @@ def plan_eval(cfg: EvalConfig, # the options
             ident = dict(common, subject=s, analysis=a, data=data_hash, select_ids=hash_json(sel.tolist()),
                          train_ids=hash_json(train_ids.tolist()) if a == "encoding" else None,
                          params={k: getattr(cfg, k) for k in _ANALYSIS_PARAMS[a]})
+            if cfg.test_readouts != "selected": ident["test_readouts"] = cfg.test_readouts
             runs.append((s, a, ident, make_run_id(ident), sel, train_ids))
     return EvalPlan(cfg, ds, model, info, readouts, subjects, rois, test_ids, image_size, runs)
 
@@ -817,8 +871,9 @@ def _run_eval_rdmset(cfg: EvalConfig, rdms, model, minfo: dict, progress: bool) 
     df = rsa_scores(feats, rdms, cfg.rois, method=cfg.rsa_method, rdm_metric=cfg.rdm_metric, n_boot=cfg.n_boot,
                     seed=cfg.seed, model=minfo["model"])
     keep = [c for c in ("subject", "target", "readout", "analysis", "metric", "value", "ci_low", "ci_high",
-                        "normalized", "n_stimuli") if c in df]
-    records = [dict({k: (None if pd.isna(v) else v) for k, v in r.items() if k != "target"}, roi=r["target"],
+                        "normalized", "n_stimuli", "selected", "influence") if c in df]
+    records = [dict({k: (None if pd.isna(v) else getattr(v, "item", lambda: v)())
+                          for k, v in r.items() if k != "target"}, roi=r["target"],
                     model=minfo["model"], checkpoint=minfo["checkpoint"], dataset=cfg.dataset, split="test",
                     ceiling=None if pd.isna(r.get("ceiling_high", np.nan)) else float(r["ceiling_high"]),
                     formula=r.get("convention"))

@@ -54,6 +54,7 @@ def plot_scores(table: pd.DataFrame, # a score table: `SCORE_COLUMNS`, e.g. from
                 label = f"{model} / {subject}" if several else str(model)
                 ax.plot(line["x"], y, marker="o", ms=3, color=colors[model], ls=styles[subject], label=label)
                 if np.isfinite(lo).any(): ax.fill_between(line["x"], lo, hi, color=colors[model], alpha=0.2, lw=0)
+                _mark_trust(ax, line, y, colors[model])
             ax.set_title(str(target) if r == 0 else "")
             if c == 0:
                 metric = sub["metric"].iloc[0] if "metric" in sub.columns and len(sub) else ""
@@ -61,6 +62,14 @@ def plot_scores(table: pd.DataFrame, # a score table: `SCORE_COLUMNS`, e.g. from
             ax.set_xticks(range(len(readouts)), readouts, rotation=45, ha="right", fontsize=8)
     axes[0, 0].legend(fontsize=7, frameon=False)
     return fig
+
+def _mark_trust(ax, line: pd.DataFrame, y: np.ndarray, color: str):
+    "A star on the selected readout, a red ring on a score its jackknife influence flags (when the table has them)."
+    x = line["x"].to_numpy()
+    for col, kw in (("selected", dict(marker="*", ms=10, color=color, label="selected")),
+                    ("influence_flag", dict(marker="o", ms=9, mfc="none", mec="red", label="influence > CI/2"))):
+        on = line[col].astype("boolean").fillna(False).to_numpy(bool) if col in line.columns else np.zeros(len(x), bool)
+        if on.any(): ax.plot(x[on], y[on], ls="none", **kw)
 
 def _draw_ceiling(ax, sub: pd.DataFrame, x_of: dict, normalized: bool):
     "The noise ceiling of one panel: a grey band over its readouts (a dashed line where the bounds agree)."

@@ -25,7 +25,9 @@ __all__ = ['RECORD_KEYS', 'RECORD_VALUES', 'RESULT_COLUMNS', 'make_run_id', 'Wri
 
 # %% ../../nbs/study/50_results.ipynb #56e38dcf
 RECORD_KEYS = ("model", "checkpoint", "dataset", "subject", "roi", "analysis", "metric", "readout")
-RECORD_VALUES = ("value", "ci_low", "ci_high", "ceiling", "normalized", "formula", "split", "n_stimuli", "seed")
+# selected: the readout chosen on the training stimuli; influence: the jackknife of value over the test stimuli
+RECORD_VALUES = ("value", "ci_low", "ci_high", "ceiling", "normalized", "formula", "split", "n_stimuli", "seed",
+                 "selected", "influence")
 
 def make_run_id(identity: dict) -> str:
     "A stable id for a run: a hash of its identity fields plus the package version."

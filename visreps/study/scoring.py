@@ -20,6 +20,30 @@ __all__ = ['score_model', 'readout_summaries']
 
 # %% ../../nbs/study/54_scoring.ipynb #287efee9
 _NOT_IN_MEMORY = ("checkpoint", "results_root", "force", "arch", "num_classes", "width", "model_seed", "dataset")
+_ONLY_RSA = "an RDM set supports only RSA"
+# options of one kind of data set, and why each means nothing for the other
+_ONLY_RESPONSES = dict(
+    n_ceiling_splits="an RDM set's ceiling is the between-subject bound of its subjects' RDMs (Nili et al. 2014), "
+                     "not split halves of repeated presentations",
+    n_select="an RDM set has no training stimuli to choose a readout on (its `selected` row is chosen in-sample)",
+    projection="it is the projection of the layer selection on training stimuli, which an RDM set lacks",
+    boot_frac="an RDM set's interval resamples all its stimuli with replacement, not a fraction without",
+    subjects="an RDM set's subjects are averaged or pooled inside each score (one row per target); choose targets=",
+    rois="an RDM set has targets, not regions of interest: use targets=",
+    **{k: _ONLY_RSA for k in ("fit_projection", "encoding_cv", "encoding_selection", "pls_components", "pls_folds",
+                              "pca_ks", "pca_n_boot")},
+)
+_ONLY_RDMSETS = dict(
+    targets="response data's targets are their regions of interest: use rois=",
+    n_boot_subjects="response data are scored subject by subject (a row each): no subject is resampled",
+    pool="response data are scored subject by subject: no subjects' RDMs are pooled",
+    convention="response data have one convention: each subject on its own held-out stimuli",
+)
+
+def _refuse(options: dict, reasons: dict, kind: str):
+    "A `ConfigError` naming each option in `options` that `reasons` says means nothing for `kind`, and why."
+    bad = [k for k in options if k in reasons]
+    if bad: raise ConfigError("; ".join(f"{k}={options[k]!r} means nothing for {kind}: {reasons[k]}" for k in bad))
 
 def _eval_config(readouts, analyses, options: dict):
     from visreps.study.evaluate import EvalConfig
@@ -29,16 +53,28 @@ def _eval_config(readouts, analyses, options: dict):
             f"score_model: option(s) {bad} are about files or building a model; pass the model and data set "
             "themselves (or use visreps.study.evaluate.run_eval / `visreps eval` for a cached run)"
         )
+    if "test_readouts" in options:
+        raise ConfigError(
+            "test_readouts: score_model scores every readout on the test stimuli; the one chosen on the training "
+            "stimuli is the `selected` column (table[table.selected])"
+        )
+    _refuse(options, _ONLY_RDMSETS, "response data")
     if isinstance(analyses, str): analyses = [analyses]
     return EvalConfig.from_dict(
         dict(
             options,
+            test_readouts="all",
             readouts=None if readouts is None else ([readouts] if isinstance(readouts, str) else list(readouts)),
             analyses=list(analyses),
         )
     )
 
 # %% ../../nbs/study/54_scoring.ipynb #d77943cc
+def _default_rsa_method() -> str:
+    "The one default RDM comparison for every data type: `EvalConfig.rsa_method`'s (Spearman)."
+    from visreps.study.evaluate import EvalConfig
+    return EvalConfig.__dataclass_fields__["rsa_method"].default
+
 def _score_rdmset(model, rdmset, readouts, analyses, model_name, progress, options) -> pd.DataFrame:
     from visreps.models.features import extract_features
     from visreps.models.identity import identify_model
@@ -48,6 +84,7 @@ def _score_rdmset(model, rdmset, readouts, analyses, model_name, progress, optio
         raise DataError(
             f"RDM set {rdmset.attrs.get('name', '')!r} holds no images (stimuli=None): a model cannot be scored on it"
         )
+    _refuse(options, _ONLY_RESPONSES, "an RDM set")
     known = {
         "targets",
         "rsa_method",
@@ -73,7 +110,7 @@ def _score_rdmset(model, rdmset, readouts, analyses, model_name, progress, optio
         image_size=opts.pop("image_size", None),
         progress=progress,
     )
-    method = opts.pop("rsa_method", "kendall_a")
+    method = opts.pop("rsa_method", _default_rsa_method())
     df = rsa_scores(
         feat, rdmset, opts.pop("targets", None), method=method, model=identify_model(model, model_name)["model"], **opts
     )
