@@ -20,12 +20,13 @@ from ..core.progress import bars_shown
 
 from ..core.config import make_rng
 from .resampling import counts, draw, interval, jackknife
+from ..core.vocabulary import SCORE_COLUMNS  # the score table's columns, defined once
 from .rsa import compare_rdms, rdm_to_vector, rank_average, _order
 
 from ..core.config import DataError
 
 # %% auto #0
-__all__ = ['SCORE_COLUMNS', 'stack_rdms', 'draw_correlations_pearson', 'draw_correlations_spearman', 'dual_bootstrap_variance',
+__all__ = ['stack_rdms', 'draw_correlations_pearson', 'draw_correlations_spearman', 'dual_bootstrap_variance',
            'TwoFactorBootstrap', 'two_factor_bootstrap', 'score_table', 'two_factor_bootstrap_encoding',
            'adjust_pvalues', 'model_differences', 'permutation_test_rsa', 'kendalls_w', 'rank_stability']
 
@@ -418,9 +419,6 @@ def two_factor_bootstrap(model_rdms, # dict name -> (n, n) RDM, or (n_models, n,
                               mids if mids is not None else sids)
 
 # %% ../../nbs/metrics/44_inference.ipynb #01f0420f
-SCORE_COLUMNS = ("model", "dataset", "subject", "target", "readout", "analysis", "metric", "value", "ci_low", "ci_high",
-                 "ceiling_low", "ceiling_high", "normalized", "convention", "n_stimuli")
-
 def score_table(result: TwoFactorBootstrap,
                 ci: str = "bca", # "percentile" or "bca"
                 level: float = 0.95, # coverage of the intervals
@@ -459,6 +457,9 @@ def score_table(result: TwoFactorBootstrap,
                     "(low) and all-subject (high) pooled RDM; normalized = value / ceiling_high"
                 ),
                 n_stimuli=result.n_stimuli,
+                selected=pd.NA,  # no readout was chosen: one row per model at the readouts given
+                influence=np.nan,
+                influence_flag=pd.NA,
                 se=np.sqrt(v),
                 normalized_ci_low=nlo,
                 normalized_ci_high=nhi,
