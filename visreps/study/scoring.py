@@ -40,7 +40,7 @@ def _eval_config(readouts, analyses, options: dict):
 
 # %% ../../nbs/study/54_scoring.ipynb #d77943cc
 def _score_rdmset(model, rdmset, readouts, analyses, model_name, progress, options) -> pd.DataFrame:
-    from visreps.models.features import extract_features
+    from visreps.models.features import ExtractionOptions, extract_features
     from visreps.models.identity import identify_model
     from visreps.metrics.rdm_scores import rsa_scores
     if list(analyses) != ["rsa"]: raise ConfigError(f"analyses={list(analyses)!r}: an RDM set supports only ['rsa']")
@@ -68,9 +68,11 @@ def _score_rdmset(model, rdmset, readouts, analyses, model_name, progress, optio
         model,
         rdmset.stimuli,
         readouts,
-        batch_size=opts.pop("batch_size", 64),
-        device=opts.pop("device", "auto"),
-        image_size=opts.pop("image_size", None),
+        ExtractionOptions(
+            batch_size=opts.pop("batch_size", 64),
+            device=opts.pop("device", "auto"),
+            image_size=opts.pop("image_size", None),
+        ),
         progress=progress,
     )
     method = opts.pop("rsa_method", "kendall_a")
@@ -169,7 +171,7 @@ def readout_summaries(model, # any torch.nn.Module
                 names = z["readouts"].tolist()
                 return dict(rdms=dict(zip(names, z["rdms"])), ed=dict(zip(names, z["ed"].tolist())),
                             n_features=dict(zip(names, z["n_features"].tolist())), stimulus_id=ids)
-    feats = extract_features(model, stimuli, readouts, progress=progress, **extract_options)
+    feats = extract_features(model, stimuli, readouts, extract_options, progress=progress)
     rdms, ed, nf = {}, {}, {}
     for name in list(feats):
         X = np.asarray(feats.pop(name).values, dtype=np.float64).reshape(len(ids), -1)
