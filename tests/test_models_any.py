@@ -104,7 +104,8 @@ def test_torchvision_and_timm_architectures(tmp_path):
     b = build_model("torchvision:mobilenet_v3_small", 5, weights=tmp_path/"mnv3.pth")
     assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
     assert model_config(b) == {"arch": "torchvision:mobilenet_v3_small", "num_classes": 5}
-    assert list(readout_points(b)) == ["features", "avgpool", "classifier"]  # any other network: its top-level blocks
+    # any other network: its blocks and the pooled head, not the logits (`block_readouts`)
+    assert list(readout_points(b)) == [f"features.{i}" for i in range(13)] + ["avgpool"]
     # zoo family: zoo names
     assert list(readout_points(build_model("torchvision:resnet34", 3)))[:2] == ["stem", "layer1.0"]
     with pytest.raises(ValueError, match=r"torchvision has no model 'resnet19'; closest: \['resnet18'"):

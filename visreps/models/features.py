@@ -26,7 +26,7 @@ from ..core.progress import bars_shown
 from ..core.backend import as_tensor, get_device, to_numpy
 from ..core.config import make_rng, hash_json, ConfigError, Config
 from ..core.storage import write_json_atomic
-from .zoo import readout_points, model_config, input_spec, top_level_blocks
+from .zoo import readout_points, model_config, input_spec, block_readouts
 from .identity import hash_weights, model_identity
 from ..core.storage import locked
 from ..data.dataset import stimuli_content_id
@@ -180,7 +180,7 @@ def resolve_readouts(model: torch.nn.Module, # any network
     out, unknown = {}, []
     for r in items:
         if isinstance(r, dict): found = _modules_of_types(model, r)
-        elif r == "blocks": found = top_level_blocks(model)
+        elif r == "blocks": found = block_readouts(model)
         elif isinstance(r, str) and r in points: found = {r: points[r]}
         elif isinstance(r, str) and r in mods: found = {r: r}
         else: unknown.append(r); continue
