@@ -439,10 +439,11 @@ def _is_block(m: nn.Module) -> bool:
     "A module whose children hold weights (a stage, a block; a convolution with a padding child is a layer)."
     return any(next(c.parameters(), None) is not None for c in m.children())
 
-def _ends_in_linear(m: nn.Module) -> bool:
-    "A classifier: a linear layer, or a module whose last weighted layer is one (its output: the logits)."
+def _is_classifier(m: nn.Module) -> bool:
+    "A linear layer, or a run of layers (no blocks inside) whose last weighted layer is linear: its output is logits."
+    if isinstance(m, nn.Linear): return True
     last = [x for x in m.modules() if _weighted(x)]
-    return bool(last) and isinstance(last[-1], nn.Linear)
+    return bool(last) and isinstance(last[-1], nn.Linear) and not any(_is_block(c) for c in m.children())
 
 def _items(m: nn.Module, prefix: str = "") -> list:
     "(path, module) of every child, in registration order, plain lists and dicts of modules expanded into their items."
@@ -466,25 +467,23 @@ def _layer_groups(items: list) -> list[str]:
         if kept and any(_weighted(m) for _, m in g): out.append(kept[-1])
     return out
 
-def _stages(items: list) -> list[str]:
-    "The blocks among `items`; one block alone is opened (its children); no block: groups of layers."
-    blocks = [(p, m) for p, m in items if _is_block(m) and not _minor(m)]
-    if len(blocks) == 1: return _stages(_items(blocks[0][1], blocks[0][0] + "."))
-    if blocks: return [p for p, _ in blocks]
-    return _layer_groups(items)
-
-
 # %% ../../nbs/models/20_zoo.ipynb #bac55819
-def block_readouts(model: nn.Module) -> dict[str, str]:
-    "Path -> path of the readouts a user would pick in any network: each stage or block, then the pooled head."
-    items = _items(model)
+def _readouts(items: list) -> list[str]:
+    "Paths of the stages or blocks among `items` (one block alone is opened), then the pooled head."
     main = [i for i, (_, m) in enumerate(items) if not _minor(m)]
     head = None
-    if len(main) > 1 and _ends_in_linear(items[main[-1]][1]):  # the classifier: its logits are not a default
+    if len(main) > 1 and _is_classifier(items[main[-1]][1]):  # the classifier: its logits are not a default
         items, main = items[:main[-1]], main[:-1]
         if main and "Pool" in type(items[main[-1]][1]).__name__:  # the pooled features the classifier reads
             head, items = items[main[-1]][0], items[:main[-1]]
-    return OrderedDict((p, p) for p in _stages(items) + ([head] if head else []))
+    blocks = [(p, m) for p, m in items if _is_block(m) and not _minor(m)]
+    if len(blocks) == 1: inner = _readouts(_items(blocks[0][1], blocks[0][0] + "."))
+    else: inner = [p for p, _ in blocks] if blocks else _layer_groups(items)
+    return inner + ([head] if head else [])
+
+def block_readouts(model: nn.Module) -> dict[str, str]:
+    "Path -> path of the readouts a user would pick in any network: each stage or block, then the pooled head."
+    return OrderedDict((p, p) for p in _readouts(_items(model)))
 
 
 # %% ../../nbs/models/20_zoo.ipynb #1ce234bb
