@@ -47,7 +47,7 @@ def bench_ed(n=10_000, d=4096):
 
 def bench_poolings(n=500):
     from visreps.study.bank import pooled_features, held_out_world_images
-    from visreps.models.features import extract_features
+    from visreps.models.features import ExtractionOptions, extract_features
     from visreps.models.zoo import build_model
     images = held_out_world_images(n, 0, 64)
     net = build_model("resnet18", 64, seed=0).eval()
@@ -57,7 +57,12 @@ def bench_poolings(n=500):
     def baseline():
         return {
             p: extract_features(
-                net, images, ro, stimulus_ids=ids, pooling=p, image_size=64, device="cpu", progress=False
+                net,
+                images,
+                ro,
+                ExtractionOptions(device="cpu", image_size=64, pooling=p),
+                stimulus_ids=ids,
+                progress=False,
             )
             for p in ("max", "avg", "none")
         }

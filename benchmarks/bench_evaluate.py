@@ -89,16 +89,15 @@ def main():
         st = cache.gram(ids, ["conv1.post"], None)["conv1.post"]
         A = rdm_from_gram(st["G"], st["s"], int(st["D"]))
         t_stream = time.time() - t
-        from visreps.models.features import extract_features
+        from visreps.models.features import ExtractionOptions, extract_features
         from visreps.metrics.rsa import compute_rdm
         t = time.time()
         X = extract_features(
             model,
             ds.stimuli.images_for(ids),
             "conv1.post",
+            ExtractionOptions(device="cpu", image_size=size),
             stimulus_ids=ids,
-            image_size=size,
-            device="cpu",
             progress=False,
         )["conv1.post"].values
         B = compute_rdm(X, device="cpu"); t_mem = time.time() - t

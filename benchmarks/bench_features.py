@@ -34,14 +34,22 @@ def _images(n, seed=0):
 
 def run_visreps(n, batch_size, out):
     import torch
-    from visreps.models.features import extract_features
+    from visreps.models.features import ExtractionOptions, extract_features
     from visreps.models.zoo import build_model
     torch.set_num_threads(torch.get_num_threads())
     m = build_model("custom_cnn", 1000, seed=0).eval()
     imgs = _images(n)
     t = time.perf_counter()
-    f = extract_features(m, imgs, None, stimulus_ids=[f"s{i}" for i in range(n)], batch_size=batch_size,
-                         device="cpu", projection=4096, out_dir=out, overwrite=True, progress=False)
+    f = extract_features(
+        m,
+        imgs,
+        None,
+        ExtractionOptions(batch_size=batch_size, device="cpu", projection=4096),
+        stimulus_ids=[f"s{i}" for i in range(n)],
+        out_dir=out,
+        overwrite=True,
+        progress=False,
+    )
     dt = time.perf_counter() - t
     np.save(Path(out)/"_check.npy", np.asarray(f["conv3.post"].values[:20]))
     return dt
@@ -88,12 +96,13 @@ def bench_lite(n=92, reps=2):
     ("EfficientNet-Lite0 (pretrained), every readout (16 blocks + "
      "head), pooling max and avg: one pass vs one pass per pooling.")
     import torch
-    from visreps.models.features import extract_features
+    from visreps.models.features import ExtractionOptions, extract_features
     from visreps.models.zoo import build_model
     m = build_model("efficientnet_lite0", pretrained=True).eval()
     imgs = np.random.default_rng(0).integers(0, 256, (n, 175, 175, 3), dtype=np.uint8)  # the 92-image set's size
-    kw = dict(stimulus_ids=[f"s{i}" for i in range(n)], batch_size=32, device="cpu", progress=False)
-    extract_features(m, imgs[:8], None, **{**kw, "stimulus_ids": kw["stimulus_ids"][:8]})  # warm-up
+    opt = dict(batch_size=32, device="cpu")
+    kw = dict(stimulus_ids=[f"s{i}" for i in range(n)], progress=False)
+    extract_features(m, imgs[:8], None, opt, **{**kw, "stimulus_ids": kw["stimulus_ids"][:8]})  # warm-up
     def timed(f):
         best = None
         for _ in range(reps):
@@ -102,8 +111,10 @@ def bench_lite(n=92, reps=2):
             t = (time.perf_counter() - w, time.process_time() - c)
             best = t if best is None or t[0] < best[0] else best
         return best, res
-    (w1, c1), one = timed(lambda: extract_features(m, imgs, None, pooling=["max", "avg"], **kw))
-    (w2, c2), sep = timed(lambda: {p: extract_features(m, imgs, None, pooling=p, **kw) for p in ("max", "avg")})
+    (w1, c1), one = timed(lambda: extract_features(m, imgs, None, {**opt, "pooling": ["max", "avg"]}, **kw))
+    (w2, c2), sep = timed(
+        lambda: {p: extract_features(m, imgs, None, {**opt, "pooling": p}, **kw) for p in ("max", "avg")}
+    )
     same = all(np.array_equal(one[p][r].values, sep[p][r].values) for p in one for r in one[p])
     print(f"EfficientNet-Lite0 pretrained, {len(one['max'])} readouts, {n} images 175 px -> 224, batch 32, CPU, "
           f"torch threads {torch.get_num_threads()}, best of {reps}")

@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from visreps.data.loaders.kriegeskorte92 import load_kriegeskorte92
-from visreps.models.features import extract_features, preprocess_images
+from visreps.models.features import ExtractionOptions, extract_features, preprocess_images
 from visreps.models.zoo import build_model, input_spec, readout_points
 from visreps.metrics.rdm_scores import (
     _entry_weights,
@@ -208,7 +208,7 @@ def main():
     )
     model = build("efficientnet_lite0", True)
     t0 = time.perf_counter()
-    feats = extract_features(model, ds.stimuli, None, device="cpu", progress=False)
+    feats = extract_features(model, ds.stimuli, None, ExtractionOptions(device="cpu"), progress=False)
     t_v_ext = time.perf_counter() - t0
     t0, c0 = time.perf_counter(), time.process_time()
     # the plain mean of the subjects

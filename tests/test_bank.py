@@ -177,7 +177,7 @@ def test_slices_join_like_the_reference(tiny):
 
 def test_ed_matches_independent_computation(tiny):
     t, cfg = tiny["table"], tiny["cfg"]
-    from visreps.models.features import extract_features
+    from visreps.models.features import ExtractionOptions, extract_features
     m = [m for m in vb.expand_bank(tiny["bank"], **cfg.paths()) if m.entry == "r18"][0]
     net = vb.build_bank_model(m)
     images = vb.held_out_world_images(cfg.n_images, cfg.seed, cfg.image_size, cfg.world)
@@ -185,11 +185,8 @@ def test_ed_matches_independent_computation(tiny):
         net,
         images,
         ["layer3.1"],
+        ExtractionOptions(device="cpu", image_size=64, resize=cfg.resize, pooling="max"),
         stimulus_ids=[f"i{i}" for i in range(len(images))],
-        pooling="max",
-        image_size=64,
-        resize=cfg.resize,
-        device="cpu",
         progress=False,
     )["layer3.1"].values.astype(np.float64)
     lam = np.clip(np.linalg.eigvalsh(np.cov(f.T)), 0, None)

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from visreps.models.features import (
+    ExtractionOptions,
     extract_features,
     load_features,
     preprocess_images,
@@ -41,11 +42,18 @@ def stimuli(tmp_path_factory):
 def test_hdf5_streamed_equals_in_memory(model, stimuli, tmp_path):
     imgs, ids, path = stimuli
     mem = extract_features(
-        model, imgs, R, stimulus_ids=ids, batch_size=5, device="cpu", projection=2000, progress=False
+        model, imgs, R, ExtractionOptions(batch_size=5, device="cpu", projection=2000), stimulus_ids=ids, progress=False
     )
     with h5py.File(path, "r") as f:  # a lazy source: only batches are ever read
-        disk = extract_features(model, f["images"], R, stimulus_ids=ids, batch_size=4, device="cpu", projection=2000,
-                                out_dir=tmp_path/"f", progress=False)
+        disk = extract_features(
+            model,
+            f["images"],
+            R,
+            ExtractionOptions(batch_size=4, device="cpu", projection=2000),
+            stimulus_ids=ids,
+            out_dir=tmp_path / "f",
+            progress=False,
+        )
     for r in R:
         np.testing.assert_allclose(disk[r].values, mem[r].values, rtol=1e-5, atol=1e-5)
         assert isinstance(disk[r].data, np.memmap)  # streamed results are memory-mapped, not loaded
@@ -61,8 +69,10 @@ def test_stimulus_set_source(model, stimuli):
     from visreps.data.dataset import StimulusSet
     imgs, ids, _ = stimuli
     ss = StimulusSet(stimulus_id=ids, images=imgs)
-    a = extract_features(model, ss, "fc2.post", device="cpu", progress=False)["fc2.post"]
-    b = extract_features(model, imgs, "fc2.post", stimulus_ids=ids, device="cpu", progress=False)["fc2.post"]
+    a = extract_features(model, ss, "fc2.post", ExtractionOptions(device="cpu"), progress=False)["fc2.post"]
+    b = extract_features(model, imgs, "fc2.post", ExtractionOptions(device="cpu"), stimulus_ids=ids, progress=False)[
+        "fc2.post"
+    ]
     np.testing.assert_array_equal(a.values, b.values)
     assert list(a.stimulus_id.values) == list(ids)
 
@@ -80,10 +90,20 @@ class _Flaky:
 def test_failure_leaves_no_result(model, stimuli, tmp_path):
     imgs, ids, _ = stimuli
     out = tmp_path/"f"
-    extract_features(model, imgs, R, stimulus_ids=ids, batch_size=4, device="cpu", out_dir=out, progress=False)
+    extract_features(
+        model, imgs, R, ExtractionOptions(batch_size=4, device="cpu"), stimulus_ids=ids, out_dir=out, progress=False
+    )
     with pytest.raises(OSError, match="disk went away"):
-        extract_features(model, _Flaky(imgs), R, stimulus_ids=ids, batch_size=4, device="cpu", out_dir=out,
-                         overwrite=True, progress=False)
+        extract_features(
+            model,
+            _Flaky(imgs),
+            R,
+            ExtractionOptions(batch_size=4, device="cpu"),
+            stimulus_ids=ids,
+            out_dir=out,
+            overwrite=True,
+            progress=False,
+        )
     assert not (out/"manifest.json").exists()  # the old result was invalidated before being overwritten
     assert not list(out.glob(".*.tmp"))
     with pytest.raises(FileNotFoundError, match="holds no complete features"):
@@ -95,7 +115,13 @@ def test_corrupt_outputs_are_detected(model, stimuli, tmp_path):
     imgs, ids, _ = stimuli
     out = tmp_path/"f"
     extract_features(
-        model, imgs, ["conv1.pre", "fc2.post"], stimulus_ids=ids, device="cpu", out_dir=out, progress=False
+        model,
+        imgs,
+        ["conv1.pre", "fc2.post"],
+        ExtractionOptions(device="cpu"),
+        stimulus_ids=ids,
+        out_dir=out,
+        progress=False,
     )
     # a truncated file
     np.save(out/"fc2.post.npy", np.zeros((5, 1024), dtype=np.float32))
@@ -112,7 +138,9 @@ def test_corrupt_outputs_are_detected(model, stimuli, tmp_path):
 def test_resnet_block_readouts(stimuli):
     imgs, ids, _ = stimuli
     m = build_model("resnet18", 5, seed=0).eval()
-    feats = extract_features(m, imgs[:4], None, stimulus_ids=ids[:4], image_size=64, device="cpu", progress=False)
+    feats = extract_features(
+        m, imgs[:4], None, ExtractionOptions(device="cpu", image_size=64), stimulus_ids=ids[:4], progress=False
+    )
     assert list(feats) == list(readout_points(m)) and len(feats) == 9
     x = preprocess_images(imgs[:4], 64)
     with torch.no_grad():
@@ -127,14 +155,15 @@ def test_layer_selection_projection_full_size():
     "CustomCNN at full width and 224 px: every readout reduced to min(4096, D), the same for the same seed."
     m = build_model("custom_cnn", 16, seed=0)
     imgs = np.random.default_rng(2).integers(0, 256, (3, 256, 256, 3), dtype=np.uint8)
-    kw = dict(stimulus_ids=["a", "b", "c"], projection=4096, device="cpu", progress=False)
-    f = extract_features(m, imgs, ["conv1.pre", "conv5.post", "fc2.post"], **kw)
+    kw = dict(stimulus_ids=["a", "b", "c"], progress=False)
+    opt = ExtractionOptions(projection=4096, device="cpu")
+    f = extract_features(m, imgs, ["conv1.pre", "conv5.post", "fc2.post"], opt, **kw)
     assert f["conv1.pre"].shape == (3, 4096) and f["conv1.pre"].attrs["n_features_raw"] == 96 * 55 * 55
     assert f["conv5.post"].shape == (3, 4096) and f["conv5.post"].attrs["n_features_raw"] == 256 * 13 * 13
     assert f["fc2.post"].shape == (3, 4096)
-    g = extract_features(m, imgs, ["conv1.pre"], **{**kw, "seed": 0})
+    g = extract_features(m, imgs, ["conv1.pre"], opt.replace(seed=0), **kw)
     np.testing.assert_array_equal(f["conv1.pre"].values, g["conv1.pre"].values)
-    h = extract_features(m, imgs, ["conv1.pre"], **{**kw, "seed": 1})
+    h = extract_features(m, imgs, ["conv1.pre"], opt.replace(seed=1), **kw)
     assert not np.allclose(f["conv1.pre"].values, h["conv1.pre"].values)
     # distances between the three stimuli survive the projection (JL, k=4096: ~2% error)
     with torch.no_grad(), ReadoutHooks(m.eval(), "conv1.pre") as hk:

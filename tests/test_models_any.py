@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from visreps.models.features import extract_features, load_features, read_manifest
+from visreps.models.features import ExtractionOptions, extract_features, load_features, read_manifest
 from visreps.models.zoo import (
     ARCHITECTURES,
     MissingPackageError,
@@ -47,14 +47,20 @@ def _photos():
 @pytest.mark.parametrize("arch", ["efficientnet_lite1", "efficientnet_lite2"])
 def test_pretrained_lite_classifies_bundled_photos(arch):
     m = build_model(arch, pretrained=True)
-    logits = extract_features(m, _photos(), "_fc", stimulus_ids=["chelsea", "coffee"], resize="squash", device="cpu",
-                              progress=False)["_fc"].values
+    logits = extract_features(
+        m,
+        _photos(),
+        "_fc",
+        ExtractionOptions(device="cpu", resize="squash"),
+        stimulus_ids=["chelsea", "coffee"],
+        progress=False,
+    )["_fc"].values
     assert logits.argmax(1).tolist() == [285, 967]  # Egyptian cat, espresso
     assert logits.shape == (2, 1000)
 
 
 def test_untrained_lite_is_seeded_and_differs_from_trained():
-    kw = dict(stimulus_ids=["a", "b"], device="cpu", progress=False)
+    kw = dict(options=ExtractionOptions(device="cpu"), stimulus_ids=["a", "b"], progress=False)
     f = [
         extract_features(build_model("efficientnet_lite0", seed=s), _photos(), ["block3", "head"], **kw)
         for s in (1, 1, 2)
@@ -98,7 +104,8 @@ def test_torchvision_and_timm_architectures(tmp_path):
     b = build_model("torchvision:mobilenet_v3_small", 5, weights=tmp_path/"mnv3.pth")
     assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
     assert model_config(b) == {"arch": "torchvision:mobilenet_v3_small", "num_classes": 5}
-    assert list(readout_points(b)) == ["features", "avgpool", "classifier"]  # any other network: its top-level blocks
+    # any other network: its blocks and the pooled head, not the logits (`block_readouts`)
+    assert list(readout_points(b)) == [f"features.{i}" for i in range(13)] + ["avgpool"]
     # zoo family: zoo names
     assert list(readout_points(build_model("torchvision:resnet34", 3)))[:2] == ["stem", "layer1.0"]
     with pytest.raises(ValueError, match=r"torchvision has no model 'resnet19'; closest: \['resnet18'"):
@@ -118,7 +125,7 @@ WRITER = textwrap.dedent("""
     import hashlib, sys, time
     from pathlib import Path
     import numpy as np
-    from visreps.models.features import extract_features
+    from visreps.models.features import ExtractionOptions, extract_features
     from visreps.models.zoo import build_model
     import torch; torch.set_num_threads(1)  # three writers share the cores
     out, go, me = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
@@ -126,8 +133,8 @@ WRITER = textwrap.dedent("""
     imgs = np.random.default_rng(0).integers(0, 256, (64, 64, 64, 3), dtype=np.uint8)
     (out.parent / f"{me}.ready").touch()
     while not go.exists(): time.sleep(0.01)  # start together, once every writer has imported and built its model
-    f = extract_features(m, imgs, ["conv1.pre", "conv3.post", "fc2.post"], stimulus_ids=[f"s{i}" for i in range(64)],
-                         batch_size=2, device="cpu", out_dir=out, progress=False)
+    f = extract_features(m, imgs, ["conv1.pre", "conv3.post", "fc2.post"], {"batch_size": 2, "device": "cpu"},
+                         stimulus_ids=[f"s{i}" for i in range(64)], out_dir=out, progress=False)
     h = hashlib.sha256(b"".join(np.ascontiguousarray(f[r].values).tobytes() for r in f)).hexdigest()
     (out.parent / f"{me}.sha").write_text(h)
 """)
@@ -156,15 +163,22 @@ def test_concurrent_writers_of_one_folder(tmp_path):
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no temporary files
     m = build_model("custom_cnn", 4, width=0.25, seed=0, image_size=64)
     imgs = np.random.default_rng(0).integers(0, 256, (64, 64, 64, 3), dtype=np.uint8)
-    ref = extract_features(m, imgs, ["conv1.pre", "conv3.post", "fc2.post"], stimulus_ids=[f"s{i}" for i in range(64)],
-                           batch_size=2, device="cpu", progress=False)
+    ref = extract_features(
+        m,
+        imgs,
+        ["conv1.pre", "conv3.post", "fc2.post"],
+        ExtractionOptions(batch_size=2, device="cpu"),
+        stimulus_ids=[f"s{i}" for i in range(64)],
+        progress=False,
+    )
     for r in ref: np.testing.assert_allclose(load_features(out, r).values, ref[r].values, rtol=1e-5, atol=1e-5)
 
 
 def test_reuse_overwrite_and_stale_temp_files(tmp_path):
     m = build_model("custom_cnn", 4, width=0.25, seed=0, image_size=64)
     imgs = np.random.default_rng(0).integers(0, 256, (6, 64, 64, 3), dtype=np.uint8)
-    kw = dict(stimulus_ids=[f"s{i}" for i in range(6)], device="cpu", out_dir=tmp_path/"f", progress=False)
+    kw = dict(options=ExtractionOptions(device="cpu"), stimulus_ids=[f"s{i}" for i in range(6)], out_dir=tmp_path/"f",
+              progress=False)
     a = extract_features(m, imgs, ["fc2.post"], **kw)
     stamp = (tmp_path/"f"/"manifest.json").stat().st_mtime_ns
     # same settings and weights: read back, nothing written
@@ -189,7 +203,12 @@ def test_lite_readouts_equal_the_package_forward():
     m = build_model("efficientnet_lite0", seed=3).eval()
     imgs = np.random.default_rng(0).integers(0, 256, (2, 230, 250, 3), dtype=np.uint8)
     f = extract_features(
-        m, imgs, ["block0", "block15", "head", "_fc"], stimulus_ids=["a", "b"], device="cpu", progress=False
+        m,
+        imgs,
+        ["block0", "block15", "head", "_fc"],
+        ExtractionOptions(device="cpu"),
+        stimulus_ids=["a", "b"],
+        progress=False,
     )
     x = preprocess_images(imgs, 224, crop_fraction=224 / 256, normalization="inception")
     with torch.no_grad():

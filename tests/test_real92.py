@@ -117,11 +117,13 @@ def _lite0(pretrained):
 def test_trained_network_beats_untrained_on_hit(ds):
     ("ImageNet-trained Lite0 (block 12) is closer to human IT than "
      "the same architecture untrained, beyond the bootstrap intervals.")
-    from visreps.models.features import extract_features
+    from visreps.models.features import ExtractionOptions, extract_features
     from visreps.metrics.rdm_scores import rsa_scores
     out = {}
     for pretrained in (True, False):
-        f = extract_features(_lite0(pretrained), ds.stimuli, ["block12"], device="cpu", progress=False)
+        f = extract_features(
+            _lite0(pretrained), ds.stimuli, ["block12"], ExtractionOptions(device="cpu"), progress=False
+        )
         out[pretrained] = rsa_scores(f, ds, "hIT", "kendall_a", n_boot=200, n_boot_subjects=0).iloc[0]
     assert out[True].ci_low > out[False].ci_high, (out[True].value, out[False].value)
     # the default value is the mean over the 4 subjects of tau-a with each subject's RDM (the pooled RDM gives more)
@@ -136,9 +138,9 @@ def test_trained_head_score_is_rsatoolbox_eval_fixed(ds):
     rsatoolbox = pytest.importorskip("rsatoolbox")
     import warnings
     from visreps.metrics.rsa import compute_rdm
-    from visreps.models.features import extract_features
+    from visreps.models.features import ExtractionOptions, extract_features
     from visreps.metrics.rdm_scores import rsa_scores
-    f = extract_features(_lite0(True), ds.stimuli, ["head"], device="cpu", progress=False)
+    f = extract_features(_lite0(True), ds.stimuli, ["head"], ExtractionOptions(device="cpu"), progress=False)
     row = rsa_scores(f, ds, "hIT", "kendall_a", n_boot=0).iloc[0]
     pooled = rsa_scores(f, ds, "hIT", "kendall_a", n_boot=0, convention="pooled").iloc[0]
     R = compute_rdm(f["head"].values.reshape(92, -1).astype(np.float64), device="cpu")

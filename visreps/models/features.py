@@ -5,6 +5,7 @@
 # %% ../../nbs/models/22_features.ipynb #68662d03
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import os
@@ -12,6 +13,7 @@ import shutil
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -22,9 +24,9 @@ from tqdm.auto import tqdm
 from ..core.progress import bars_shown
 
 from ..core.backend import as_tensor, get_device, to_numpy
-from ..core.config import make_rng, hash_json, ConfigError
+from ..core.config import make_rng, hash_json, ConfigError, Config
 from ..core.storage import write_json_atomic
-from .zoo import readout_points, model_config, input_spec, top_level_blocks
+from .zoo import readout_points, model_config, input_spec, block_readouts
 from .identity import hash_weights, model_identity
 from ..core.storage import locked
 from ..data.dataset import stimuli_content_id
@@ -32,8 +34,8 @@ from ..data.dataset import stimuli_content_id
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'DEFAULT_CROP_FRACTION', 'NORMALIZATIONS', 'RESIZE_MODES', 'READOUT_RULES',
            'POOLING_MODES', 'MANIFEST', 'FORMAT', 'preprocess_images', 'sparse_projection_matrix', 'SparseProjection',
-           'resolve_readouts', 'ReadoutHooks', 'gaussian_projection', 'pool_activations', 'extract_features',
-           'read_manifest', 'load_features']
+           'resolve_readouts', 'ReadoutHooks', 'gaussian_projection', 'pool_activations', 'ExtractionOptions',
+           'extract_features', 'read_manifest', 'load_features']
 
 # %% ../../nbs/models/22_features.ipynb #a8c2b729
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -178,7 +180,7 @@ def resolve_readouts(model: torch.nn.Module, # any network
     out, unknown = {}, []
     for r in items:
         if isinstance(r, dict): found = _modules_of_types(model, r)
-        elif r == "blocks": found = top_level_blocks(model)
+        elif r == "blocks": found = block_readouts(model)
         elif isinstance(r, str) and r in points: found = {r: points[r]}
         elif isinstance(r, str) and r in mods: found = {r: r}
         else: unknown.append(r); continue
@@ -371,39 +373,71 @@ def _manifest_stamp(out_dir):
     try: st = (Path(out_dir)/MANIFEST).stat(); return (st.st_mtime_ns, st.st_size, st.st_ino)
     except FileNotFoundError: return None
 
-def _check_options(batch_size, projection, pooling):
-    if int(batch_size) != batch_size or batch_size < 1:
-        raise ValueError(f"batch_size={batch_size!r}: expected a positive integer")
-    if projection is not None and (int(projection) != projection or projection < 1):
-        raise ValueError(f"projection={projection!r}: expected None or a positive integer (e.g. 4096)")
-    poolings = list(pooling) if isinstance(pooling, (list, tuple)) else [pooling]
-    if pooling is not None and not isinstance(pooling, (str, list, tuple)) or not poolings \
-       or any(p not in POOLING_MODES for p in poolings if p is not None or len(poolings) > 1):
-        raise ValueError(f"pooling={pooling!r}: expected None or one of {list(POOLING_MODES)}, or a list of those")
-    if len(set(poolings)) != len(poolings): raise ValueError(f"pooling={pooling!r} names a pooling more than once")
-    return poolings
 
+# %% ../../nbs/models/22_features.ipynb #141f02d8
+@dataclasses.dataclass
+class ExtractionOptions(Config):
+    "How `extract_features` computes: batches and device, the input transform, pooling and projection."
+    batch_size: int = 64 # images per forward pass
+    device: str = "auto" # where to compute: "auto" (a GPU when present), "cpu", "cuda", "cuda:1", ...
+    image_size: int | None = None # model input side; None = the model's own (`visreps.models.zoo.input_spec`)
+    # resize the shorter side to image_size / crop_fraction, then centre-crop; None = the model's own
+    crop_fraction: float | None = None
+    # "crop" (resize + centre crop) or "squash" (straight to image_size x image_size)
+    resize: Literal["crop", "squash"] = "crop"
+    normalization: str | None = None # "imagenet" or "inception" (see `NORMALIZATIONS`); None = the model's own
+    pooling: str | list[str] | None = None # "max", "avg", "none" (`pool_activations`), or a list of them
+    pooling_components: int = 1024 # width of pooling="none"'s Gaussian projection
+    projection: int | None = None # k: sparse-project readouts wider than k to k dims (4096 for layer selection)
+    seed: int = 0 # seed of the projections
+
+    def __post_init__(self):
+        if isinstance(self.device, torch.device): self.device = str(self.device)
+        super().__post_init__()
+
+    @property
+    def poolings(self) -> list: return list(self.pooling) if isinstance(self.pooling, list) else [self.pooling]
+
+    def validate(self):
+        name = type(self).__name__
+        self.check_at_least(batch_size=1, pooling_components=1)
+        for k in ("image_size", "projection"):
+            if getattr(self, k) is not None and getattr(self, k) < 1:
+                raise ConfigError(f"{name}.{k}={getattr(self, k)!r}: expected None or a positive integer")
+        if self.crop_fraction is not None and not 0 < self.crop_fraction <= 1:
+            raise ConfigError(f"{name}.crop_fraction={self.crop_fraction!r}: expected None or a number in (0, 1]")
+        if self.normalization is not None and self.normalization not in NORMALIZATIONS:
+            raise ConfigError(
+                f"{name}.normalization={self.normalization!r}: expected None or one of {list(NORMALIZATIONS)}"
+            )
+        pools = self.poolings
+        if any(p not in POOLING_MODES for p in pools if p is not None or len(pools) > 1):
+            raise ConfigError(
+                f"{name}.pooling={self.pooling!r}: expected None or one of {list(POOLING_MODES)}, or a list of those"
+            )
+        if len(set(pools)) != len(pools):
+            raise ConfigError(f"{name}.pooling={self.pooling!r} names a pooling more than once")
+
+    @classmethod
+    def of(cls, options) -> "ExtractionOptions":
+        "`options` as an `ExtractionOptions`: itself, one built from a mapping of its keys, or the defaults for None."
+        if options is None: return cls()
+        if isinstance(options, cls): return options
+        if isinstance(options, dict): return cls.from_dict(options)
+        raise ConfigError(
+            f"options={options!r:.80}: expected an {cls.__name__}, a mapping of its keys, or None (the defaults)"
+        )
+
+
+# %% ../../nbs/models/22_features.ipynb #6676be6b
 def extract_features(model: torch.nn.Module, # any network (any device; put back where it was afterwards)
                      images, # (n, H, W, 3) uint8: numpy, memmap, h5py dataset, StimulusSet, or anything sliceable
                      readouts=None, # names, module paths, "blocks", {"types": [...]} (`resolve_readouts`); None: all
+                     # batch size, device, input transform, pooling, projection; None: the defaults
+                     options: ExtractionOptions | dict | None = None,
                      *,
                      stimulus_ids=None, # (n,) unique ids, one per image (taken from a StimulusSet when not given)
-                     batch_size: int = 64, # images per forward pass
-                     device: str | torch.device = "auto", # where to compute; "auto" = GPU when present
-                     # model input side; None = the model's own (`visreps.models.zoo.input_spec`)
-                     image_size: int | None = None,
-                     # resize shorter side to image_size / crop_fraction, centre-crop; None = the model's own
-                     crop_fraction: float | None = None,
-                     # "crop" (resize + centre crop) or "squash" (straight to image_size x image_size)
-                     resize: str = "crop",
-                     # "imagenet" or "inception" (see `NORMALIZATIONS`); None = the model's own
-                     normalization: str | None = None,
-                     # k: sparse-project readouts wider than k to k dims (4096 for layer selection)
-                     projection: int | None = None,
-                     pooling: str | list | None = None, # "max", "avg", "none" (`pool_activations`), or a list
-                     pooling_components: int = 1024, # width of pooling="none"'s Gaussian projection
                      out_dir: str | Path | None = None, # stream each readout to out_dir/READOUT.npy (+ manifest.json)
-                     seed: int = 0, # seed of the projections
                      images_id: str | None = None, # content id of the images (out_dir's manifest); None: hashed
                      overwrite: bool = False, # replace an existing complete result in out_dir
                      # return an existing complete result in out_dir made with the same settings and weights
@@ -413,28 +447,25 @@ def extract_features(model: torch.nn.Module, # any network (any device; put back
     "Activations at readouts for every image, batched, optionally pooled and projected, in memory or streamed to disk."
     # first thing: a result that appears after this call began came from a concurrent writer
     before = None if out_dir is None else _manifest_stamp(out_dir)
+    o = ExtractionOptions.of(options)
     if images_id is None and out_dir is not None and stimulus_ids is None and hasattr(images, "content_id"):
         images_id = images.content_id  # a StimulusSet knows (or records) what its images are
     images, ids = _as_image_source(images, stimulus_ids)
     n = len(ids)
     if n == 0: raise ValueError("no images to extract features from")
-    poolings = _check_options(batch_size, projection, pooling)
-    multi = isinstance(pooling, (list, tuple))
+    poolings, multi = o.poolings, isinstance(o.pooling, list)
     points = resolve_readouts(model, readouts)
-    dev = get_device(device)
+    dev, batch_size, resize = get_device(o.device), o.batch_size, o.resize
     spec = input_spec(model)
-    image_size = int(image_size or spec["image_size"])
-    crop_fraction = float(crop_fraction if crop_fraction is not None else spec["crop_fraction"])
-    normalization = normalization or spec["normalization"]
-    if resize not in RESIZE_MODES: raise ValueError(f"resize={resize!r}: expected one of {list(RESIZE_MODES)}")
-    if normalization not in NORMALIZATIONS:
-        raise ValueError(f"normalization={normalization!r}: expected one of {list(NORMALIZATIONS)}")
-    reducer = _Reducer(poolings, pooling_components, projection, seed)
+    image_size = int(o.image_size or spec["image_size"])
+    crop_fraction = float(o.crop_fraction if o.crop_fraction is not None else spec["crop_fraction"])
+    normalization = o.normalization or spec["normalization"]
+    reducer = _Reducer(poolings, o.pooling_components, o.projection, o.seed)
     meta = dict(format=FORMAT, n_stimuli=n, stimulus_ids_hash=hash_json(ids.tolist()), model=model_identity(model),
                 image_size=image_size, crop_fraction=crop_fraction, resize=resize, normalization=normalization,
-                pooling=list(poolings) if multi else pooling,
-                pooling_components=pooling_components if "none" in poolings else None,
-                projection=projection, projection_seed=seed)
+                pooling=list(poolings) if multi else o.pooling,
+                pooling_components=o.pooling_components if "none" in poolings else None,
+                projection=o.projection, projection_seed=o.seed)
     keys = [_entry_key(r, p, multi) for p in poolings for r in points]
     if out_dir is None:
         return _extract(

@@ -24,7 +24,7 @@ from ..core.config import ConfigError, make_rng
 __all__ = ['CUSTOM_CNN_CHANNELS', 'CUSTOM_CNN_KERNELS', 'CUSTOM_CNN_HIDDEN', 'CUSTOM_CNN_MIN_SIZE', 'EFFICIENTNET_LITE_SIZES',
            'EFFICIENTNET_LITE_CODE', 'ARCHITECTURES', 'CROP_PADDING', 'CustomCNN', 'MissingPackageError',
            'check_state_dict', 'load_weights', 'efficientnet_lite_weights', 'build_model', 'model_config',
-           'save_checkpoint', 'read_checkpoint', 'load_model_from_checkpoint', 'top_level_blocks', 'readout_points',
+           'save_checkpoint', 'read_checkpoint', 'load_model_from_checkpoint', 'block_readouts', 'readout_points',
            'list_modules', 'input_spec']
 
 # %% ../../nbs/models/20_zoo.ipynb #6f6489a3
@@ -422,18 +422,69 @@ def _efficientnet_readouts(model: nn.Module) -> dict[str, str]:
     points["head"] = "_avg_pooling"
     return points
 
-# %% ../../nbs/models/20_zoo.ipynb #29e6357c
-def top_level_blocks(model: nn.Module) -> dict[str, str]:
-    ("Path -> path of every top-level child, lists/dicts of modules "
-     "expanded into their items, activations and dropout left out.")
-    skip = (nn.ReLU, nn.ReLU6, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Hardtanh,
-            nn.Hardswish, nn.LeakyReLU, nn.ELU, nn.Identity, nn.Flatten, nn.modules.dropout._DropoutNd)
-    out = OrderedDict()
-    for name, child in model.named_children():
-        if isinstance(child, (nn.ModuleList, nn.ModuleDict)):
-            for sub, _ in child.named_children(): out[f"{name}.{sub}"] = f"{name}.{sub}"
-        elif not isinstance(child, skip): out[name] = name
+# %% ../../nbs/models/20_zoo.ipynb #447b49a2
+_PASS_THROUGH = (nn.ReLU, nn.ReLU6, nn.GELU, nn.SiLU, nn.Sigmoid, nn.Tanh, nn.Hardtanh, nn.Hardswish, nn.LeakyReLU,
+                 nn.ELU, nn.Mish, nn.Softmax, nn.Identity, nn.Flatten, nn.modules.dropout._DropoutNd)
+_NORMS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm, nn.LocalResponseNorm)
+
+def _minor(m: nn.Module) -> bool:
+    "An activation, normalisation, dropout, identity or flatten: never a readout of its own."
+    return isinstance(m, _PASS_THROUGH + _NORMS)
+
+def _weighted(m: nn.Module) -> bool:
+    "A layer with weights of its own that is not a normalisation: a convolution, a linear layer, ..."
+    return next(m.parameters(recurse=False), None) is not None and not isinstance(m, _NORMS)
+
+def _is_block(m: nn.Module) -> bool:
+    "A module whose children hold weights (a stage, a block; a convolution with a padding child is a layer)."
+    return any(next(c.parameters(), None) is not None for c in m.children())
+
+def _is_classifier(m: nn.Module) -> bool:
+    "A linear layer, or a run of layers (no blocks inside) whose last weighted layer is linear: its output is logits."
+    if isinstance(m, nn.Linear): return True
+    last = [x for x in m.modules() if _weighted(x)]
+    return bool(last) and isinstance(last[-1], nn.Linear) and not any(_is_block(c) for c in m.children())
+
+def _items(m: nn.Module, prefix: str = "") -> list:
+    "(path, module) of every child, in registration order, plain lists and dicts of modules expanded into their items."
+    out = []
+    for name, c in m.named_children():
+        if type(c) in (nn.ModuleList, nn.ModuleDict): out += _items(c, f"{prefix}{name}.")  # a subclass runs itself
+        else: out.append((f"{prefix}{name}", c))
     return out
+
+
+# %% ../../nbs/models/20_zoo.ipynb #8b38d2ce
+def _layer_groups(items: list) -> list[str]:
+    "A flat run of layers cut before each weighted layer: the path of each group's output (its last module)."
+    groups = []
+    for p, m in items:
+        if not groups or (_weighted(m) and any(_weighted(x) for _, x in groups[-1])): groups.append([])
+        groups[-1].append((p, m))
+    out = []
+    for g in groups:
+        kept = [p for p, m in g if not isinstance(m, (nn.Identity, nn.Flatten, nn.modules.dropout._DropoutNd))]
+        if kept and any(_weighted(m) for _, m in g): out.append(kept[-1])
+    return out
+
+# %% ../../nbs/models/20_zoo.ipynb #bac55819
+def _readouts(items: list) -> list[str]:
+    "Paths of the stages or blocks among `items` (one block alone is opened), then the pooled head."
+    main = [i for i, (_, m) in enumerate(items) if not _minor(m)]
+    head = None
+    if len(main) > 1 and _is_classifier(items[main[-1]][1]):  # the classifier: its logits are not a default
+        items, main = items[:main[-1]], main[:-1]
+        if main and "Pool" in type(items[main[-1]][1]).__name__:  # the pooled features the classifier reads
+            head, items = items[main[-1]][0], items[:main[-1]]
+    blocks = [(p, m) for p, m in items if _is_block(m) and not _minor(m)]
+    if len(blocks) == 1: inner = _readouts(_items(blocks[0][1], blocks[0][0] + "."))
+    else: inner = [p for p, _ in blocks] if blocks else _layer_groups(items)
+    return inner + ([head] if head else [])
+
+def block_readouts(model: nn.Module) -> dict[str, str]:
+    "Path -> path of the readouts a user would pick in any network: each stage or block, then the pooled head."
+    return OrderedDict((p, p) for p in _readouts(_items(model)))
+
 
 # %% ../../nbs/models/20_zoo.ipynb #1ce234bb
 def readout_points(model_or_arch: nn.Module | str, # a network, or an architecture name (see `build_model`)
@@ -448,7 +499,7 @@ def readout_points(model_or_arch: nn.Module | str, # a network, or an architectu
     if isinstance(m, tvm.ResNet): return _resnet_readouts(m)
     if isinstance(m, (CustomCNN, tvm.AlexNet, tvm.VGG)): return _sequential_readouts(m)
     if _is_efficientnet(m): return _efficientnet_readouts(m)
-    return top_level_blocks(m)  # any other network: its top-level blocks, named by their module paths
+    return block_readouts(m)  # any other network: its stages or blocks and pooled head, named by their paths
 
 # %% ../../nbs/models/20_zoo.ipynb #27ebbc66
 def _shape(o):
@@ -463,7 +514,7 @@ def list_modules(model: nn.Module, # any network taking (n, 3, H, W) images
                  device: str | torch.device | None = None,
                 ):
     ("A `pandas.DataFrame` of every module: path, type, output_shape, "
-     "n_features, n_calls and zoo readout name, from one probe pass.")
+     "n_features, n_calls, readout name and whether it is a default readout, from one probe pass.")
     import pandas as pd
     if not isinstance(model, nn.Module):
         raise ConfigError(
@@ -489,8 +540,8 @@ def list_modules(model: nn.Module, # any network taking (n, 3, H, W) images
         shp = seen[p][-1] if seen[p] else None
         nf = math.prod(shp) if isinstance(shp, tuple) and all(isinstance(d, int) for d in shp) else None
         rows.append(dict(path=p, type=type(m).__name__, output_shape=shp, n_features=nf, n_calls=len(seen[p]),
-                         readout=zoo.get(p, "")))
-    return pd.DataFrame(rows, columns=["path", "type", "output_shape", "n_features", "n_calls", "readout"])
+                         readout=zoo.get(p, ""), default=p in zoo))
+    return pd.DataFrame(rows, columns=["path", "type", "output_shape", "n_features", "n_calls", "readout", "default"])
 
 # %% ../../nbs/models/20_zoo.ipynb #a28e30a1
 CROP_PADDING = 32 # EfficientNet's evaluation crop: the central s / (s + 32) of the shorter side, resized to s

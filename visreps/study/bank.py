@@ -346,15 +346,28 @@ def pooled_features(model: torch.nn.Module, # the network, in eval mode
                    ) -> dict[tuple[str, str], np.ndarray]: # (readout, pooling) -> (n, n_features) float32
     ("Activations at each readout, reduced in every pooling mode, from one "
      "forward pass per batch (`visreps.models.features.extract_features`).")
-    from visreps.models.features import extract_features
+    from visreps.models.features import ExtractionOptions, extract_features
     bad = [p for p in poolings if p not in POOLING_MODES]
     if bad: raise ValueError(f"poolings {bad}: expected some of {list(POOLING_MODES)}")
     n = len(images)
     if n == 0: raise ValueError("no images")
     ids = None if hasattr(images, "stimulus_id") else [f"image{i}" for i in range(n)] # a StimulusSet brings its own ids
-    feats = extract_features(model.eval(), images, list(readouts), stimulus_ids=ids, batch_size=batch_size,
-                             device=device, image_size=image_size, resize=resize, pooling=list(poolings),
-                             pooling_components=pooling_components, seed=seed, progress=progress)
+    feats = extract_features(
+        model.eval(),
+        images,
+        list(readouts),
+        ExtractionOptions(
+            batch_size=batch_size,
+            device=device,
+            image_size=image_size,
+            resize=resize,
+            pooling=list(poolings),
+            pooling_components=pooling_components,
+            seed=seed,
+        ),
+        stimulus_ids=ids,
+        progress=progress,
+    )
     return {(r, p): np.asarray(feats[p][r].values, dtype=np.float32) for r in readouts for p in poolings}
 
 # %% ../../nbs/study/55_bank.ipynb #4c7f6c31
@@ -368,18 +381,15 @@ def pca_features(model: torch.nn.Module, # the network, in eval mode
     ("Unpooled activations of `images` at `readout`, projected onto the "
      "top principal axes of held-out images' (the ED study's reduction).")
     from visreps.metrics.dimensionality import fit_pca
-    from visreps.models.features import extract_features
+    from visreps.models.features import ExtractionOptions, extract_features
     def raw(imgs):
         ids = None if hasattr(imgs, "stimulus_id") else [f"image{i}" for i in range(len(imgs))]
         return extract_features(
             model.eval(),
             imgs,
             [readout],
+            ExtractionOptions(batch_size=batch_size, device=device, image_size=image_size, resize=resize),
             stimulus_ids=ids,
-            batch_size=batch_size,
-            device=device,
-            image_size=image_size,
-            resize=resize,
             progress=False,
         )[readout].values
     F = raw(fit_images)

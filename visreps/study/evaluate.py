@@ -850,7 +850,7 @@ def _run_eval_rdmset(cfg: EvalConfig, rdms, model, minfo: dict, progress: bool) 
     "`run_eval` on an RDM set: the RSA of every readout against every target, one stored run."
     import hashlib
     from visreps.metrics.rdm_scores import rsa_scores
-    from visreps.models.features import extract_features
+    from visreps.models.features import ExtractionOptions, extract_features
     t0 = time.time()
     if list(cfg.analyses) not in (["rsa"], list(ANALYSES)):  # the default (every analysis) means RSA here
         raise ConfigError(f"analyses={list(cfg.analyses)!r}: an RDM set ({cfg.dataset!r}) supports only ['rsa']")
@@ -866,8 +866,13 @@ def _run_eval_rdmset(cfg: EvalConfig, rdms, model, minfo: dict, progress: bool) 
     store = ResultsStore(cfg.results_root)
     rid = make_run_id(ident)
     if store.is_done(rid) and not cfg.force: return EvalSummary([], [rid], 0, store.root, time.time() - t0)
-    feats = extract_features(model, rdms.stimuli, cfg.readouts, batch_size=cfg.batch_size, device=cfg.device,
-                             image_size=cfg.image_size, progress=progress)
+    feats = extract_features(
+        model,
+        rdms.stimuli,
+        cfg.readouts,
+        ExtractionOptions(batch_size=cfg.batch_size, device=cfg.device, image_size=cfg.image_size),
+        progress=progress,
+    )
     df = rsa_scores(feats, rdms, cfg.rois, method=cfg.rsa_method, rdm_metric=cfg.rdm_metric, n_boot=cfg.n_boot,
                     seed=cfg.seed, model=minfo["model"])
     keep = [c for c in ("subject", "target", "readout", "analysis", "metric", "value", "ci_low", "ci_high",

@@ -128,19 +128,21 @@ class FeatureCache:
         return Path(self.root or ".")/f"{kind}-{hash_json(key)}"
 
     def _extract(self, ids, readouts, projection, out_dir):
-        from visreps.models.features import extract_features
+        from visreps.models.features import ExtractionOptions, extract_features
 
         return extract_features(
             self.model,
             _IdsView(self.stimuli, ids),
             list(readouts),
+            ExtractionOptions(
+                batch_size=self.batch_size,
+                device=self.device,
+                image_size=self.image_size,
+                projection=projection,
+                seed=self.seed,
+            ),
             stimulus_ids=ids,
-            batch_size=self.batch_size,
-            device=self.device,
-            image_size=self.image_size,
-            projection=projection,
             out_dir=out_dir,
-            seed=self.seed,
             overwrite=True,
             progress=self.progress,
             images_id=hash_json([self.stimuli.content_id, np.asarray(ids).astype(str).tolist()]),

@@ -76,7 +76,7 @@ def _default_rsa_method() -> str:
     return EvalConfig.__dataclass_fields__["rsa_method"].default
 
 def _score_rdmset(model, rdmset, readouts, analyses, model_name, progress, options) -> pd.DataFrame:
-    from visreps.models.features import extract_features
+    from visreps.models.features import ExtractionOptions, extract_features
     from visreps.models.identity import identify_model
     from visreps.metrics.rdm_scores import rsa_scores
     if list(analyses) != ["rsa"]: raise ConfigError(f"analyses={list(analyses)!r}: an RDM set supports only ['rsa']")
@@ -105,9 +105,11 @@ def _score_rdmset(model, rdmset, readouts, analyses, model_name, progress, optio
         model,
         rdmset.stimuli,
         readouts,
-        batch_size=opts.pop("batch_size", 64),
-        device=opts.pop("device", "auto"),
-        image_size=opts.pop("image_size", None),
+        ExtractionOptions(
+            batch_size=opts.pop("batch_size", 64),
+            device=opts.pop("device", "auto"),
+            image_size=opts.pop("image_size", None),
+        ),
         progress=progress,
     )
     method = opts.pop("rsa_method", _default_rsa_method())
@@ -206,7 +208,7 @@ def readout_summaries(model, # any torch.nn.Module
                 names = z["readouts"].tolist()
                 return dict(rdms=dict(zip(names, z["rdms"])), ed=dict(zip(names, z["ed"].tolist())),
                             n_features=dict(zip(names, z["n_features"].tolist())), stimulus_id=ids)
-    feats = extract_features(model, stimuli, readouts, progress=progress, **extract_options)
+    feats = extract_features(model, stimuli, readouts, extract_options, progress=progress)
     rdms, ed, nf = {}, {}, {}
     for name in list(feats):
         X = np.asarray(feats.pop(name).values, dtype=np.float64).reshape(len(ids), -1)

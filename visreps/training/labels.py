@@ -284,10 +284,18 @@ def features_for_labels(model: torch.nn.Module, # the label source network
                         progress: bool = True,
                        ) -> np.ndarray:
     "(n, d) float32 features of the label source at `readout`; memory-mapped from disk when `out_dir` is given."
-    from visreps.models.features import extract_features  # a sibling module: imported when needed
+    from visreps.models.features import ExtractionOptions, extract_features  # a sibling module: imported when needed
     if image_ids is None: image_ids = [str(i) for i in range(len(images))]
-    da = extract_features(model, images, readout, stimulus_ids=image_ids, batch_size=batch_size, device=device,
-                          image_size=image_size, out_dir=out_dir, overwrite=True, progress=progress)[readout]
+    da = extract_features(
+        model,
+        images,
+        readout,
+        ExtractionOptions(batch_size=batch_size, device=device, image_size=image_size),
+        stimulus_ids=image_ids,
+        out_dir=out_dir,
+        overwrite=True,
+        progress=progress,
+    )[readout]
     return da.data
 
 # %% ../../nbs/training/23_labels.ipynb #70eb3675
