@@ -32,9 +32,10 @@ from .sweep import notebook_parameters, run_dir_for, run_notebook, run_sweep
 
 # %% auto #0
 __all__ = ['COMMANDS', 'USER_ERRORS', 'Command', 'command', 'config_fields_help', 'config_help', 'source_fields', 'parse_config',
-           'build_parser', 'main', 'WorldJob', 'world_command', 'RunOptions', 'run_command', 'BookConfig',
-           'book_command', 'book_folder', 'build_api_reference', 'SweepOptions', 'sweep_command', 'ReproduceConfig',
-           'reproduce', 'reproduce_command', 'RunsOptions', 'runs_command', 'ResultsOptions', 'results_command']
+           'build_parser', 'main', 'WorldJob', 'world_command', 'find_notebook', 'RunOptions', 'run_command',
+           'BookConfig', 'book_command', 'book_folder', 'build_api_reference', 'SweepOptions', 'sweep_command',
+           'ReproduceConfig', 'reproduce', 'reproduce_command', 'RunsOptions', 'runs_command', 'ResultsOptions',
+           'results_command']
 
 # %% ../../nbs/app/92_cli.ipynb #982a45a2
 @dataclass
@@ -323,9 +324,30 @@ def world_command(cfg: WorldJob, args=None) -> str:
     return (f"world {ds.attrs['world_id']}: {len(ds.stimuli)} images ({len(ds.attrs.get('test_ids', []))} shared), "
             f"{len(ds.subjects)} subjects, ROIs {ds.rois} -> {path}")
 
+# %% ../../nbs/app/92_cli.ipynb #c1b0e002
+def find_notebook(notebook: str | Path, # a notebook file, or the name of a shipped one (with or without .ipynb)
+                 ) -> Path:
+    "An experiment notebook: a path, or a notebook shipped with visreps in `experiments/` (`fig_rsa`)."
+    import difflib
+    p = Path(notebook)
+    if p.is_file(): return p
+    stem = p.name[:-len(".ipynb")] if p.name.endswith(".ipynb") else p.name
+    if p.name == str(notebook) and stem:  # a bare name (a path names no shipped notebook)
+        try: return shipped("experiments", f"{stem}.ipynb")
+        except FileNotFoundError: pass
+    try: avail = sorted(q.stem for q in shipped("experiments").glob("*.ipynb"))
+    except FileNotFoundError: avail = []
+    close = difflib.get_close_matches(stem, avail, n=len(avail), cutoff=0.5)
+    names = close + [a for a in avail if a not in close]
+    raise FileNotFoundError(
+        f"notebook {str(notebook)!r}: no such file, and no experiment notebook of that name is shipped with visreps"
+        + (f" (did you mean {close[0]!r}?); shipped: {', '.join(names)}" if close else
+           f"; shipped: {', '.join(names) or 'none'}"))
+
+
 # %% ../../nbs/app/92_cli.ipynb #c72e96ef
 def _add_run_arguments(p):
-    p.add_argument("notebook", help="the experiment notebook to execute (e.g. experiments/first_rsa.ipynb)")
+    p.add_argument("notebook", help="the experiment notebook to execute: a file, or a shipped one's name (fig_rsa)")
     p.add_argument(
         "--results-root", default="results", help="runs go to RESULTS_ROOT/<notebook>/<run id>/ (default: results)"
     )
@@ -348,10 +370,11 @@ class RunOptions(Config):
     free_overrides=True,
 )
 def run_command(cfg, args) -> str:
+    nb = find_notebook(args.notebook)
     params = read_options(args.config, args.overrides)
-    existed = (run_dir_for(args.notebook, params, args.results_root) / "run.json").exists() and not args.force
+    existed = (run_dir_for(nb, params, args.results_root) / "run.json").exists() and not args.force
     out = run_notebook(
-        args.notebook,
+        nb,
         params,
         args.results_root,
         force=args.force,
@@ -359,7 +382,7 @@ def run_command(cfg, args) -> str:
         log_output=args.log_output,
         timeout=args.timeout,
     )
-    return f"{'already ran' if existed else 'ran'} {args.notebook} -> {out / Path(args.notebook).name}"
+    return f"{'already ran' if existed else 'ran'} {nb} -> {out / nb.name}"
 
 # %% ../../nbs/app/92_cli.ipynb #99831383
 # the manuscript builder (pages from the plan, API part, provenance)
