@@ -130,7 +130,7 @@ def test_run_errors(tmp_path, capsys):
         "toy.ipynb has no parameter(s) ['c']; its parameters are ['a', 'b', 'results_root']" in capsys.readouterr().err
     )
     assert main(["run", str(tmp_path / "missing.ipynb")]) == 2
-    assert "missing.ipynb' does not exist" in capsys.readouterr().err
+    assert "missing.ipynb': no such file, and no experiment notebook of that name is shipped" in capsys.readouterr().err
     bad = _toy_notebook(tmp_path / "bad.ipynb", body="raise RuntimeError('boom in the notebook')")
     assert main(["run", str(bad), "--results-root", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
