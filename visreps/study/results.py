@@ -20,16 +20,38 @@ from ..core.config import ConfigError, hash_json
 from ..core.storage import DataError, check_name, declare_output, locked, sha256_file
 
 # %% auto #0
-__all__ = ['RECORD_KEYS', 'RECORD_VALUES', 'RESULT_COLUMNS', 'make_run_id', 'WrittenRun', 'ResultsStore', 'find_stores',
-           'results_table']
+__all__ = ['SLUG_KEYS', 'RECORD_KEYS', 'RECORD_VALUES', 'RESULT_COLUMNS', 'run_slug', 'make_run_id', 'WrittenRun', 'ResultsStore',
+           'find_stores', 'results_table']
+
+# %% ../../nbs/study/50_results.ipynb #c1c0e002
+SLUG_KEYS = ("model", "checkpoint", "dataset", "subject", "analysis") # the identity fields a run's slug shows
+
+def run_slug(identity: dict, # a run's identity
+             max_len: int = 48, # longest slug (characters)
+            ) -> str:
+    ("A file-name-safe summary of `identity`'s `SLUG_KEYS` (a path value by its last part): lowercase "
+     "`[a-z0-9_-]`, fields joined by `-`, at most `max_len` characters; empty when none is set.")
+    import re
+    parts = []
+    for k in SLUG_KEYS:
+        v = identity.get(k)
+        if v is None or isinstance(v, (dict, list, tuple)): continue
+        v = str(v).rstrip("/\\").replace("\\", "/").rpartition("/")[2]
+        v = re.sub(r"_+", "_", re.sub(r"[^a-z0-9_-]", "_", v.lower())).strip("_-")
+        if v: parts.append(v)
+    return "-".join(parts)[:max_len].strip("_-")
+
 
 # %% ../../nbs/study/50_results.ipynb #56e38dcf
 RECORD_KEYS = ("model", "checkpoint", "dataset", "subject", "roi", "analysis", "metric", "readout")
 RECORD_VALUES = ("value", "ci_low", "ci_high", "ceiling", "normalized", "formula", "split", "n_stimuli", "seed")
 
 def make_run_id(identity: dict) -> str:
-    "A stable id for a run: a hash of its identity fields plus the package version."
-    return hash_json({**identity, "visreps_version": identity.get("visreps_version", visreps.__version__)})
+    ("A stable id for a run: `<slug>-<hash>`, the hash of its identity fields plus the package version (what "
+     "makes the run what it is), after a readable slug of its model, checkpoint, data set, subject and analysis.")
+    h = hash_json({**identity, "visreps_version": identity.get("visreps_version", visreps.__version__)})
+    slug = run_slug(identity)
+    return f"{slug}-{h}" if slug else h
 
 def _check_record(r: dict, i: int) -> dict:
     missing = [k for k in ("analysis", "metric", "value") if k not in r]
@@ -62,7 +84,15 @@ class ResultsStore:
         (self.root/"runs").mkdir(parents=True, exist_ok=True)
 
     def path(self, run_id: str, ext: str = "json") -> Path:
-        return self.root/"runs"/f"{check_name(run_id, 'run id')}.{ext}"
+        ("The run's file; an id whose run is stored under the other form of the same hash (the hash alone, as "
+         "stores written before slugs have it, or `<slug>-<hash>` when given the hash alone) finds that file.")
+        runs = self.root/"runs"
+        if (runs/f"{check_name(run_id, 'run id')}.json").exists(): return runs/f"{run_id}.{ext}"
+        h = run_id.rpartition("-")[2]
+        if not (len(h) == 16 and all(c in "0123456789abcdef" for c in h)): return runs/f"{run_id}.{ext}"
+        other = [runs/f"{h}.json"] if h != run_id else sorted(runs.glob(f"*-{h}.json"))
+        found = next((p.stem for p in other if p.exists()), run_id)
+        return runs/f"{found}.{ext}"
 
     def problem(self, run_id: str) -> str | None:
         ("Why the run's files do not make a finished run (None when they "
