@@ -771,7 +771,8 @@ def expand_plan(plan: Plan, # from `load_plan`
                     if rd in seen: continue
                     seen.add(rd)
                     specs.append(RunSpec(st.name, nb, params, rd, st.timeout, up))
-        ids[st.name] = [s.run_dir.name for s in specs if s.stage == st.name]
+        # the runs' hashes (their folders' names end with them): a later stage's id does not depend on the slugs
+        ids[st.name] = [s.run_dir.name.rpartition("-")[2] for s in specs if s.stage == st.name]
     return [s for s in specs if not stages or s.stage in stages]
 
 # %% ../../nbs/app/90_sweep.ipynb #45048b4e
