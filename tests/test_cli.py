@@ -130,7 +130,7 @@ def test_run_errors(tmp_path, capsys):
         "toy.ipynb has no parameter(s) ['c']; its parameters are ['a', 'b', 'results_root']" in capsys.readouterr().err
     )
     assert main(["run", str(tmp_path / "missing.ipynb")]) == 2
-    assert "missing.ipynb' does not exist" in capsys.readouterr().err
+    assert "missing.ipynb': no such file, and no experiment notebook of that name is shipped" in capsys.readouterr().err
     bad = _toy_notebook(tmp_path / "bad.ipynb", body="raise RuntimeError('boom in the notebook')")
     assert main(["run", str(bad), "--results-root", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
@@ -150,3 +150,17 @@ def test_book_without_runs_says_what_to_run(tmp_path, capsys):
 def test_commands_are_registered_with_configs():
     for name in ("world", "run", "book", "reproduce"):
         assert name in COMMANDS and COMMANDS[name].help
+
+
+def test_run_shipped_notebook_by_name_saves_its_figures(tmp_path, monkeypatch, capsys):
+    "`visreps run world` from any folder runs the shipped notebook; each glued figure is also NAME.png and NAME.svg."
+    import xml.etree.ElementTree as ET
+    monkeypatch.chdir(tmp_path)
+    world = "world={n_levels: 2, n_subjects: 1, n_train_per_subject: 8, n_test: 16, n_voxels_early: 4, " \
+            "n_voxels_mid: 4, n_voxels_ventral: 4}"
+    assert main(["run", "world", world, "--results-root", str(tmp_path / "r")]) == 0, capsys.readouterr().err
+    (run,) = find_runs("world", tmp_path / "r")
+    for name in ("world_levels", "world_voxels", "world_rdms"):
+        assert (run / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert ET.parse(run / f"{name}.svg").getroot().tag == "{http://www.w3.org/2000/svg}svg"
+    assert not [p for p in run.iterdir() if p.name.startswith(".")]  # no temporary left

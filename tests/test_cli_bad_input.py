@@ -111,6 +111,7 @@ CASES = [
     ("sweep", lambda r: ["demo", "epochz=1", "--dry-run"], "epochz"),
     ("run", lambda r: [str(r / "nope.ipynb")], "nope.ipynb"),
     ("run", lambda r: [str(r / "broken.ipynb")], "broken.ipynb"),
+    ("run", lambda r: ["fig_rs"], "did you mean 'fig_rsa'?); shipped: fig_rsa, "),  # a shipped name, mistyped
     ("book", lambda r: [f"book={r / 'nowhere'}"], "nowhere"),
     ("reproduce", lambda r: ["plan=nope"], "plan 'nope'"),
     ("reproduce", lambda r: ["executor=x"], "executor='x'"),

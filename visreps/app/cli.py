@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
+import functools
 import inspect
 import json
 import os
@@ -30,10 +31,11 @@ from .sweep import EXECUTORS, RUNNER_PARAMETERS, find_plan, find_runs, load_plan
 from .sweep import notebook_parameters, run_dir_for, run_notebook, run_sweep
 
 # %% auto #0
-__all__ = ['COMMANDS', 'USER_ERRORS', 'Command', 'command', 'config_fields_help', 'config_help', 'parse_config', 'build_parser',
-           'main', 'WorldJob', 'world_command', 'RunOptions', 'run_command', 'BookConfig', 'book_command',
-           'book_folder', 'build_api_reference', 'SweepOptions', 'sweep_command', 'ReproduceConfig', 'reproduce',
-           'reproduce_command', 'RunsOptions', 'runs_command', 'ResultsOptions', 'results_command']
+__all__ = ['COMMANDS', 'USER_ERRORS', 'Command', 'command', 'config_fields_help', 'config_help', 'source_fields', 'parse_config',
+           'build_parser', 'main', 'WorldJob', 'world_command', 'find_notebook', 'RunOptions', 'run_command',
+           'BookConfig', 'book_command', 'book_folder', 'build_api_reference', 'SweepOptions', 'sweep_command',
+           'ReproduceConfig', 'reproduce', 'reproduce_command', 'RunsOptions', 'runs_command', 'ResultsOptions',
+           'results_command']
 
 # %% ../../nbs/app/92_cli.ipynb #982a45a2
 @dataclass
@@ -71,6 +73,8 @@ def command(name: str, # the subcommand's name
     return deco
 
 # %% ../../nbs/app/92_cli.ipynb #454e11fe
+_FIELD_COMMENT = re.compile(r"^\s+(\w+)\s*:[^\n#]*#\s*(.+)$", flags=re.M)
+
 def config_fields_help(cls: type) -> dict[str, str]:
     "Field name -> the inline comment on its line in the class source (searched along the MRO)."
     out = {}
@@ -78,23 +82,141 @@ def config_fields_help(cls: type) -> dict[str, str]:
         if not dataclasses.is_dataclass(klass) or klass is Config: continue
         try: src = inspect.getsource(klass)
         except (OSError, TypeError): continue
-        for m in re.finditer(r"^\s+(\w+)\s*:[^\n#]*#\s*(.+)$", src, flags=re.M): out[m.group(1)] = m.group(2).strip()
+        out.update((m.group(1), m.group(2).strip()) for m in _FIELD_COMMENT.finditer(src))
     return out
 
+
 # %% ../../nbs/app/92_cli.ipynb #5ad1746d
-def config_help(cls: type) -> str:
+def config_help(cls: type | str, # a `Config` subclass, or "module:Class" (read from its source when not imported yet)
+               ) -> str:
     "A table of a config's options: name, default and explanation."
-    docs = config_fields_help(cls)
+    rows = source_fields(cls) if isinstance(cls, str) else None
+    if rows is None:
+        cls = _import_ref(cls) if isinstance(cls, str) else cls
+        docs, rows = config_fields_help(cls), []
+        for f in dataclasses.fields(cls):
+            default = (
+                f.default
+                if f.default is not dataclasses.MISSING
+                else (f.default_factory() if f.default_factory is not dataclasses.MISSING else "required")
+            )
+            rows.append((f.name, default, docs.get(f.name)))
     lines = ["options (key=value):"]
-    for f in dataclasses.fields(cls):
-        default = (
-            f.default
-            if f.default is not dataclasses.MISSING
-            else (f.default_factory() if f.default_factory is not dataclasses.MISSING else "required")
-        )
-        lines.append(f"  {f.name}={json.dumps(default, default=str)}")
-        if f.name in docs: lines.append(f"      {docs[f.name]}")
+    for name, default, doc in rows:
+        lines.append(f"  {name}={json.dumps(default, default=str)}")
+        if doc: lines.append(f"      {doc}")
     return "\n".join(lines)
+
+def _import_ref(ref: str) -> type:
+    import importlib
+    mod, _, cls = ref.partition(":")
+    return getattr(importlib.import_module(mod), cls)
+
+
+# %% ../../nbs/app/92_cli.ipynb #c1a0e002
+_PURE = dict(list=list, tuple=tuple, range=range, sorted=sorted, dict=dict, set=set, str=str, int=int, float=float)
+
+@functools.lru_cache(maxsize=None)
+def _module_source(mod: str):
+    "(tree, package) of a module's source, found without executing it."
+    import importlib.util
+    spec = importlib.util.find_spec(mod)
+    tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+    return tree, (mod if spec.submodule_search_locations else mod.rpartition(".")[0])
+
+def _static_value(expr: ast.expr, mod: str, depth: int = 0):
+    ("The value of `expr` in module `mod` without executing the module: literals, its constants and those imported "
+     "from other modules (found in their source), pure builtins; an imported function is imported and called.")
+    import importlib
+    if depth > 8: raise ValueError("too deep")
+    try: return ast.literal_eval(expr)
+    except (ValueError, TypeError, SyntaxError): pass
+    if isinstance(expr, (ast.List, ast.Tuple)):
+        vals = [_static_value(e, mod, depth + 1) for e in expr.elts]
+        return vals if isinstance(expr, ast.List) else tuple(vals)
+    if isinstance(expr, ast.Name): return _static_name(expr.id, mod, depth + 1)
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and not expr.keywords:
+        args = [_static_value(a, mod, depth + 1) for a in expr.args]
+        if expr.func.id in _PURE: return _PURE[expr.func.id](*args)
+        src_mod, real = _imported_from(expr.func.id, mod)
+        return getattr(importlib.import_module(src_mod), real)(*args)
+    raise ValueError(f"not a static value: {ast.unparse(expr)}")
+
+def _imported_from(name: str, mod: str) -> tuple[str, str]:
+    "(module, name there) that `from ... import` in `mod` binds `name` to; ValueError when none does."
+    import importlib.util
+    tree, pkg = _module_source(mod)
+    for n in tree.body:
+        if isinstance(n, ast.ImportFrom):
+            for a in n.names:
+                if (a.asname or a.name) == name:
+                    return importlib.util.resolve_name("." * n.level + (n.module or ""), pkg), a.name
+    raise ValueError(f"{name} is not imported in {mod}")
+
+def _static_name(name: str, mod: str, depth: int):
+    "The value of a module-level constant `name` of `mod` (assigned there, or imported from a module)."
+    tree, _ = _module_source(mod)
+    for n in reversed(tree.body):
+        if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in n.targets):
+            return _static_value(n.value, mod, depth)
+        if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name) and n.target.id == name and n.value:
+            return _static_value(n.value, mod, depth)
+    return _static_name(*reversed(_imported_from(name, mod)), depth + 1)
+
+def _literal_default(value: ast.expr | None, mod: str):
+    "The default a dataclass field's `= value` gives (also `field(default=...)` or `field(default_factory=...)`)."
+    if value is None: return "required"
+    if isinstance(value, ast.Call) and getattr(value.func, "id", getattr(value.func, "attr", None)) == "field":
+        kw = {k.arg: k.value for k in value.keywords}
+        if "default" in kw: return _static_value(kw["default"], mod)
+        f = kw.get("default_factory")
+        if isinstance(f, ast.Lambda) and not f.args.args: return _static_value(f.body, mod)
+        if isinstance(f, ast.Name) and f.id in _PURE: return _PURE[f.id]()
+        raise ValueError("not a static default")
+    return _static_value(value, mod)
+
+
+# %% ../../nbs/app/92_cli.ipynb #c1a0e003
+def source_fields(ref: str, # "module:Class", a dataclass `Config` subclass
+                 ) -> list[tuple[str, object, str | None]] | None:
+    ("The (name, default, comment) of each field of `ref`, read from its module's source without importing it "
+     "(and so without torch); None when the source cannot say (the class is then to be imported).")
+    import importlib.util
+    mod, _, name = ref.partition(":")
+    if mod in sys.modules: return None  # imported already: the class itself is the better witness
+    try:
+        spec = importlib.util.find_spec(mod)
+        src = Path(spec.origin).read_text(encoding="utf-8")
+        tree = ast.parse(src)
+    except (ImportError, AttributeError, TypeError, ValueError, OSError, SyntaxError): return None
+    node = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name), None)
+    if node is None: return None
+    fields: dict = {}
+    for base in node.bases:
+        if isinstance(base, ast.Name) and base.id == "Config": continue  # the base of every config: no fields
+        where = next((n for n in tree.body if isinstance(n, ast.ImportFrom) and not isinstance(base, ast.Attribute)
+                      and any((a.asname or a.name) == getattr(base, "id", None) for a in n.names)), None)
+        if where is None and isinstance(base, ast.Name) and any(
+                isinstance(n, ast.ClassDef) and n.name == base.id for n in tree.body): base_ref = f"{mod}:{base.id}"
+        elif where is not None:
+            pkg = mod if spec.submodule_search_locations else mod.rpartition(".")[0]
+            real = next(a.name for a in where.names if (a.asname or a.name) == base.id)
+            base_ref = f"{importlib.util.resolve_name('.' * where.level + (where.module or ''), pkg)}:{real}"
+        else: return None
+        rows = source_fields(base_ref)
+        if rows is None: return None
+        fields.update((r[0], r) for r in rows)
+    docs = {m.group(1): m.group(2).strip() for m in _FIELD_COMMENT.finditer(
+        "\n".join(src.splitlines()[node.lineno - 1:node.end_lineno]))}  # whole lines: the last comment too
+    for stmt in node.body:
+        if not isinstance(stmt, ast.AnnAssign) or not isinstance(stmt.target, ast.Name): continue
+        if "ClassVar" in ast.unparse(stmt.annotation): continue
+        try: default = _literal_default(stmt.value, mod)
+        except (ValueError, TypeError, SyntaxError, ImportError, AttributeError): return None
+        f = stmt.target.id
+        fields[f] = (f, default, docs.get(f, fields.get(f, (None, None, None))[2]))
+    return list(fields.values())
+
 
 # %% ../../nbs/app/92_cli.ipynb #164b0ecb
 def parse_config(cls: type, # a `Config` subclass
@@ -121,7 +243,7 @@ def build_parser(
             c.name,
             help=c.help,
             description=c.help,
-            epilog=config_help(c.config) if only in (None, c.name) else None,
+            epilog=config_help(c.config_ref) if only in (None, c.name) else None,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         if c.add_arguments: c.add_arguments(sp)
@@ -202,9 +324,30 @@ def world_command(cfg: WorldJob, args=None) -> str:
     return (f"world {ds.attrs['world_id']}: {len(ds.stimuli)} images ({len(ds.attrs.get('test_ids', []))} shared), "
             f"{len(ds.subjects)} subjects, ROIs {ds.rois} -> {path}")
 
+# %% ../../nbs/app/92_cli.ipynb #c1b0e002
+def find_notebook(notebook: str | Path, # a notebook file, or the name of a shipped one (with or without .ipynb)
+                 ) -> Path:
+    "An experiment notebook: a path, or a notebook shipped with visreps in `experiments/` (`fig_rsa`)."
+    import difflib
+    p = Path(notebook)
+    if p.is_file(): return p
+    stem = p.name[:-len(".ipynb")] if p.name.endswith(".ipynb") else p.name
+    if p.name == str(notebook) and stem:  # a bare name (a path names no shipped notebook)
+        try: return shipped("experiments", f"{stem}.ipynb")
+        except FileNotFoundError: pass
+    try: avail = sorted(q.stem for q in shipped("experiments").glob("*.ipynb"))
+    except FileNotFoundError: avail = []
+    close = difflib.get_close_matches(stem, avail, n=len(avail), cutoff=0.5)
+    names = close + [a for a in avail if a not in close]
+    raise FileNotFoundError(
+        f"notebook {str(notebook)!r}: no such file, and no experiment notebook of that name is shipped with visreps"
+        + (f" (did you mean {close[0]!r}?); shipped: {', '.join(names)}" if close else
+           f"; shipped: {', '.join(names) or 'none'}"))
+
+
 # %% ../../nbs/app/92_cli.ipynb #c72e96ef
 def _add_run_arguments(p):
-    p.add_argument("notebook", help="the experiment notebook to execute (e.g. experiments/first_rsa.ipynb)")
+    p.add_argument("notebook", help="the experiment notebook to execute: a file, or a shipped one's name (fig_rsa)")
     p.add_argument(
         "--results-root", default="results", help="runs go to RESULTS_ROOT/<notebook>/<run id>/ (default: results)"
     )
@@ -227,10 +370,11 @@ class RunOptions(Config):
     free_overrides=True,
 )
 def run_command(cfg, args) -> str:
+    nb = find_notebook(args.notebook)
     params = read_options(args.config, args.overrides)
-    existed = (run_dir_for(args.notebook, params, args.results_root) / "run.json").exists() and not args.force
+    existed = (run_dir_for(nb, params, args.results_root) / "run.json").exists() and not args.force
     out = run_notebook(
-        args.notebook,
+        nb,
         params,
         args.results_root,
         force=args.force,
@@ -238,7 +382,7 @@ def run_command(cfg, args) -> str:
         log_output=args.log_output,
         timeout=args.timeout,
     )
-    return f"{'already ran' if existed else 'ran'} {args.notebook} -> {out / Path(args.notebook).name}"
+    return f"{'already ran' if existed else 'ran'} {nb} -> {out / nb.name}"
 
 # %% ../../nbs/app/92_cli.ipynb #99831383
 # the manuscript builder (pages from the plan, API part, provenance)

@@ -37,7 +37,7 @@ from ..core.storage import stale_siblings, temp_sibling, token_alive, write_text
 # %% auto #0
 __all__ = ['RUNNER_PARAMETERS', 'RUN_STATES', 'PLAN_KEYS', 'STAGE_KEYS', 'EXECUTORS', 'INDEX_COLUMNS', 'notebook_parameters',
            'merge_parameters', 'type_problem', 'is_name_parameter', 'check_name_parameters', 'fill_templates',
-           'run_identity', 'run_dir_for', 'status_path', 'read_status', 'write_status', 'status_is_stale',
+           'run_identity', 'run_slug', 'run_dir_for', 'status_path', 'read_status', 'write_status', 'status_is_stale',
            'run_problem', 'find_runs', 'stop_all_runs', 'notebook_error', 'nbformat_read', 'notebook_unfinished',
            'run_notebook', 'Stage', 'Plan', 'find_plan', 'override_params', 'load_plan', 'RunSpec', 'check_world',
            'expand_plan', 'execute_run', 'SweepSummary', 'run_sweep', 'list_runs', 'update_index']
@@ -160,11 +160,33 @@ def run_identity(notebook: str | Path, # the notebook
     return out
 
 # %% ../../nbs/app/90_sweep.ipynb #e77c814f
+def run_slug(notebook: str | Path, # the notebook
+             parameters: dict | None = None, # given parameters (merged over the defaults)
+             max_len: int = 40, # longest slug (characters)
+            ) -> str:
+    ("A readable, file-name-safe summary of a run's parameters: `name_value` of each that differs from the "
+     "notebook's default (a path by its last part; mappings, lists and templates left out), in declared order.")
+    from visreps.study.results import slugify
+    declared = notebook_parameters(notebook)
+    given = merge_parameters(notebook, parameters)
+    parts = [f"{k}_{str(v).rstrip('/').rpartition('/')[2]}" for k, v in given.items()
+             if k not in RUNNER_PARAMETERS and v != declared.get(k) and v is not None
+             and not isinstance(v, (dict, list, tuple)) and "{" not in str(v)]
+    return slugify(parts, max_len)
+
 def run_dir_for(notebook: str | Path, parameters: dict | None = None, results_root: str | Path = "results",
                 upstream: str | None = None) -> Path:
-    "Where `run_notebook` puts (or put) the run of `notebook` with `parameters` (and `upstream` runs)."
+    ("Where `run_notebook` puts (or put) the run of `notebook` with `parameters` (and `upstream` runs): "
+     "`<results_root>/<notebook>/<slug>-<hash>`, the hash of `run_identity` being what tells runs apart; a run "
+     "kept under the hash alone (before slugs) is that run's folder still.")
     stem = check_name(Path(notebook).stem, "notebook name")
-    return Path(results_root) / stem / hash_json(run_identity(notebook, parameters, upstream), n=12)
+    h = hash_json(run_identity(notebook, parameters, upstream), n=12)
+    slug = run_slug(notebook, parameters)
+    folder = Path(results_root) / stem
+    old = folder / h
+    if slug and (old.exists() or status_path(old).exists()) and not (folder / f"{slug}-{h}").exists(): return old
+    return folder / (f"{slug}-{h}" if slug else h)
+
 
 # %% ../../nbs/app/90_sweep.ipynb #d0bff4df
 def status_path(run_dir: str | Path) -> Path:
@@ -749,7 +771,8 @@ def expand_plan(plan: Plan, # from `load_plan`
                     if rd in seen: continue
                     seen.add(rd)
                     specs.append(RunSpec(st.name, nb, params, rd, st.timeout, up))
-        ids[st.name] = [s.run_dir.name for s in specs if s.stage == st.name]
+        # the runs' hashes (their folders' names end with them): a later stage's id does not depend on the slugs
+        ids[st.name] = [s.run_dir.name.rpartition("-")[2] for s in specs if s.stage == st.name]
     return [s for s in specs if not stages or s.stage in stages]
 
 # %% ../../nbs/app/90_sweep.ipynb #45048b4e

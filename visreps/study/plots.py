@@ -11,7 +11,7 @@ import pandas as pd
 from .analyses import SCORE_COLUMNS
 
 # %% auto #0
-__all__ = ['plot_scores']
+__all__ = ['plot_scores', 'save_figure']
 
 # %% ../../nbs/study/57_plots.ipynb #a2a17c82
 def _layout(table: pd.DataFrame, normalized: bool) -> pd.DataFrame:
@@ -83,3 +83,22 @@ def _draw_ceiling(ax, sub: pd.DataFrame, x_of: dict, normalized: bool):
     if len(x) == 1: x, lo, hi = np.array([x[0] - 0.4, x[0] + 0.4]), np.repeat(lo, 2), np.repeat(hi, 2)
     if np.allclose(lo, hi): return ax.plot(x, hi, color="0.5", ls="--", lw=1, label="ceiling")
     return ax.fill_between(x, lo, hi, color="0.85", lw=0, label="ceiling", zorder=0)
+
+# %% ../../nbs/study/57_plots.ipynb #c1a5f002
+from pathlib import Path
+
+def save_figure(fig, # a matplotlib figure (pyplot's or a `matplotlib.figure.Figure`)
+                name: str, # the files' name without suffix: NAME.png and NAME.svg
+                folder: str | Path = ".", # where to write them (default: the working folder, a run's own folder)
+                dpi: int = 200, # resolution of the PNG
+               ):
+    "Write `fig` as `folder/NAME.png` and `folder/NAME.svg`, each atomically; return `fig`."
+    import matplotlib
+    from visreps.core.storage import atomic_path, check_name
+    check_name(name, "figure name")
+    if not hasattr(fig, "savefig"): raise TypeError(f"figure {name!r}: expected a matplotlib figure, got {type(fig)}")
+    for fmt, meta in (("png", {"Software": None}), ("svg", {"Date": None, "Creator": None})):
+        with matplotlib.rc_context({"svg.hashsalt": name}), atomic_path(Path(folder) / f"{name}.{fmt}") as tmp:
+            fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight", metadata=meta)
+    return fig
+
