@@ -392,7 +392,8 @@ class NeuralDataset:
         for s in self.subjects: check_name(s, "subject")
         # a full disk is found before the first byte: HDF5 that runs out of space mid-file can crash the process
         im = self.stimuli.images
-        need = int(np.prod(im.shape)) * np.dtype(im.dtype).itemsize + sum(da.nbytes for da in self.responses.values())
+        need = int(np.prod(im.shape)) * np.dtype(getattr(im, "dtype", np.uint8)).itemsize + sum(
+            da.nbytes for da in self.responses.values())
         check_space(path.parent, need + (1 << 20), f"the data set {self.name!r}")
         with locked(path):  # two processes saving the same folder take turns
             # temporary folders of saves that were killed (none is live: we hold the lock)
