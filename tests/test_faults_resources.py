@@ -206,9 +206,10 @@ DRIVER = textwrap.dedent('''
 
 
 @pytest.fixture(scope="module")
-def absurd(tmp_path_factory):
+def absurd(world, tmp_path_factory):
     d = tmp_path_factory.mktemp("absurd")
-    cases = {k: [*a, f"results_root={d / 'results'}"] if a[0] == "eval" else a for k, (a, _) in ABSURD.items()}
+    where = dict(eval=[f"dataset={world}", f"results_root={d / 'results'}"], train=[f"dataset={world}"], world=[])
+    cases = {k: [*a, *where[a[0]]] for k, (a, _) in ABSURD.items()}
     log = d / "results.jsonl"
     try:
         subprocess.run([sys.executable, "-c", DRIVER, str(log), json.dumps(cases)], timeout=180, cwd=d,
