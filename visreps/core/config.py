@@ -297,7 +297,7 @@ class Config:
             v = getattr(self, k)
             if v is not None and v > hi:
                 raise ConfigError(f"{type(self).__name__}.{k}={v!r}: expected at most {hi:,}, the largest value "
-                                  "visreps accepts (a larger one would not fit in memory)")
+                                  "visreps accepts (more would exhaust memory or time)")
 
     def check_memory(self, need: float, # bytes the options ask for
                      what: str, # what needs them, e.g. "the world's images"

@@ -155,7 +155,8 @@ def _size(n: float) -> str:
 def is_no_space(e: BaseException) -> bool:
     ("Whether `e` says the disk is full: an `OSError` ENOSPC or EDQUOT, or a library's error that carries one "
      "in its message or was raised while handling one (torch's zip writer fails again as it closes).")
-    while e is not None:
+    for _ in range(32):  # along the chain of causes (bounded: a chain may loop)
+        if e is None: break
         if isinstance(e, NoSpaceError) or (isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT)):
             return True
         s = str(e)
