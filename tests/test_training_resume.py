@@ -33,7 +33,10 @@ SCRIPT = textwrap.dedent('''
             count[0] += 1
             if count[0] == int(os.environ["CRASH_IN_SAVE"]):
                 import io; buf = io.BytesIO(); real_save(obj, buf)
-                with open(f, "wb") as fh: fh.write(buf.getvalue()[: len(buf.getvalue()) // 2]); fh.flush()
+                half = buf.getvalue()[: len(buf.getvalue()) // 2]
+                if hasattr(f, "write"): f.write(half); f.flush()  # the open temporary file it was given
+                else:
+                    with open(f, "wb") as fh: fh.write(half); fh.flush()
                 os.kill(os.getpid(), 9)
             return real_save(obj, f, *a, **k)
         torch.save = save

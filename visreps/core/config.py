@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['MAX_SEED', 'VisrepsError', 'ConfigError', 'CommandError', 'DataError', 'make_rng', 'load_yaml', 'load_options_file',
-           'read_options', 'Config', 'hash_json', 'hash_file']
+__all__ = ['MAX_SEED', 'MAX_IMAGE_SIZE', 'MAX_WIDTH', 'MAX_RESAMPLES', 'VisrepsError', 'ConfigError', 'CommandError', 'DataError',
+           'NoSpaceError', 'make_rng', 'load_yaml', 'load_options_file', 'read_options', 'physical_memory', 'Config',
+           'hash_json', 'hash_file']
 
 # %% ../../nbs/core/00_config.ipynb #1d8bde43
 class VisrepsError(Exception):
@@ -36,6 +37,10 @@ class CommandError(VisrepsError, RuntimeError):
 # %% ../../nbs/core/00_config.ipynb #dea0a353
 class DataError(VisrepsError, ValueError):
     "Input data is not what it should be (a file, key, id or value is missing or malformed)."
+
+# %% ../../nbs/core/00_config.ipynb #5ec5089f
+class NoSpaceError(VisrepsError, OSError):
+    "The disk is full: the message names the folder being written and says 'no space left'."
 
 # %% ../../nbs/core/00_config.ipynb #021d6379
 def make_rng(seed: int, # the run's seed
@@ -246,6 +251,16 @@ def _check_not_empty(name: str, # the key, e.g. "EvalConfig.rois"
     if value is not None and len(args) > 1 and type(None) in args and lists and len(value) == 0:
         raise ConfigError(f"{name}=[]: expected at least one value (leave the key out, or give null, for the default)")
 
+# %% ../../nbs/core/00_config.ipynb #8f2eeaff
+MAX_IMAGE_SIZE = 4096 # network input side (px): a batch of 64 such inputs is already 13 GB of float32
+MAX_WIDTH = 64 # channel multiplier: parameters grow with its square (64: about 4000 times width 1)
+MAX_RESAMPLES = 10_000_000 # bootstrap resamples or permutations
+
+def physical_memory() -> int | None:
+    "Bytes of memory this machine has (None where the OS does not say)."
+    try: return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError): return None
+
 # %% ../../nbs/core/00_config.ipynb #cb185b0b
 def _known_key_hint(key, known):
     import difflib
@@ -274,6 +289,26 @@ class Config:
         for k, lo in lowest.items():
             if getattr(self, k) < lo:
                 raise ConfigError(f"{type(self).__name__}.{k}={getattr(self, k)!r}: expected an integer >= {lo}")
+
+    def check_at_most(self, **highest):
+        ("Each named option is at most its upper bound (`n_boot=MAX_RESAMPLES`, ...; None passes): a `ConfigError` "
+         "naming the first that is not, before anything is allocated.")
+        for k, hi in highest.items():
+            v = getattr(self, k)
+            if v is not None and v > hi:
+                raise ConfigError(f"{type(self).__name__}.{k}={v!r}: expected at most {hi:,}, the largest value "
+                                  "visreps accepts (more would exhaust memory or time)")
+
+    def check_memory(self, need: float, # bytes the options ask for
+                     what: str, # what needs them, e.g. "the world's images"
+                     *keys: str, # the options that set `need`
+                    ):
+        "A `ConfigError` naming `keys` and the estimate when `need` bytes exceed this machine's memory."
+        have = physical_memory()
+        if have is not None and need > have:
+            opts = ", ".join(f"{k}={getattr(self, k)!r}" for k in keys)
+            raise ConfigError(f"{type(self).__name__} {opts}: {what} would need about {need / 1e9:,.1f} GB, more than "
+                              f"this machine's {have / 1e9:,.1f} GB of memory")
 
     @classmethod
     def keys(cls) -> list[str]: return [f.name for f in dataclasses.fields(cls)]

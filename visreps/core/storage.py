@@ -5,6 +5,7 @@
 # %% ../../nbs/core/01_storage.ipynb #b84fbefa
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -18,14 +19,15 @@ from pathlib import Path
 
 import filelock
 
-from .config import ConfigError, DataError, _json_default
+from .config import CommandError, ConfigError, DataError, NoSpaceError, _json_default
 
 # %% auto #0
 __all__ = ['SIDECAR', 'OUTPUTS_ENV', 'SHIPPED_DIR', 'SHIPPED', 'check_name', 'ensure_under', 'WaitStopped', 'lock_path',
-           'lock_for', 'locked', 'process_token', 'token_alive', 'atomic_path', 'write_text_atomic',
-           'write_json_atomic', 'sha256_file', 'read_json', 'read_checksums', 'record_checksum', 'forget_checksum',
-           'verify_checksum', 'temp_sibling', 'follow_link', 'atomic_dir', 'stale_siblings', 'remove_stale',
-           'declare_output', 'declared_outputs', 'source_checkout', 'shipped_places', 'shipped']
+           'lock_for', 'locked', 'process_token', 'token_alive', 'is_no_space', 'no_space', 'check_space',
+           'reserve_file', 'atomic_path', 'write_text_atomic', 'write_json_atomic', 'holder_path', 'claimed',
+           'sha256_file', 'read_json', 'read_checksums', 'record_checksum', 'forget_checksum', 'verify_checksum',
+           'temp_sibling', 'follow_link', 'atomic_dir', 'stale_siblings', 'remove_stale', 'declare_output',
+           'declared_outputs', 'source_checkout', 'shipped_places', 'shipped']
 
 # %% ../../nbs/core/01_storage.ipynb #fd78c98a
 _BAD_CHARS = set('/\\\0') | {chr(i) for i in range(32)}
@@ -143,6 +145,57 @@ def token_alive(token: dict | None) -> bool | None:
     except psutil.AccessDenied: return True
     return token.get("started") is None or abs(started - float(token["started"])) < 0.5
 
+# %% ../../nbs/core/01_storage.ipynb #5b344616
+def _size(n: float) -> str:
+    "Bytes as a short decimal size: '512 bytes', '3.4 MB'."
+    for unit in ("bytes", "kB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB": return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+
+def is_no_space(e: BaseException) -> bool:
+    ("Whether `e` says the disk is full: an `OSError` ENOSPC or EDQUOT, or a library's error that carries one "
+     "in its message or was raised while handling one (torch's zip writer fails again as it closes).")
+    for _ in range(32):  # along the chain of causes (bounded: a chain may loop)
+        if e is None: break
+        if isinstance(e, NoSpaceError) or (isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT)):
+            return True
+        s = str(e)
+        if "No space left on device" in s or "errno = 28," in s or "Disk quota exceeded" in s: return True
+        e = e.__cause__ or e.__context__
+    return False
+
+def no_space(folder: str | Path, what: str, need: int | None = None, free: int | None = None) -> NoSpaceError:
+    "The error of a full disk: one sentence naming `folder`, what was being written, and the sizes when known."
+    sizes = "" if need is None else f" ({_size(need)} needed" + ("" if free is None else f", {_size(free)} free") + ")"
+    return NoSpaceError(f"no space left on the device of {str(folder)!r} for {what}{sizes}; "
+                        "free some space there, or write elsewhere, and rerun")
+
+# %% ../../nbs/core/01_storage.ipynb #d83a1d9c
+def check_space(folder: str | Path, # where the output goes (need not exist yet)
+                nbytes: int, # its estimated size
+                what: str, # what it is, for the message
+               ):
+    "A `NoSpaceError` before a large write when `folder`'s file system has less than `nbytes` free."
+    here = Path(folder).absolute()
+    while not here.exists() and here != here.parent: here = here.parent
+    free = shutil.disk_usage(here).free
+    if nbytes > free: raise no_space(folder, what, int(nbytes), free)
+
+def reserve_file(path: str | Path, # an existing file (e.g. a fresh `np.lib.format.open_memmap`)
+                 what: str, # what it is, for the message
+                ):
+    "Allocate the blocks of `path`'s whole length now: a full disk is a `NoSpaceError` here, not a SIGBUS later."
+    path = Path(path)
+    fd = os.open(path, os.O_RDWR)
+    try:
+        n = os.fstat(fd).st_size
+        if hasattr(os, "posix_fallocate"): os.posix_fallocate(fd, 0, n)
+        else: check_space(path.parent, n, what)  # no preallocation on this OS: the free space at least
+    except OSError as e:
+        if is_no_space(e): raise no_space(path.parent, what, n) from e
+        if e.errno not in (errno.EOPNOTSUPP, errno.EINVAL): raise  # a file system that cannot preallocate
+    finally: os.close(fd)
+
 # %% ../../nbs/core/01_storage.ipynb #962b0b80
 @contextmanager
 def atomic_path(path: str | Path, # final destination
@@ -157,8 +210,9 @@ def atomic_path(path: str | Path, # final destination
     try:
         yield Path(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp): os.unlink(tmp)
+        if is_no_space(e) and not isinstance(e, NoSpaceError): raise no_space(path.parent, repr(path.name)) from e
         raise
 
 # %% ../../nbs/core/01_storage.ipynb #909846b4
@@ -172,6 +226,44 @@ def write_text_atomic(path: str | Path, text: str):
 def write_json_atomic(path: str | Path, obj):
     "Write `obj` as indented JSON to `path` atomically."
     return write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
+
+# %% ../../nbs/core/01_storage.ipynb #eed0ae7f
+def holder_path(path: str | Path) -> Path:
+    "Where the process holding `path` by `claimed` names itself: `.<name>.holder.json` beside the lock."
+    path = Path(path)
+    return path.with_name(f".{path.name}.holder.json")
+
+def _holder(path: Path, wait: float = 2.0) -> dict | None:
+    "The live holder's token; None when none names itself within `wait` seconds (it has just taken the lock)."
+    t0 = time.time()
+    while True:
+        try: tok = json.loads(holder_path(path).read_text())
+        except (OSError, ValueError): tok = None
+        if isinstance(tok, dict) and token_alive(tok) is not False: return tok
+        if time.time() - t0 > wait: return None
+        time.sleep(0.1)
+
+# %% ../../nbs/core/01_storage.ipynb #eace5ece
+@contextmanager
+def claimed(path: str | Path, # the folder this process alone writes during the block
+            what: str = "process", # who would hold it, for the message ("training run")
+            key: str = "out_dir", # the option that names `path`, for the message
+           ):
+    ("Hold `path`'s lock for the block, or fail at once: when another process holds it, a `CommandError` "
+     "naming `path` and the holder's pid. A holder that died does not block (the kernel released its lock).")
+    lk = lock_for(path)
+    try: lk.acquire(timeout=0)
+    except filelock.Timeout:
+        tok = _holder(Path(path))
+        who = f"pid {tok['pid']} on {tok['host']}" if tok else "a process that has not named itself yet"
+        raise CommandError(f"{str(path)!r} is being written by another {what} ({who}; lock {str(lock_path(path))!r}); "
+                           f"wait for it to finish, or give another {key}") from None
+    try:
+        if lk.lock_counter == 1: write_json_atomic(holder_path(path), process_token())
+        yield lk
+    finally:
+        if lk.lock_counter == 1: holder_path(path).unlink(missing_ok=True)
+        lk.release()
 
 # %% ../../nbs/core/01_storage.ipynb #a955ad24
 SIDECAR = "checksums.json"

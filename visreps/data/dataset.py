@@ -22,6 +22,7 @@ from ..core.storage import atomic_path, write_json_atomic
 from ..core.storage import DataError, atomic_dir, check_name, declare_output
 from ..core.storage import locked, read_json, remove_stale, stale_siblings
 from ..core.storage import follow_link
+from ..core.storage import check_space, is_no_space, no_space
 
 # %% auto #0
 __all__ = ['RESPONSE_DIMS', 'PRESENTATION_COORDS', 'NEUROID_COORDS', 'CONTENT_ID', 'FORMAT', 'make_responses',
@@ -389,16 +390,24 @@ class NeuralDataset:
          "not at all, and only a data set folder is ever replaced.")
         path = follow_link(path)  # a symbolic link: its target is written (and locked), the link kept
         for s in self.subjects: check_name(s, "subject")
+        # a full disk is found before the first byte: HDF5 that runs out of space mid-file can crash the process
+        im = self.stimuli.images
+        need = int(np.prod(im.shape)) * np.dtype(getattr(im, "dtype", np.uint8)).itemsize + sum(
+            da.nbytes for da in self.responses.values())
+        check_space(path.parent, need + (1 << 20), f"the data set {self.name!r}")
         with locked(path):  # two processes saving the same folder take turns
             # temporary folders of saves that were killed (none is live: we hold the lock)
             remove_stale(stale_siblings(path))
-            with atomic_dir(path, replace=check_replaceable) as tmp:
-                for s, da in self.responses.items():
-                    da.to_netcdf(tmp/f"responses_{s}.nc", engine="h5netcdf")
-                save_stimuli(self.stimuli, tmp/"stimuli.h5")
-                write_json_atomic(
-                    tmp / "dataset.json", dict(format=FORMAT, name=self.name, subjects=self.subjects, attrs=self.attrs)
-                )
+            try:
+                with atomic_dir(path, replace=check_replaceable) as tmp:
+                    for s, da in self.responses.items():
+                        da.to_netcdf(tmp/f"responses_{s}.nc", engine="h5netcdf")
+                    save_stimuli(self.stimuli, tmp/"stimuli.h5")
+                    write_json_atomic(tmp / "dataset.json",
+                                      dict(format=FORMAT, name=self.name, subjects=self.subjects, attrs=self.attrs))
+            except Exception as e:  # filled meanwhile: the same sentence (the half-written folder is gone)
+                if is_no_space(e): raise no_space(path.parent, f"the data set {self.name!r}") from e
+                raise
         declare_output(path)
         return path
 

@@ -112,6 +112,13 @@ class WorldConfig(Config):
         for k, lo, hi in (("scale_range", 0.05, 1.0), ("contrast_range", 0.0, 2.0)):
             v = getattr(self, k)
             if len(v) != 2 or not lo <= v[0] <= v[1] <= hi: bad(k, v, f"[low, high] with {lo} <= low <= high <= {hi}")
+        # the world is drawn in memory: its images (uint8) and responses (float32), estimated before any is drawn
+        n_img = self.n_subjects * self.n_train_per_subject + self.n_test
+        vox = sum(getattr(self, f"n_voxels_{r}") for r in self.rois)
+        need = n_img * (3 * self.image_size**2 + 256) + 4 * self.n_subjects * (
+            self.n_train_per_subject + self.n_test) * self.n_reps * vox
+        self.check_memory(need, "the world's images and responses", "n_subjects", "n_train_per_subject", "n_test",
+                          "image_size", "n_reps")
 
     @property
     def n_classes(self) -> int: return 2 ** self.n_levels

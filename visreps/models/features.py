@@ -29,6 +29,7 @@ from ..core.storage import write_json_atomic
 from .zoo import readout_points, model_config, input_spec, block_readouts
 from .identity import hash_weights, model_identity
 from ..core.storage import locked
+from ..core.storage import reserve_file
 from ..data.dataset import stimuli_content_id
 
 # %% auto #0
@@ -551,6 +552,8 @@ def _extract(model, images, ids, points, poolings, multi, dev, image_size, crop_
                                 outs[key] = np.lib.format.open_memmap(
                                     tmps[key], mode="w+", dtype=np.float32, shape=(n, a.shape[1])
                                 )
+                                # its blocks now: on a full disk a write through the map is a SIGBUS
+                                reserve_file(tmps[key], f"the features of readout {name!r}")
                         outs[key][s:s + len(a)] = a
         if out_dir is None:
             res = {

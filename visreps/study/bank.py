@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 
 from ..core.config import CommandError, Config, ConfigError, DataError, hash_file, hash_json, make_rng
+from ..core.config import MAX_IMAGE_SIZE, MAX_WIDTH
 from ..core.storage import write_json_atomic, write_text_atomic
 
 # what a model-layer may fail with; recorded, counted, never dropped silently
@@ -87,6 +88,7 @@ class BankEntry(Config):
         if self.num_classes < 1:
             raise ConfigError(f"{where}: num_classes={self.num_classes!r}: expected a positive integer")
         if not self.width > 0: raise ConfigError(f"{where}: width={self.width!r}: expected a positive number")
+        self.check_at_most(width=MAX_WIDTH, image_size=MAX_IMAGE_SIZE)
         if self.arch not in (None, "custom_cnn") and self.width != 1.0:
             raise ConfigError(f"{where}: width={self.width!r}: only arch='custom_cnn' has a width multiplier")
         if self.image_size is not None and self.image_size < 8:
@@ -490,6 +492,7 @@ class BankConfig(Config):
             batch_size=1,
             image_size=8,
         )
+        self.check_at_most(image_size=MAX_IMAGE_SIZE)
         bad = [p for p in self.poolings if p not in POOLING_MODES]
         if bad or not self.poolings:
             raise ConfigError(

@@ -25,6 +25,7 @@ from ..core.progress import bars_shown
 
 import visreps
 from ..core.config import Config, ConfigError, DataError, hash_file, hash_json, make_rng
+from ..core.config import MAX_IMAGE_SIZE, MAX_RESAMPLES, MAX_WIDTH
 from ..core.backend import to_numpy
 from ..data.dataset import NeuralDataset, average_repetitions
 from .results import ResultsStore, make_run_id
@@ -106,6 +107,7 @@ class EvalConfig(Config):
             pls_folds=2,
             n_ceiling_splits=1,
         )
+        self.check_at_most(n_boot=MAX_RESAMPLES, pca_n_boot=MAX_RESAMPLES, width=MAX_WIDTH, image_size=MAX_IMAGE_SIZE)
         if self.fit_projection < 0:
             raise ConfigError(
                 f"EvalConfig.fit_projection={self.fit_projection!r}: expected 0 (raw) or a positive width"

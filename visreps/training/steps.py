@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.config import Config, ConfigError, hash_file, make_rng
+from ..core.config import MAX_IMAGE_SIZE, MAX_WIDTH
 from ..data.dataset import NeuralDataset
 
 # %% auto #0
@@ -39,6 +40,8 @@ class LabelsConfig(Config):
     device: str = "auto"
     batch_size: int = 256
     image_size: int | None = None # network input side; None = the model's own (else 224)
+
+    def validate(self): self.check_at_most(width=MAX_WIDTH, image_size=MAX_IMAGE_SIZE)
 
 # %% ../../nbs/training/25_steps.ipynb #e96c6fe6
 def run_labels(cfg: LabelsConfig) -> str:

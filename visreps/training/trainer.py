@@ -27,6 +27,8 @@ from tqdm.auto import tqdm
 from ..core.progress import bars_shown
 
 from ..core.config import Config, ConfigError, hash_json, make_rng
+from ..core.config import MAX_IMAGE_SIZE, MAX_WIDTH
+from ..core.storage import claimed
 from ..core.storage import atomic_path, write_json_atomic, write_text_atomic
 from ..core.backend import get_device
 from ..models.features import IMAGENET_MEAN, IMAGENET_STD
@@ -82,6 +84,7 @@ class TrainConfig(Config):
         for k, lo in pos.items():
             if getattr(self, k) < lo:
                 raise ConfigError(f"TrainConfig.{k}={getattr(self, k)!r}: expected an integer >= {lo}")
+        self.check_at_most(width=MAX_WIDTH, image_size=MAX_IMAGE_SIZE)
         for k in ("lr", "width"):
             if not getattr(self, k) > 0:
                 raise ConfigError(f"TrainConfig.{k}={getattr(self, k)!r}: expected a positive number")
@@ -312,7 +315,8 @@ def save_train_state(path: str | Path, state: dict) -> Path:
      "and record its sha256 in the folder's `checksums.json`.")
     path = Path(path)
     with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+        # through a Python file: a full disk is an OSError (ENOSPC), not torch's "unexpected pos" from its zip writer
+        with open(tmp, "wb") as f: torch.save(state, f)
         # killed between the rename and the new entry: no entry (unchecked) rather than a stale one
         forget_checksum(path)
     record_checksum(path)
@@ -597,7 +601,20 @@ def run_provenance(cfg: TrainConfig, # the run's config
                 image_size=cfg.image_size, seed=cfg.seed, split_seed=cfg.split_seed, test_fraction=cfg.test_fraction,
                 visreps_version=visreps.__version__, git_commit=git_commit(), **given)
 
+# %% ../../nbs/training/24_trainer.ipynb #9a5c962e
+def _one_run_per_folder(fn):
+    "Run `fn(cfg, images, labels, out_dir, ...)` holding `out_dir` (rank 0 under DDP): a second run is refused."
+    import functools
+    from contextlib import nullcontext
+    @functools.wraps(fn)
+    def held(cfg, images, labels, out_dir, *args, **kw):
+        rank0 = int(os.environ.get("RANK", "0")) == 0  # torchrun's rank, known before the process group exists
+        with claimed(out_dir, "training run") if rank0 else nullcontext():
+            return fn(cfg, images, labels, out_dir, *args, **kw)
+    return held
+
 # %% ../../nbs/training/24_trainer.ipynb #96958821
+@_one_run_per_folder
 def train(cfg: TrainConfig, # the run's config
           images, # (n, H, W, 3) uint8: numpy, memmap or tensor (all images; the test split is held out)
           labels, # (n,) int labels in 0..num_classes-1
