@@ -23,9 +23,10 @@ from .config import ConfigError, DataError, _json_default
 # %% auto #0
 __all__ = ['SIDECAR', 'OUTPUTS_ENV', 'SHIPPED_DIR', 'SHIPPED', 'check_name', 'ensure_under', 'WaitStopped', 'lock_path',
            'lock_for', 'locked', 'process_token', 'token_alive', 'atomic_path', 'write_text_atomic',
-           'write_json_atomic', 'sha256_file', 'read_json', 'read_checksums', 'record_checksum', 'forget_checksum',
-           'verify_checksum', 'temp_sibling', 'follow_link', 'atomic_dir', 'stale_siblings', 'remove_stale',
-           'declare_output', 'declared_outputs', 'source_checkout', 'shipped_places', 'shipped']
+           'write_json_atomic', 'sha256_file', 'read_json', 'raise_if_denied', 'open_hdf5', 'read_checksums',
+           'record_checksum', 'forget_checksum', 'verify_checksum', 'temp_sibling', 'follow_link', 'atomic_dir',
+           'stale_siblings', 'remove_stale', 'declare_output', 'declared_outputs', 'source_checkout', 'shipped_places',
+           'shipped']
 
 # %% ../../nbs/core/01_storage.ipynb #fd78c98a
 _BAD_CHARS = set('/\\\0') | {chr(i) for i in range(32)}
@@ -188,11 +189,37 @@ def read_json(path: str | Path, what: str = "file") -> dict | list:
     "Parse a JSON file; a truncated or garbage file is a `DataError` naming it."
     path = Path(path)
     try: return json.loads(path.read_text(encoding="utf-8"))
+    except PermissionError as e: raise_if_denied(e, path, what)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise DataError(
             f"{what} {str(path)!r} is truncated or corrupt "
             f"({type(e).__name__}: {e}); delete it (or rerun what wrote it)"
         ) from None
+
+# %% ../../nbs/core/01_storage.ipynb #fb0d3b1b
+def raise_if_denied(e: BaseException, # the error met reading `path`
+                    path: str | Path, # what was being read
+                    what: str = "file", # what it is, for the message
+                   ):
+    "A `PermissionError` met reading `path` raised as a `DataError` that says so; any other error returns."
+    if isinstance(e, PermissionError):
+        raise DataError(
+            f"permission denied: {str(path)!r} ({what}) cannot be read by this user; "
+            "check its permissions (and its folders')"
+        ) from None
+
+# %% ../../nbs/core/01_storage.ipynb #fb0d3b1e
+def open_hdf5(path: str | Path, # an HDF5 file (or MATLAB v7.3 file) to read
+              what: str = "HDF5 file", # what it is, for the message
+              fix: str = "download or copy it again", # what the user can do about a damaged copy
+             ):
+    "`h5py.File(path, 'r')`; a truncated or damaged file is a `DataError` naming it, a denied one says so."
+    import h5py
+    try: return h5py.File(path, "r")
+    except FileNotFoundError: raise
+    except OSError as e:
+        raise_if_denied(e, path, what)
+        raise DataError(f"{what} {str(path)!r} is not readable: truncated or damaged (h5py: {e}); {fix}") from None
 
 # %% ../../nbs/core/01_storage.ipynb #bd221494
 def read_checksums(folder: str | Path) -> dict:
