@@ -735,6 +735,7 @@ def evaluate_runs(plan: EvalPlan, # from `plan_eval`
                   runs: list, # some of `plan.runs`
                   cache: FeatureCache, # features (on disk, or in memory with root=None)
                   progress: bool = True, # a progress bar
+                  check=None, # called before each run is computed (e.g. that the results folder is still there)
                  ):
     "Compute `runs` one by one: yields (run, records, arrays); a run that yields no test score is a `DataError`."
     ds, cfg, info = plan.ds, plan.cfg, plan.info
@@ -743,6 +744,7 @@ def evaluate_runs(plan: EvalPlan, # from `plan_eval`
     ev = None
     for run in bar:
         s, a, ident, rid, sel, train_ids = run
+        if check is not None: check()
         bar.set_postfix(subject=s, analysis=a)
         if ev is None or ev.subject != s:
             ev = SubjectEvaluation(
@@ -816,7 +818,7 @@ def run_eval(cfg: EvalConfig, # what to evaluate
     # identical evaluation takes the same one, and reuses its one file.
     import sys
     from contextlib import nullcontext
-    from visreps.core.storage import lock_path, locked
+    from visreps.core.storage import folder_watch, lock_path, locked
     turn_of = store.root/"runs"/f"eval-{hash_json(sorted(p[3] for p in plan.runs))}"
     def waiting(_):
         print(
@@ -845,12 +847,21 @@ def run_eval(cfg: EvalConfig, # what to evaluate
         )  # force sits above the feature cache too: nothing computed before is read
         provenance = dict(data=data.identity(cfg.dataset).to_dict(), training=training_record(cfg.checkpoint))
         written, n_records = [], 0
-        for (s, a, ident, rid, sel, train_ids), records, arrays in evaluate_runs(plan, todo, cache, progress):
-            if store.write_run(ident, records, config=cfg.to_dict(), arrays=arrays, force=cfg.force,
-                               provenance=provenance).written:
-                written.append(rid); n_records += len(records)
-            # finished meanwhile by another writer: its records stand, and it is not counted as ours
-            else: skipped.append(rid)
+        # the results folder (and the turn lock) deleted or replaced under us: stop, rather than write the rest into a
+        # new folder and count runs that are gone
+        if todo: (store.root/"runs").mkdir(parents=True, exist_ok=True)
+        folders = [store.root, store.root/"runs"] if todo else []
+        lock = [lock_path(turn_of)] if todo and not cfg.force else []
+        with folder_watch(*folders) as folders_there, folder_watch(*lock, what="lock of this evaluation") as lock_there:
+            def unchanged(): folders_there(); lock_there()
+            for (s, a, ident, rid, sel, train_ids), records, arrays in evaluate_runs(plan, todo, cache, progress,
+                                                                                     check=unchanged):
+                unchanged()
+                if store.write_run(ident, records, config=cfg.to_dict(), arrays=arrays, force=cfg.force,
+                                   provenance=provenance).written:
+                    written.append(rid); n_records += len(records)
+                # finished meanwhile by another writer: its records stand, and it is not counted as ours
+                else: skipped.append(rid)
     return EvalSummary(written, skipped, n_records, store.root, time.time() - t0)
 
 # %% ../../nbs/study/53_evaluate.ipynb #c7d36262
