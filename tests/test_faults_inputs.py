@@ -1,6 +1,7 @@
 """Issue 25: input files that are almost right are read, or refused with a sentence that says what is wrong."""
 import json
 
+import numpy as np
 import pytest
 
 from visreps.data.dataset import load_dataset
@@ -178,3 +179,55 @@ def test_images_of_another_range_or_type_are_refused_in_one_sentence(world_folde
     rc, err = run(["eval", f"dataset={world_folder}", "width=0.25", "device=cpu", f"results_root={tmp_path / 'S'}"])
     assert rc == 2 and f"stimulus file '{world_folder / 'stimuli.h5'}': {said}; expected uint8" in err, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+EO = ["width=0.25", "num_classes=8", "image_size=64", "n_select=30", "projection=64", "n_boot=20",
+      "n_ceiling_splits=2", "device=cpu", "analyses=[rsa]", "readouts=[conv1.post,fc2.post]"]
+
+
+@pytest.fixture(scope="module")
+def scored_world(tmp_path_factory):
+    "A small world with float64 responses and its scores."
+    import xarray as xr
+    d = tmp_path_factory.mktemp("scaled")
+    make_world(0, n_levels=3, n_subjects=2, n_train_per_subject=40, n_test=20, image_size=32, n_voxels_early=16,
+               n_voxels_mid=16, n_voxels_ventral=16).save(d / "w")
+    for f in (d / "w").glob("responses_*.nc"):
+        xr.load_dataarray(f, engine="h5netcdf").astype("float64").to_netcdf(f, engine="h5netcdf")
+    assert run(["eval", f"dataset={d / 'w'}", *EO, f"results_root={d / 'S'}"])[0] == 0
+    return d
+
+
+def _responses_times(src, dst, fn):
+    import shutil
+    import xarray as xr
+    shutil.copytree(src, dst)
+    f = dst / "responses_subj01.nc"
+    fn(xr.load_dataarray(f, engine="h5netcdf")).to_netcdf(f, engine="h5netcdf")
+    return dst
+
+
+@pytest.mark.parametrize("factor", [1e200, 1e-200])
+def test_responses_in_other_units_score_as_in_usual_ones(scored_world, tmp_path, factor):
+    "Every score is a correlation: one factor on a subject's responses changes nothing (float32 once overflowed)."
+    from visreps.study.results import ResultsStore
+    w = _responses_times(scored_world / "w", tmp_path / "w", lambda da: da * factor)
+    rc, err = run(["eval", f"dataset={w}", *EO, f"results_root={tmp_path / 'S'}"])
+    assert rc == 0, err
+    cols = ["subject", "roi", "readout", "split", "metric", "value", "ceiling"]
+    def scores(root): return ResultsStore(root).load()[cols].sort_values(cols[:5]).reset_index(drop=True)
+    ref, got = scores(scored_world / "S"), scores(tmp_path / "S")
+    assert len(got) == len(ref) > 0
+    np.testing.assert_allclose(got.value.to_numpy(float), ref.value.to_numpy(float), rtol=1e-12)
+
+
+@pytest.mark.parametrize("where", ["all", "mid"])
+def test_constant_responses_are_named_not_blamed_on_n_select(scored_world, tmp_path, where):
+    def flat(da):
+        da[:, (da.roi.values == where) if where != "all" else slice(None)] = 3.0
+        return da
+    w = _responses_times(scored_world / "w", tmp_path / "w", flat)
+    rc, err = run(["eval", f"dataset={w}", *EO, f"results_root={tmp_path / 'S'}"])
+    roi = "early" if where == "all" else where
+    assert rc == 2 and f"subject 'subj01': every response of ROI '{roi}' is 3 (constant responses)" in err, err
+    assert "n_select" not in err and len(err.strip().splitlines()) == 1

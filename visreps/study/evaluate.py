@@ -35,8 +35,8 @@ from ..models.identity import load_eval_model
 # %% auto #0
 __all__ = ['ANALYSES', 'EvalConfig', 'evaluation_test_ids', 'draw_selection_ids', 'rdm_test_reliability', 'voxel_reliability',
            'mean_ceiling', 'select_scores_rsa', 'select_scores_encoding', 'select_scores_pls', 'choose_readouts',
-           'SubjectEvaluation', 'responses_hash', 'EvalSummary', 'training_record', 'EvalPlan', 'plan_eval',
-           'evaluate_runs', 'run_eval']
+           'unit_scaled', 'constant_responses', 'SubjectEvaluation', 'responses_hash', 'EvalSummary', 'training_record',
+           'EvalPlan', 'plan_eval', 'evaluate_runs', 'run_eval']
 
 # %% ../../nbs/study/53_evaluate.ipynb #35a573f9
 from .analyses import analyses_of
@@ -112,6 +112,8 @@ class EvalConfig(Config):
         if not self.pca_ks or min(self.pca_ks) < 1:
             raise ConfigError(f"EvalConfig.pca_ks={self.pca_ks!r}: expected positive integers")
         if self.checkpoint is None and self.arch is None: self.arch = "custom_cnn"
+        from visreps.models.zoo import check_image_size
+        check_image_size(self.arch, self.image_size)  # with a checkpoint and no arch: checked once it is read
         if self.model_name is not None:
             from visreps.core.storage import check_name
             check_name(self.model_name, "model_name")
@@ -272,6 +274,30 @@ def choose_readouts(scores: np.ndarray, # (n_readouts, n_rois) selection scores
         out[r] = readouts[int(np.nanargmax(col))]
     return out
 
+# %% ../../nbs/study/53_evaluate.ipynb #fb14c002
+def unit_scaled(da: xr.DataArray, # responses of one subject
+               ) -> xr.DataArray:
+    "`da` times the power of two that brings its largest magnitude into [1, 2), when that is outside 2^-40..2^40."
+    m = float(np.max(np.abs(da.values))) if da.size else 0.0
+    if m == 0 or not np.isfinite(m) or 2.0**-40 <= m <= 2.0**40: return da
+    return da * 2.0 ** -np.floor(np.log2(m))
+
+# %% ../../nbs/study/53_evaluate.ipynb #fb14c004
+def constant_responses(Y: xr.DataArray, # (stimulus, neuroid) averaged responses, coord roi
+                       rois: list[str],
+                      ) -> str | None:
+    "Why `Y` cannot be scored in some ROI: responses that do not vary (naming the ROI); None when they all vary."
+    for r, b in _roi_blocks(Y, rois).items():
+        v = np.asarray(Y.values, dtype=np.float64)[:, b]
+        if v.size == 0: continue
+        if np.ptp(v) == 0: return f"every response of ROI {r!r} is {v.flat[0]:g} (constant responses)"
+        flat = (np.ptp(v, axis=1) == 0) & (v.shape[1] > 1)
+        if flat.any():
+            return (f"{int(flat.sum())} of the {len(v)} stimuli evoke one value in every neuroid of ROI {r!r} "
+                    f"(e.g. {str(Y['stimulus'].values[np.argmax(flat)])!r}): the correlation distance is undefined")
+        if (np.ptp(v, axis=0) == 0).all(): return f"no neuroid of ROI {r!r} responds differently to different stimuli"
+    return None
+
 # %% ../../nbs/study/53_evaluate.ipynb #3b6e257f
 def _rec(**kw) -> dict:
     return {
@@ -305,7 +331,7 @@ class SubjectEvaluation:
 
     @property
     def responses(self) -> xr.DataArray: # (presentation, neuroid), the requested ROIs
-        return self._get("resp", lambda: self.ds.get(self.subject, self.rois))
+        return self._get("resp", lambda: unit_scaled(self.ds.get(self.subject, self.rois)))
     @property
     def averaged(self) -> xr.DataArray: # (stimulus, neuroid)
         return self._get("avg", lambda: average_repetitions(self.responses))
@@ -343,6 +369,8 @@ class SubjectEvaluation:
             try: return compute()
             except ValueError as e:
                 if isinstance(e, ConfigError): raise
+                if why := constant_responses(self.brain(ids), self.rois):  # the data, not the number of stimuli
+                    raise DataError(f"subject {self.subject!r}: {why}; check its responses") from e
                 what = "n_select" if ids is self.select_ids else "the training stimuli (encoding_selection='train')"
                 raise ConfigError(
                     f"{what if what != 'n_select' else f'n_select={cfg.n_select}'}: "
@@ -692,6 +720,8 @@ def plan_eval(cfg: EvalConfig, # the options
     subjects, rois = _check_selection(ds, cfg, readouts)
     test_ids = evaluation_test_ids(ds, subjects)
     image_size = cfg.image_size or int(info["model_config"].get("image_size") or 224)
+    from visreps.models.zoo import check_image_size
+    check_image_size(info["model_config"].get("arch"), image_size)  # before anything is written
     common = dict(
         kind="visreps.eval/1",
         model=info["model"],
