@@ -146,5 +146,5 @@ def test_an_image_size_below_the_architecture_minimum_is_refused_before_anything
 def test_train_refuses_an_image_size_below_the_architecture_minimum(small_world, tmp_path):
     rc, _, err = run(["train", f"dataset={small_world}", "width=0.25", "image_size=32", "epochs=1", "device=cpu",
                       f"out_dir={tmp_path / 'T'}"])
-    assert rc == 2 and "TrainConfig.image_size=32: arch='custom_cnn' takes images of at least 63x63 px" in err, err
+    assert rc == 2 and "TrainRunConfig.image_size=32: arch='custom_cnn' takes images of at least 63x63 px" in err, err
     assert not (tmp_path / "T").exists()

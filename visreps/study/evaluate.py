@@ -112,8 +112,6 @@ class EvalConfig(Config):
         if not self.pca_ks or min(self.pca_ks) < 1:
             raise ConfigError(f"EvalConfig.pca_ks={self.pca_ks!r}: expected positive integers")
         if self.checkpoint is None and self.arch is None: self.arch = "custom_cnn"
-        from visreps.models.zoo import check_image_size
-        check_image_size(self.arch, self.image_size)  # with a checkpoint and no arch: checked once it is read
         if self.model_name is not None:
             from visreps.core.storage import check_name
             check_name(self.model_name, "model_name")
@@ -280,7 +278,7 @@ def unit_scaled(da: xr.DataArray, # responses of one subject
     "`da` times the power of two that brings its largest magnitude into [1, 2), when that is outside 2^-40..2^40."
     m = float(np.max(np.abs(da.values))) if da.size else 0.0
     if m == 0 or not np.isfinite(m) or 2.0**-40 <= m <= 2.0**40: return da
-    return da * 2.0 ** -np.floor(np.log2(m))
+    return da.copy(data=np.asarray(da.values, dtype=np.float64) * 2.0 ** -np.floor(np.log2(m)))  # coords, attrs kept
 
 # %% ../../nbs/study/53_evaluate.ipynb #fb14c004
 def constant_responses(Y: xr.DataArray, # (stimulus, neuroid) averaged responses, coord roi
@@ -721,7 +719,7 @@ def plan_eval(cfg: EvalConfig, # the options
     test_ids = evaluation_test_ids(ds, subjects)
     image_size = cfg.image_size or int(info["model_config"].get("image_size") or 224)
     from visreps.models.zoo import check_image_size
-    check_image_size(info["model_config"].get("arch"), image_size)  # before anything is written
+    check_image_size(info["model_config"].get("arch"), image_size)  # the network known, nothing written yet
     common = dict(
         kind="visreps.eval/1",
         model=info["model"],

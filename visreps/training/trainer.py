@@ -98,8 +98,6 @@ class TrainConfig(Config):
             raise ConfigError(f"TrainConfig.scale_min={self.scale_min!r}: expected a number in (0, 1]")
         if self.warmup_epochs < 0 or self.weight_decay < 0 or self.grad_clip < 0 or self.rotation < 0:
             raise ConfigError("TrainConfig.warmup_epochs, weight_decay, grad_clip and rotation must be >= 0")
-        from visreps.models.zoo import check_image_size
-        check_image_size(self.arch, self.image_size, "TrainConfig.image_size")
 
 RUNTIME_KEYS = (
     "device",
