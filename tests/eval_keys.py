@@ -8,14 +8,14 @@ import visreps.study.evaluate as ev
 def eval_keys(ds, results_root, monkeypatch) -> tuple[list[str], str]:
     "(run ids, Gram cache file name of the test stimuli) of an RSA evaluation of `ds` by a tiny untrained network."
     seen = {}
-    def capture(plan, runs, cache, progress=True):
+    def capture(plan, runs, cache, progress=True, check=None):
         seen["cache"], seen["plan"] = cache, plan
         return iter(())
     monkeypatch.setattr(ev, "evaluate_runs", capture)
     cfg = ev.EvalConfig(
         width=0.25,
         num_classes=4,
-        image_size=32,
+        image_size=64,  # the smallest CustomCNN input is 63 px
         analyses=["rsa"],
         n_select=3,
         device="cpu",

@@ -239,3 +239,27 @@ def test_truncated_feature_cache_files_are_named_and_recomputed(world, reference
     assert all(f"{str(g)!r} is truncated or corrupt" in err for g in grams), err
     same_as_reference(root, reference)
     assert leftovers(root) == []
+
+
+@pytest.mark.parametrize("gone", ["results folder", "lock"])
+def test_an_eval_whose_results_folder_is_deleted_under_it_stops_and_says_so(world, tmp_path, monkeypatch, capsys, gone):
+    ("The results folder (or the evaluation's lock) removed after the first run is "
+     "stored: one sentence and exit 2, not the rest written into a new folder and counted.")
+    import shutil
+    import visreps.study.results as R
+    from visreps.app.cli import main
+    root = tmp_path / "S"
+    real = R.ResultsStore.write_run
+
+    def write_then_remove(self, *a, **k):
+        out = real(self, *a, **k)
+        if gone == "lock": [lk.unlink() for lk in (root / "runs").glob(".eval-*.lock")]
+        else: shutil.rmtree(root)
+        return out
+    monkeypatch.setattr(R.ResultsStore, "write_run", write_then_remove)
+    assert main(eval_args(world, root)) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "was removed while this ran: stopped without writing more" in err, err
+    assert ("lock of this evaluation" if gone == "lock" else f"the results folder {str(root)!r}") in err, err
+    if gone == "lock": assert len(ResultsStore(root).run_ids()) == 1  # the first run stands; nothing more written
+    else: assert not root.exists()  # not made again by the runs after

@@ -120,3 +120,31 @@ def test_sweep_override_reaches_runs_whose_stage_sets_the_key():
 def test_sweep_override_of_a_grid_axis_names_the_stage(tmp_path):
     rc, out, err = run(["sweep", "demo", "--dry-run", f"--results-root={tmp_path / 'r'}", "model=fine"])
     assert rc == 2 and "override model='fine': stage 'evaluate' runs over model=" in err and "8 run(s)" in err, err
+
+
+@pytest.fixture(scope="module")
+def small_world(tmp_path_factory):
+    d = tmp_path_factory.mktemp("small")
+    assert run(["world", f"out={d / 'w'}", *WO])[0] == 0
+    return d / "w"
+
+
+@pytest.mark.parametrize("how", ["arch", "alexnet", "checkpoint"])
+def test_an_image_size_below_the_architecture_minimum_is_refused_before_anything_is_written(small_world, tmp_path,
+                                                                                           how):
+    from visreps.models.zoo import build_model, save_checkpoint
+    model = ["arch=alexnet"] if how == "alexnet" else ["width=0.25"]
+    if how == "checkpoint":  # the architecture is known only once the checkpoint is read
+        model = [f"checkpoint={save_checkpoint(tmp_path / 'net.pt', build_model('custom_cnn', 8, width=0.25))}"]
+    rc, _, err = run(["eval", f"dataset={small_world}", *model, "image_size=32", "device=cpu", "analyses=[rsa]",
+                      f"results_root={tmp_path / 'S'}"])
+    arch = "alexnet" if how == "alexnet" else "custom_cnn"
+    assert rc == 2 and f"image_size=32: arch='{arch}' takes images of at least 63x63 px" in err, err
+    assert not (tmp_path / "S").exists()  # no empty features folder left
+
+
+def test_train_refuses_an_image_size_below_the_architecture_minimum(small_world, tmp_path):
+    rc, _, err = run(["train", f"dataset={small_world}", "width=0.25", "image_size=32", "epochs=1", "device=cpu",
+                      f"out_dir={tmp_path / 'T'}"])
+    assert rc == 2 and "TrainRunConfig.image_size=32: arch='custom_cnn' takes images of at least 63x63 px" in err, err
+    assert not (tmp_path / "T").exists()

@@ -289,3 +289,36 @@ def test_a_run_whose_notebook_did_not_end_is_not_done(nbs, tmp_path, monkeypatch
     monkeypatch.undo()
     again = run_sweep(plan, root, log=None)
     assert [r["status"] for r in again.rows] == ["done"] and (root / "count-1.txt").read_text() == "x"
+
+
+# a run as the sweep starts it: its status says `running`, owned by this process, which then works until killed
+RUNNING = """
+import os, sys, time
+from visreps.app.sweep import write_status
+from visreps.core.storage import process_token
+write_status(sys.argv[1], "running", notebook="work.ipynb", stage="work", parameters={"a": 2},
+             pid=os.getpid(), owner=process_token())
+print("started", flush=True)
+time.sleep(120)
+"""
+
+
+def test_runs_lists_a_sigkilled_run_as_stale_not_running(tmp_path):
+    import contextlib, io
+    from visreps.app.cli import main
+    root = tmp_path / "res"
+    p = subprocess.Popen([sys.executable, "-c", RUNNING, str(root / "work" / "r2")], stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "started"
+
+    def runs():
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out): assert main(["runs", "--results-root", str(root)]) == 0
+        return out.getvalue()
+
+    assert "running" in runs() and "stale" not in runs()  # alive: it is running
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    shown = runs()
+    assert read_status(root / "work" / "r2")["status"] == "running"  # what the kill left on disk
+    assert "stale (was running; its process is gone)" in shown and "1 stale" in shown, shown
+    assert list_runs(root).stale.tolist() == [True]

@@ -660,8 +660,13 @@ def runs_command(cfg, args) -> str:
     df = list_runs(root, **read_options(args.config, args.overrides))
     if df.empty: return f"no runs in {root} match {' '.join(args.overrides) or '(no filter)'}"
     cols = ["stage", "notebook", "status", "path", "parameters"] + (["updated", "error"] if args.all_columns else [])
-    show = df[cols].assign(parameters=df.parameters.map(lambda d: json.dumps(d, sort_keys=True, default=str)))
-    return show.to_string(index=False) + f"\n{len(df)} run(s) in {root}"
+    # a `queued`/`running` status whose process is gone (killed, machine rebooted) says so: nothing runs it now
+    status = df.status.where(~df.stale.astype(bool), "stale (was " + df.status.astype(str) + "; its process is gone)")
+    show = df[cols].assign(status=status,
+                           parameters=df.parameters.map(lambda d: json.dumps(d, sort_keys=True, default=str)))
+    n_stale = int(df.stale.astype(bool).sum())
+    stale = f"; {n_stale} stale (a rerun of the sweep runs them again)" if n_stale else ""
+    return show.to_string(index=False) + f"\n{len(df)} run(s) in {root}{stale}"
 
 # %% ../../nbs/app/92_cli.ipynb #bd4d947c
 def _add_results_arguments(p):

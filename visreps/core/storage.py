@@ -25,9 +25,10 @@ from .config import CommandError, ConfigError, DataError, NoSpaceError, _json_de
 __all__ = ['SIDECAR', 'OUTPUTS_ENV', 'SHIPPED_DIR', 'SHIPPED', 'check_name', 'ensure_under', 'WaitStopped', 'lock_path',
            'lock_for', 'locked', 'process_token', 'token_alive', 'is_no_space', 'no_space', 'check_space',
            'reserve_file', 'atomic_path', 'write_text_atomic', 'write_json_atomic', 'holder_path', 'claimed',
-           'sha256_file', 'read_json', 'read_checksums', 'record_checksum', 'forget_checksum', 'verify_checksum',
-           'temp_sibling', 'follow_link', 'atomic_dir', 'stale_siblings', 'remove_stale', 'declare_output',
-           'declared_outputs', 'source_checkout', 'shipped_places', 'shipped']
+           'sha256_file', 'read_json', 'raise_if_denied', 'open_hdf5', 'folder_watch', 'read_checksums',
+           'record_checksum', 'forget_checksum', 'verify_checksum', 'temp_sibling', 'follow_link', 'atomic_dir',
+           'stale_siblings', 'remove_stale', 'declare_output', 'declared_outputs', 'source_checkout', 'shipped_places',
+           'shipped']
 
 # %% ../../nbs/core/01_storage.ipynb #fd78c98a
 _BAD_CHARS = set('/\\\0') | {chr(i) for i in range(32)}
@@ -280,11 +281,60 @@ def read_json(path: str | Path, what: str = "file") -> dict | list:
     "Parse a JSON file; a truncated or garbage file is a `DataError` naming it."
     path = Path(path)
     try: return json.loads(path.read_text(encoding="utf-8"))
+    except PermissionError as e: raise_if_denied(e, path, what)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise DataError(
             f"{what} {str(path)!r} is truncated or corrupt "
             f"({type(e).__name__}: {e}); delete it (or rerun what wrote it)"
         ) from None
+
+# %% ../../nbs/core/01_storage.ipynb #fb0d3b1b
+def raise_if_denied(e: BaseException, # the error met reading `path`
+                    path: str | Path, # what was being read
+                    what: str = "file", # what it is, for the message
+                   ):
+    "A `PermissionError` met reading `path` raised as a `DataError` that says so; any other error returns."
+    if isinstance(e, PermissionError):
+        raise DataError(
+            f"permission denied: {str(path)!r} ({what}) cannot be read by this user; "
+            "check its permissions (and its folders')"
+        ) from None
+
+# %% ../../nbs/core/01_storage.ipynb #fb0d3b1e
+def open_hdf5(path: str | Path, # an HDF5 file (or MATLAB v7.3 file) to read
+              what: str = "HDF5 file", # what it is, for the message
+              fix: str = "download or copy it again", # what the user can do about a damaged copy
+             ):
+    "`h5py.File(path, 'r')`; a truncated or damaged file is a `DataError` naming it, a denied one says so."
+    import h5py
+    try: return h5py.File(path, "r")
+    except FileNotFoundError: raise
+    except OSError as e:
+        raise_if_denied(e, path, what)
+        raise DataError(f"{what} {str(path)!r} is not readable: truncated or damaged (h5py: {e}); {fix}") from None
+
+# %% ../../nbs/core/01_storage.ipynb #fb6b0002
+@contextmanager
+def folder_watch(*paths: str | Path, # folders (or lock files) that must stay the ones they are now
+                 what: str = "results folder", # what they are, for the message
+                ):
+    "Yield a check to call before each write: a `DataError` once one of `paths` was removed or replaced."
+    fds = []  # held open: a removed folder's inode is not given to a new one while we hold it
+    try:
+        for p in paths: fds.append(os.open(p, os.O_RDONLY))
+        def check():
+            for p, fd in zip(paths, fds):
+                try: st = os.stat(p)
+                except FileNotFoundError: st = None
+                was = os.fstat(fd)
+                if st is None or (st.st_dev, st.st_ino) != (was.st_dev, was.st_ino):
+                    raise DataError(
+                        f"the {what} {str(p)!r} was {'removed' if st is None else 'replaced'} while this ran: "
+                        "stopped without writing more; run it again"
+                    )
+        yield check
+    finally:
+        for fd in fds: os.close(fd)
 
 # %% ../../nbs/core/01_storage.ipynb #bd221494
 def read_checksums(folder: str | Path) -> dict:

@@ -21,13 +21,14 @@ from ..core.config import hash_json
 from ..core.storage import atomic_path, write_json_atomic
 from ..core.storage import DataError, atomic_dir, check_name, declare_output
 from ..core.storage import locked, read_json, remove_stale, stale_siblings
-from ..core.storage import follow_link
+from ..core.storage import follow_link, raise_if_denied
 from ..core.storage import check_space, is_no_space, no_space
 
 # %% auto #0
 __all__ = ['RESPONSE_DIMS', 'PRESENTATION_COORDS', 'NEUROID_COORDS', 'CONTENT_ID', 'FORMAT', 'make_responses',
            'validate_responses', 'select_roi', 'average_repetitions', 'stimuli_content_id', 'StimulusSet',
-           'save_stimuli', 'load_stimuli', 'check_replaceable', 'NeuralDataset', 'DataIdentity', 'load_dataset']
+           'save_stimuli', 'images_as_uint8', 'load_stimuli', 'check_replaceable', 'NeuralDataset', 'DataIdentity',
+           'load_dataset']
 
 # %% ../../nbs/data/10_dataset.ipynb #fb29be51
 RESPONSE_DIMS = ("presentation", "neuroid")
@@ -43,8 +44,9 @@ def make_responses(data, # (n_presentations, n_neuroids) responses
                    neuroid_id=None, # (n_neuroids,) ids; `f"{subject}-{i}"` when not given
                    **coords, # further coordinates: name -> (dim, values)
                   ) -> xr.DataArray:
-    "Build a validated responses array in the container's layout."
+    "Build a validated responses array in the container's layout (integer responses, e.g. spike counts, as float64)."
     data = np.asarray(data)
+    if data.dtype.kind in "iu": data = data.astype(np.float64)
     if data.ndim != 2: raise ValueError(f"responses data must be 2-D (presentation, neuroid), got shape {data.shape}")
     n_p, n_n = data.shape
     if session is None: session = np.zeros(n_p, dtype=int)
@@ -80,7 +82,9 @@ def validate_responses(da: xr.DataArray, # the array to check
     if da.sizes["presentation"] == 0 or da.sizes["neuroid"] == 0:
         raise DataError(f"{where}: empty responses, shape {da.shape}")
     if not np.issubdtype(da.dtype, np.floating):
-        raise TypeError(f"{where}: expected floating-point responses, got {da.dtype}")
+        raise DataError(
+            f"{where}: responses are {da.dtype}, expected floating-point responses (integer ones are read as float64)"
+        )
     ids = da["neuroid_id"].values
     if len(np.unique(ids)) != len(ids): raise DataError(f"{where}: neuroid_id values are not unique")
     key = pd.MultiIndex.from_arrays([da["stimulus_id"].values, da["repetition"].values])
@@ -249,6 +253,23 @@ def save_stimuli(stimuli: StimulusSet, path: str | Path, batch: int = 512) -> Pa
             f.attrs["content_id"] = h.hexdigest()[:16]
     return path
 
+# %% ../../nbs/data/10_dataset.ipynb #fb11a002
+def images_as_uint8(images, # (n, H, W, 3) array-like (numpy, h5py dataset)
+                    where: str, # what holds them, for errors (e.g. the file)
+                   ):
+    "`images` as uint8: unchanged when uint8; integers in 0..255 cast; floats in [0, 1] or [0, 255] scaled and rounded."
+    dt = np.dtype(images.dtype)
+    if dt == np.uint8: return images
+    expected = "expected uint8 images (0..255), or floats in [0, 1] or [0, 255]"
+    if dt.kind not in "iuf": raise DataError(f"{where}: images are {dt}; {expected}")
+    a = np.asarray(images[:])
+    if dt.kind == "f" and not np.isfinite(a).all():
+        raise DataError(f"{where}: images are {dt} with {int((~np.isfinite(a)).sum())} non-finite values; {expected}")
+    lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+    if lo < 0 or hi > 255: raise DataError(f"{where}: images are {dt} with values in [{lo:g}, {hi:g}]; {expected}")
+    if dt.kind == "f": a = np.rint(a * 255 if hi <= 1 else a)
+    return a.astype(np.uint8)
+
 # %% ../../nbs/data/10_dataset.ipynb #8ec05527
 def load_stimuli(path: str | Path, # an HDF5 file written by `save_stimuli`
                  lazy: bool = True, # keep images on disk and read on demand
@@ -259,6 +280,7 @@ def load_stimuli(path: str | Path, # an HDF5 file written by `save_stimuli`
     try:
         f = h5py.File(path, "r")
     except OSError as e:
+        raise_if_denied(e, path, "stimulus file")
         raise DataError(f"Stimulus file {str(path)!r} is truncated or not a readable HDF5 file: {e}") from None
     for k in ("images", "stimulus_id"):
         if k not in f:
@@ -271,7 +293,7 @@ def load_stimuli(path: str | Path, # an HDF5 file written by `save_stimuli`
         c: (f["metadata"][c][:].astype(str) if f["metadata"][c].dtype.kind == "S" else f["metadata"][c][:])
         for c in f.get("metadata", {})
     }
-    images = f["images"] if lazy else f["images"][:]
+    images = images_as_uint8(f["images"] if lazy else f["images"][:], f"stimulus file {str(path)!r}")
     st = StimulusSet(ids, images, pd.DataFrame({"stimulus_id": ids, **meta}))
     recorded = f.attrs.get("content_id")  # written with the images by `save_stimuli`; a file made by hand has none
     if recorded is not None: st._content_id = recorded.decode() if isinstance(recorded, bytes) else str(recorded)
@@ -299,7 +321,9 @@ def check_replaceable(path: str | Path):
     fmt, unreadable = None, False
     if meta.exists():
         try: d = json.loads(meta.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError): unreadable = True
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise_if_denied(e, meta, "data set file")
+            unreadable = True
         else: fmt = d.get("format") if isinstance(d, dict) else None
     # a data set whose dataset.json is cut short (it does not parse), beside only data-set files and at least one
     # data file, is still ours; a dataset.json that parses but is not ours (another tool's, another format) is not
@@ -458,11 +482,13 @@ def load_dataset(path: str | Path, # a folder written by `NeuralDataset.save` or
             raise FileNotFoundError(f"{str(f)!r} does not exist (subject {s!r} is listed in dataset.json)")
         try: da = xr.load_dataarray(f, engine="h5netcdf")
         except Exception as e:
+            raise_if_denied(e, f, "responses file")
             raise DataError(
                 f"responses file {str(f)!r} is truncated or not a netCDF "
                 f"file ({type(e).__name__}: {e}); rewrite the data set"
             ) from None
         da.name = "responses"
+        if da.dtype.kind in "iu": da = da.astype(np.float64)  # counts are responses too
         for c in ("stimulus_id", "neuroid_id", "roi"):
             if c in da.coords: da[c] = da[c].astype(str)
         responses[str(s)] = validate_responses(da, where=str(f))

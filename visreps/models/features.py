@@ -639,6 +639,7 @@ def load_features(out_dir: str | Path, # a directory written by `extract_feature
     path = Path(out_dir)/e["file"]
     if not path.is_file(): raise FileNotFoundError(f"{str(path)!r} listed in the manifest does not exist")
     try: arr = np.load(path, mmap_mode="r" if mmap else None)
+    except PermissionError: raise  # not a damaged file: the caller must not compute it again over it
     except Exception as err: raise ValueError(f"{str(path)!r} could not be read as .npy: {err}") from None
     if list(arr.shape) != e["shape"] or arr.dtype != np.dtype(e["dtype"]) or arr.shape[0] != man["n_stimuli"]:
         raise ValueError(

@@ -22,10 +22,10 @@ from ..core.config import ConfigError, make_rng
 
 # %% auto #0
 __all__ = ['CUSTOM_CNN_CHANNELS', 'CUSTOM_CNN_KERNELS', 'CUSTOM_CNN_HIDDEN', 'CUSTOM_CNN_MIN_SIZE', 'EFFICIENTNET_LITE_SIZES',
-           'EFFICIENTNET_LITE_CODE', 'ARCHITECTURES', 'CROP_PADDING', 'CustomCNN', 'MissingPackageError',
-           'check_state_dict', 'load_weights', 'efficientnet_lite_weights', 'build_model', 'model_config',
-           'save_checkpoint', 'read_checkpoint', 'load_model_from_checkpoint', 'block_readouts', 'readout_points',
-           'list_modules', 'input_spec']
+           'EFFICIENTNET_LITE_CODE', 'ARCHITECTURES', 'MIN_IMAGE_SIZE', 'CROP_PADDING', 'CustomCNN',
+           'MissingPackageError', 'check_image_size', 'check_state_dict', 'load_weights', 'efficientnet_lite_weights',
+           'build_model', 'model_config', 'save_checkpoint', 'read_checkpoint', 'load_model_from_checkpoint',
+           'block_readouts', 'readout_points', 'list_modules', 'input_spec']
 
 # %% ../../nbs/models/20_zoo.ipynb #6f6489a3
 CUSTOM_CNN_CHANNELS = (96, 256, 384, 384, 256) # conv1..conv5 output channels at width 1
@@ -123,6 +123,21 @@ ARCHITECTURES = {
     **{n: _tv(n) for n in ("alexnet", "vgg11", "vgg16", "vgg11_bn", "vgg16_bn", "resnet18", "resnet50")},
     **{n: _efficientnet_lite(n) for n in EFFICIENTNET_LITE_SIZES},
 }
+
+# %% ../../nbs/models/20_zoo.ipynb #fb14d002
+# the smallest input side (px) each registered architecture takes; the ResNets take any, EfficientNet-Lite is not listed
+MIN_IMAGE_SIZE = {"custom_cnn": CUSTOM_CNN_MIN_SIZE, "alexnet": 63,
+                  **{n: 32 for n in ("vgg11", "vgg16", "vgg11_bn", "vgg16_bn")}}
+
+def check_image_size(arch: str | None, # an architecture name (see `build_model`); None: nothing to check
+                     image_size: int | None, # the input side asked for; None: the model's own
+                     where: str = "image_size", # the option's name, for the message
+                    ):
+    "A `ConfigError` when `arch` cannot take `image_size` px images (its pools would leave nothing)."
+    lo = MIN_IMAGE_SIZE.get(arch) if arch else None
+    if image_size is not None and lo is not None and int(image_size) < lo:
+        raise ConfigError(f"{where}={image_size}: arch={arch!r} takes images of at least {lo}x{lo} px "
+                          f"(its pooling leaves nothing of smaller ones); expected {where} >= {lo}")
 
 # %% ../../nbs/models/20_zoo.ipynb #91fb8a31
 def _no_inplace(model: nn.Module) -> nn.Module:

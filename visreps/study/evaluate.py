@@ -36,9 +36,9 @@ from ..models.identity import load_eval_model
 # %% auto #0
 __all__ = ['ANALYSES', 'EvalConfig', 'evaluation_test_ids', 'draw_selection_ids', 'rdm_test_reliability', 'voxel_reliability',
            'mean_ceiling', 'select_scores_rsa', 'select_scores_encoding', 'select_scores_pls', 'choose_readouts',
-           'SubjectEvaluation', 'leave_one_out_indices', 'rsa_influence', 'responses_hash', 'EvalSummary',
-           'training_record', 'training_overlap', 'check_training_overlap', 'EvalPlan', 'plan_eval', 'evaluate_runs',
-           'run_eval']
+           'unit_scaled', 'constant_responses', 'SubjectEvaluation', 'leave_one_out_indices', 'rsa_influence',
+           'responses_hash', 'EvalSummary', 'training_record', 'training_overlap', 'check_training_overlap', 'EvalPlan',
+           'plan_eval', 'evaluate_runs', 'run_eval']
 
 # %% ../../nbs/study/53_evaluate.ipynb #35a573f9
 from .analyses import analyses_of
@@ -279,6 +279,30 @@ def choose_readouts(scores: np.ndarray, # (n_readouts, n_rois) selection scores
         out[r] = readouts[int(np.nanargmax(col))]
     return out
 
+# %% ../../nbs/study/53_evaluate.ipynb #fb14c002
+def unit_scaled(da: xr.DataArray, # responses of one subject
+               ) -> xr.DataArray:
+    "`da` times the power of two that brings its largest magnitude into [1, 2), when that is outside 2^-40..2^40."
+    m = float(np.max(np.abs(da.values))) if da.size else 0.0
+    if m == 0 or not np.isfinite(m) or 2.0**-40 <= m <= 2.0**40: return da
+    return da.copy(data=np.asarray(da.values, dtype=np.float64) * 2.0 ** -np.floor(np.log2(m)))  # coords, attrs kept
+
+# %% ../../nbs/study/53_evaluate.ipynb #fb14c004
+def constant_responses(Y: xr.DataArray, # (stimulus, neuroid) averaged responses, coord roi
+                       rois: list[str],
+                      ) -> str | None:
+    "Why `Y` cannot be scored in some ROI: responses that do not vary (naming the ROI); None when they all vary."
+    for r, b in _roi_blocks(Y, rois).items():
+        v = np.asarray(Y.values, dtype=np.float64)[:, b]
+        if v.size == 0: continue
+        if np.ptp(v) == 0: return f"every response of ROI {r!r} is {v.flat[0]:g} (constant responses)"
+        flat = (np.ptp(v, axis=1) == 0) & (v.shape[1] > 1)
+        if flat.any():
+            return (f"{int(flat.sum())} of the {len(v)} stimuli evoke one value in every neuroid of ROI {r!r} "
+                    f"(e.g. {str(Y['stimulus'].values[np.argmax(flat)])!r}): the correlation distance is undefined")
+        if (np.ptp(v, axis=0) == 0).all(): return f"no neuroid of ROI {r!r} responds differently to different stimuli"
+    return None
+
 # %% ../../nbs/study/53_evaluate.ipynb #3b6e257f
 def _rec(**kw) -> dict:
     return {
@@ -312,7 +336,7 @@ class SubjectEvaluation:
 
     @property
     def responses(self) -> xr.DataArray: # (presentation, neuroid), the requested ROIs
-        return self._get("resp", lambda: self.ds.get(self.subject, self.rois))
+        return self._get("resp", lambda: unit_scaled(self.ds.get(self.subject, self.rois)))
     @property
     def averaged(self) -> xr.DataArray: # (stimulus, neuroid)
         return self._get("avg", lambda: average_repetitions(self.responses))
@@ -350,6 +374,8 @@ class SubjectEvaluation:
             try: return compute()
             except ValueError as e:
                 if isinstance(e, ConfigError): raise
+                if why := constant_responses(self.brain(ids), self.rois):  # the data, not the number of stimuli
+                    raise DataError(f"subject {self.subject!r}: {why}; check its responses") from e
                 what = "n_select" if ids is self.select_ids else "the training stimuli (encoding_selection='train')"
                 raise ConfigError(
                     f"{what if what != 'n_select' else f'n_select={cfg.n_select}'}: "
@@ -783,6 +809,8 @@ def plan_eval(cfg: EvalConfig, # the options
     subjects, rois = _check_selection(ds, cfg, readouts)
     test_ids = evaluation_test_ids(ds, subjects)
     image_size = cfg.image_size or int(info["model_config"].get("image_size") or 224)
+    from visreps.models.zoo import check_image_size
+    check_image_size(info["model_config"].get("arch"), image_size)  # the network known, nothing written yet
     common = dict(
         kind="visreps.eval/1",
         model=info["model"],
@@ -827,6 +855,7 @@ def evaluate_runs(plan: EvalPlan, # from `plan_eval`
                   runs: list, # some of `plan.runs`
                   cache: FeatureCache, # features (on disk, or in memory with root=None)
                   progress: bool = True, # a progress bar
+                  check=None, # called before each run is computed (e.g. that the results folder is still there)
                  ):
     "Compute `runs` one by one: yields (run, records, arrays); a run that yields no test score is a `DataError`."
     ds, cfg, info = plan.ds, plan.cfg, plan.info
@@ -835,6 +864,7 @@ def evaluate_runs(plan: EvalPlan, # from `plan_eval`
     ev = None
     for run in bar:
         s, a, ident, rid, sel, train_ids = run
+        if check is not None: check()
         bar.set_postfix(subject=s, analysis=a)
         if ev is None or ev.subject != s:
             ev = SubjectEvaluation(
@@ -917,7 +947,7 @@ def run_eval(cfg: EvalConfig, # what to evaluate
     # identical evaluation takes the same one, and reuses its one file.
     import sys
     from contextlib import nullcontext
-    from visreps.core.storage import lock_path, locked
+    from visreps.core.storage import folder_watch, lock_path, locked
     turn_of = store.root/"runs"/f"eval-{hash_json(sorted(p[3] for p in plan.runs))}"
     def waiting(_):
         print(
@@ -947,12 +977,21 @@ def run_eval(cfg: EvalConfig, # what to evaluate
         provenance = dict(data=data.identity(cfg.dataset).to_dict(), training=training_record(cfg.checkpoint),
                           overlap=overlap)
         written, n_records = [], 0
-        for (s, a, ident, rid, sel, train_ids), records, arrays in evaluate_runs(plan, todo, cache, progress):
-            if store.write_run(ident, records, config=cfg.to_dict(), arrays=arrays, force=cfg.force,
-                               provenance=provenance).written:
-                written.append(rid); n_records += len(records)
-            # finished meanwhile by another writer: its records stand, and it is not counted as ours
-            else: skipped.append(rid)
+        # the results folder (and the turn lock) deleted or replaced under us: stop, rather than write the rest into a
+        # new folder and count runs that are gone
+        if todo: (store.root/"runs").mkdir(parents=True, exist_ok=True)
+        folders = [store.root, store.root/"runs"] if todo else []
+        lock = [lock_path(turn_of)] if todo and not cfg.force else []
+        with folder_watch(*folders) as folders_there, folder_watch(*lock, what="lock of this evaluation") as lock_there:
+            def unchanged(): folders_there(); lock_there()
+            for (s, a, ident, rid, sel, train_ids), records, arrays in evaluate_runs(plan, todo, cache, progress,
+                                                                                     check=unchanged):
+                unchanged()
+                if store.write_run(ident, records, config=cfg.to_dict(), arrays=arrays, force=cfg.force,
+                                   provenance=provenance).written:
+                    written.append(rid); n_records += len(records)
+                # finished meanwhile by another writer: its records stand, and it is not counted as ours
+                else: skipped.append(rid)
     return EvalSummary(written, skipped, n_records, store.root, time.time() - t0)
 
 # %% ../../nbs/study/53_evaluate.ipynb #c7d36262

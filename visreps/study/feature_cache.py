@@ -19,6 +19,7 @@ import torch
 import xarray as xr
 
 from ..core.config import hash_json
+from ..core.storage import raise_if_denied
 from ..metrics.gram import gram_statistics
 
 # %% auto #0
@@ -45,6 +46,7 @@ def _read_gram(f: Path) -> dict | None:
         if set(got) != set(GRAM_KEYS): raise ValueError(f"holds {sorted(got)}, expected {list(GRAM_KEYS)}")
         return got
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
+        raise_if_denied(e, f, "feature cache file")
         print(
             f"feature cache: {str(f)!r} is truncated or corrupt ({type(e).__name__}: {e}); computing it again",
             file=sys.stderr,

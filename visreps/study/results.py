@@ -17,7 +17,7 @@ import pandas as pd
 import visreps
 from ..core.storage import atomic_path, write_json_atomic
 from ..core.config import ConfigError, hash_json
-from ..core.storage import DataError, check_name, declare_output, locked, sha256_file
+from ..core.storage import DataError, check_name, declare_output, locked, raise_if_denied, sha256_file
 
 # %% auto #0
 __all__ = ['SLUG_KEYS', 'RECORD_KEYS', 'RECORD_VALUES', 'RESULT_COLUMNS', 'slugify', 'run_slug', 'make_run_id', 'WrittenRun',
@@ -108,6 +108,7 @@ class ResultsStore:
         if not p.exists(): return f"no results file {str(p)!r}"
         try:
             run = json.loads(p.read_text(encoding="utf-8"))
+        except PermissionError as e: raise_if_denied(e, p, "results file")
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             return f"results file {str(p)!r} is truncated or corrupt ({e})"
         if not isinstance(run, dict) or not isinstance(run.get("records"), list) or "identity" not in run:
@@ -187,6 +188,7 @@ class ResultsStore:
         try:
             with np.load(p) as z: return {k: z[k] for k in z.files}
         except Exception as e:
+            raise_if_denied(e, p, "arrays file")
             raise DataError(f"arrays file {str(p)!r} is unreadable ({type(e).__name__}: {e})") from None
 
     def load(self, **where) -> pd.DataFrame:

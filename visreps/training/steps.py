@@ -89,6 +89,9 @@ class TrainRunConfig(TrainConfig):
         # without num_classes (K comes from the labels), the other fields are checked as those of a K=2 run
         if self.num_classes is None: dataclasses.replace(self, num_classes=2)
         else: super().validate()
+        # `visreps train` builds the network from `arch` (the trainer itself also takes any network)
+        from visreps.models.zoo import check_image_size
+        check_image_size(self.arch, self.image_size, "TrainRunConfig.image_size")
 
 # %% ../../nbs/training/25_steps.ipynb #e132d5ca
 def training_labels(ds: NeuralDataset, labels: str, num_classes: int | None) -> np.ndarray:

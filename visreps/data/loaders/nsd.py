@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from ...core.progress import bars_shown
 
-from ...core.storage import atomic_path
+from ...core.storage import DataError, atomic_path, open_hdf5
 from ...core.config import hash_json
 from .images import MissingImages
 from ..dataset import NeuralDataset, StimulusSet, make_responses
@@ -97,7 +97,7 @@ class NSDDesign:
 # %% ../../../nbs/data/loaders/14_nsd.ipynb #a1f0d207
 def _read_mat_arrays(path: Path, names) -> dict:
     if h5py.is_hdf5(path):  # MATLAB v7.3
-        with h5py.File(path, "r") as f:
+        with open_hdf5(path, "MATLAB v7.3 file") as f:
             missing = [n for n in names if n not in f]
             if missing: raise KeyError(f"{str(path)!r} lacks the variable(s) {missing}; expected {list(names)}")
             return {n: np.asarray(f[n][()]).T for n in names}
@@ -257,9 +257,7 @@ def read_session_betas(path: str | Path, # betas_sessionNN.hdf5 or .nii.gz
     x, y, z = (vox[c].to_numpy() - lo[i] for i, c in enumerate("xyz"))
     vs = tuple(int(v) for v in volume_shape)
     if path.name.endswith(".hdf5") or path.suffix in (".h5", ".hdf5"):
-        try: f = h5py.File(path, "r")
-        except OSError as e: raise ValueError(f"beta file {str(path)!r} is not a readable HDF5 file: {e}") from None
-        with f:
+        with open_hdf5(path, "beta file") as f:
             if "betas" not in f: raise KeyError(f"beta file {str(path)!r} lacks the dataset 'betas'")
             d = f["betas"]
             if d.ndim != 4 or tuple(d.shape[1:]) != vs[::-1]:
@@ -307,7 +305,7 @@ class NSDImages:
         self.path, self.dataset = Path(path), dataset
         self.nsd_ids = np.asarray(nsd_ids, dtype=np.int64)
         if not self.path.exists(): raise FileNotFoundError(f"NSD image file {str(self.path)!r} does not exist")
-        with h5py.File(self.path, "r") as f:
+        with open_hdf5(self.path, "NSD image file") as f:
             if dataset not in f: raise KeyError(f"NSD image file {str(self.path)!r} lacks the dataset {dataset!r}")
             full = f[dataset].shape; self.dtype = f[dataset].dtype
         if len(full) != 4 or full[-1] != 3:
@@ -324,7 +322,7 @@ class NSDImages:
     def __len__(self): return self.shape[0]
     def _data(self):
         if self._f is None or self._pid != os.getpid():  # a forked worker opens its own handle
-            self._f, self._pid = h5py.File(self.path, "r"), os.getpid()
+            self._f, self._pid = open_hdf5(self.path, "NSD image file"), os.getpid()
         return self._f[self.dataset]
     def __getstate__(self): return {k: v for k, v in self.__dict__.items() if k != "_f"} | {"_f": None}
     def __array__(self, dtype=None, copy=None):
@@ -359,7 +357,8 @@ def _n_trials(path: Path) -> int:
     "Number of trials in a beta file, from its header."
     try:
         if path.name.endswith(".nii.gz") or path.suffix == ".nii": return int(nib.load(path).shape[-1])
-        with h5py.File(path, "r") as f: return int(f["betas"].shape[0])
+        with open_hdf5(path, "beta file") as f: return int(f["betas"].shape[0])
+    except DataError: raise
     except Exception as e: raise ValueError(f"beta file {str(path)!r} is not readable: {e}") from None
 
 def _stat(p: Path): st = p.stat(); return [p.name, st.st_size, st.st_mtime_ns]

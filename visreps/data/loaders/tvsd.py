@@ -17,6 +17,7 @@ from .images import MissingImages
 from ..dataset import NeuralDataset, StimulusSet, make_responses
 
 from ...core.config import DataError
+from ...core.storage import open_hdf5
 
 # %% auto #0
 __all__ = ['MONKEYS', 'N_ELECTRODES', 'ELECTRODES_PER_ARRAY', 'DEFAULT_AREAS', 'EXPECTED_LAYOUT', 'QUALITY', 'monkey_name',
@@ -68,7 +69,7 @@ def read_mat_numeric(path: str | Path, names, optional=()) -> dict:
     if not path.exists(): raise FileNotFoundError(f"TVSD file {str(path)!r} does not exist; expected {EXPECTED_LAYOUT}")
     want = list(names) + list(optional)
     if _is_v73(path):
-        with h5py.File(path, "r") as f:
+        with open_hdf5(path, "TVSD file") as f:
             missing = [n for n in names if n not in f]
             if missing:
                 raise KeyError(
@@ -88,7 +89,7 @@ def read_mat_cellstr_struct(path: str | Path, struct: str, fields) -> dict:
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"TVSD file {str(path)!r} does not exist; expected {EXPECTED_LAYOUT}")
     if _is_v73(path):
-        with h5py.File(path, "r") as f:
+        with open_hdf5(path, "TVSD file") as f:
             if struct not in f or not isinstance(f[struct], h5py.Group):
                 raise KeyError(
                     f"{str(path)!r} lacks the struct {struct!r}; it has {sorted(k for k in f if not k.startswith('#'))}"
