@@ -557,6 +557,24 @@ def held_out_world_images(n_images: int, # how many
                                 "n_train_per_subject": 0, "n_test": n_images})
     return render_images(sample_design(wc), image_size, ed_seed, wc.pixel_noise)
 
+# %% ../../nbs/study/55_bank.ipynb #9930e6f8
+def _pls_strata(ds, shared, column):
+    ("The classes that stratify the PLS splits (the ED study's: by "
+     "object), or None when the data cannot be stratified, with a note.")
+    import math
+    if column is None: return None, "random 90/10 splits (pls_stratify=None)"
+    meta = ds.stimuli.metadata
+    if column not in meta.columns:
+        return None, f"random 90/10 splits (the stimuli have no {column!r} column to stratify by)"
+    y = meta.loc[np.asarray(shared).astype(str), column].astype(str).values
+    counts = pd.Series(y).value_counts()
+    n, k = len(y), len(counts)
+    n_test = math.ceil(0.1 * n)
+    if counts.min() < 2 or n_test < k or n - n_test < k:
+        return None, (f"random 90/10 splits ({n} shared stimuli in {k} {column!r} classes, smallest {counts.min()}: "
+                      f"too few to stratify a 10% test set by {column!r})")
+    return y, f"90/10 splits stratified by {column!r} ({k} classes), as the ED study's by object"
+
 # %% ../../nbs/study/55_bank.ipynb #5b9b5b71
 def _voxels(ds, subject, rois, ids):
     from visreps.data.dataset import average_repetitions
@@ -614,24 +632,6 @@ def prepare_study(cfg: BankConfig, # the study's settings
     labels, note = _pls_strata(ds, shared, cfg.pls_stratify)
     return StudyData(ed_images=ed, stimuli=ds.stimuli.images_for(ids), stimulus_ids=ids, rois=rois, subjects=subjects,
                      pls=pls, shared_ids=shared, rdms=rdms, data_id=data_id, pls_labels=labels, pls_splits_note=note)
-
-# %% ../../nbs/study/55_bank.ipynb #9930e6f8
-def _pls_strata(ds, shared, column):
-    ("The classes that stratify the PLS splits (the ED study's: by "
-     "object), or None when the data cannot be stratified, with a note.")
-    import math
-    if column is None: return None, "random 90/10 splits (pls_stratify=None)"
-    meta = ds.stimuli.metadata
-    if column not in meta.columns:
-        return None, f"random 90/10 splits (the stimuli have no {column!r} column to stratify by)"
-    y = meta.loc[np.asarray(shared).astype(str), column].astype(str).values
-    counts = pd.Series(y).value_counts()
-    n, k = len(y), len(counts)
-    n_test = math.ceil(0.1 * n)
-    if counts.min() < 2 or n_test < k or n - n_test < k:
-        return None, (f"random 90/10 splits ({n} shared stimuli in {k} {column!r} classes, smallest {counts.min()}: "
-                      f"too few to stratify a 10% test set by {column!r})")
-    return y, f"90/10 splits stratified by {column!r} ({k} classes), as the ED study's by object"
 
 # %% ../../nbs/study/55_bank.ipynb #b0a70f89
 def _ed_score(raw: float, reliability: float) -> float:

@@ -69,6 +69,8 @@ def _new_raw(root: Path) -> tuple[Path, int]:
     except BaseException: os.close(fd); shutil.rmtree(d, ignore_errors=True); raise
     return d, fd
 
+
+# %% ../../nbs/study/51_feature_cache.ipynb #eb63769a
 def _remove_dead_raw(root: Path, # a feature cache folder
                      # seconds a raw directory without a lock file is left alone (its writer may be taking it)
                      grace: float = 60.0,

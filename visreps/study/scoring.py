@@ -45,6 +45,8 @@ def _refuse(options: dict, reasons: dict, kind: str):
     bad = [k for k in options if k in reasons]
     if bad: raise ConfigError("; ".join(f"{k}={options[k]!r} means nothing for {kind}: {reasons[k]}" for k in bad))
 
+
+# %% ../../nbs/study/54_scoring.ipynb #fbbeb5c1
 def _eval_config(readouts, analyses, options: dict):
     from visreps.study.evaluate import EvalConfig
     bad = sorted(set(options) & set(_NOT_IN_MEMORY))
@@ -75,6 +77,8 @@ def _default_rsa_method() -> str:
     from visreps.study.evaluate import EvalConfig
     return EvalConfig.__dataclass_fields__["rsa_method"].default
 
+
+# %% ../../nbs/study/54_scoring.ipynb #3f7e252d
 def _score_rdmset(model, rdmset, readouts, analyses, model_name, progress, options) -> pd.DataFrame:
     from visreps.models.features import ExtractionOptions, extract_features
     from visreps.models.identity import identify_model
