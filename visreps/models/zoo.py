@@ -99,6 +99,7 @@ def _tv(name):
         return getattr(tvm, name)(weights=None, num_classes=num_classes, **kw)
     return make
 
+# %% ../../nbs/models/20_zoo.ipynb #b2e4d6f8
 # native input side (px)
 EFFICIENTNET_LITE_SIZES = {"efficientnet_lite0": 224, "efficientnet_lite1": 240, "efficientnet_lite2": 260}
 EFFICIENTNET_LITE_CODE = "efficientnet-lite-pytorch==0.1.0"
@@ -118,6 +119,7 @@ def _efficientnet_lite(arch):
                                       image_size=int(image_size or EFFICIENTNET_LITE_SIZES[arch]), **kw)
     return make
 
+# %% ../../nbs/models/20_zoo.ipynb #a7c3e1f0
 ARCHITECTURES = {
     "custom_cnn": lambda num_classes, width=1.0, **kw: CustomCNN(num_classes, width=width, **kw),
     **{n: _tv(n) for n in ("alexnet", "vgg11", "vgg16", "vgg11_bn", "vgg16_bn", "resnet18", "resnet50")},

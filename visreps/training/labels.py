@@ -20,7 +20,7 @@ from ..core.storage import atomic_path, write_json_atomic
 from ..core.backend import get_device, to_numpy
 
 # %% auto #0
-__all__ = ['VALID_N_CLASSES', 'N_COMPONENTS', 'CSV_HEADER', 'check_n_classes', 'PCALabeler', 'bits_to_labels', 'make_pca_labels',
+__all__ = ['VALID_N_CLASSES', 'N_COMPONENTS', 'CSV_HEADER', 'check_n_classes', 'bits_to_labels', 'PCALabeler', 'make_pca_labels',
            'write_label_csv', 'read_label_csv', 'features_for_labels', 'write_label_files']
 
 # %% ../../nbs/training/23_labels.ipynb #9172251b
@@ -47,6 +47,7 @@ def _row_blocks(features, batch_size: int):
     else:
         yield from features
 
+# %% ../../nbs/training/23_labels.ipynb #c4d1e7a2
 def _prepare_block(block, start: int, device, d: int | None) -> torch.Tensor:
     "One block as float64 on `device`, L2-normalised per row; NaN/inf and shape errors name the row."
     # a copy: memmaps stay read-only
@@ -61,6 +62,13 @@ def _prepare_block(block, start: int, device, d: int | None) -> torch.Tensor:
         raise ValueError(f"features contain NaN or inf (first at image row {row}); fix the label source's features")
     norm = x.norm(dim=1, keepdim=True)
     return x / torch.where(norm > 0, norm, torch.ones_like(norm))  # all-zero rows stay zero
+
+# %% ../../nbs/training/23_labels.ipynb #a9dabac8
+def bits_to_labels(bits, # (n, m) bool, first column the most significant bit
+                  ) -> np.ndarray:
+    "Binary code to int labels: `sum_k bits[:, k] * 2**(m-1-k)`."
+    bits = np.asarray(bits, dtype=np.int64)
+    return bits @ (2 ** np.arange(bits.shape[1] - 1, -1, -1, dtype=np.int64))
 
 # %% ../../nbs/training/23_labels.ipynb #381d7d5e
 class PCALabeler:
@@ -183,13 +191,6 @@ class PCALabeler:
     def _check_fitted(self):
         if not hasattr(self, "scores_"):
             raise ValueError("this PCALabeler is not fitted yet: call .fit(features) first")
-
-# %% ../../nbs/training/23_labels.ipynb #a9dabac8
-def bits_to_labels(bits, # (n, m) bool, first column the most significant bit
-                  ) -> np.ndarray:
-    "Binary code to int labels: `sum_k bits[:, k] * 2**(m-1-k)`."
-    bits = np.asarray(bits, dtype=np.int64)
-    return bits @ (2 ** np.arange(bits.shape[1] - 1, -1, -1, dtype=np.int64))
 
 # %% ../../nbs/training/23_labels.ipynb #1f7076f2
 def make_pca_labels(features, # (n_images, n_features) features of the label source
