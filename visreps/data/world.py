@@ -26,7 +26,7 @@ from ..core.storage import DataError, check_name, declare_output, ensure_under, 
 
 # %% auto #0
 __all__ = ['LEVEL_ATTRIBUTES', 'MAX_LEVELS', 'ROIS', 'WorldConfig', 'category_at_level', 'category_bits', 'sample_design',
-           'render_images', 'roi_features', 'simulate_responses', 'world_id', 'make_world', 'world_in',
+           'render_images', 'roi_features', 'simulate_responses', 'make_world', 'world_id', 'world_in',
            'load_or_make_world']
 
 # %% ../../nbs/data/12_world.ipynb #2d04c9e3
@@ -443,11 +443,6 @@ def simulate_responses(features: dict[str, np.ndarray], # roi -> (n_images, n_fe
         **{k: ("neuroid", np.concatenate(v)) for k, v in coords.items()},
     )
 
-# %% ../../nbs/data/12_world.ipynb #576adabf
-def world_id(cfg: WorldConfig) -> str:
-    "A short hash naming the world that `cfg` generates."
-    return hash_json(dict(world=cfg.to_dict(), version=2), n=12)
-
 # %% ../../nbs/data/12_world.ipynb #242e7f93
 def make_world(seed: int | None = None, # the world's seed (overrides `config.seed`)
                config: WorldConfig | dict | None = None, # a config; None = the defaults
@@ -470,6 +465,11 @@ def make_world(seed: int | None = None, # the world's seed (overrides `config.se
         stimuli,
         dict(world=cfg.to_dict(), world_id=world_id(cfg), n_levels=cfg.n_levels, test_ids=test_ids),
     )
+
+# %% ../../nbs/data/12_world.ipynb #576adabf
+def world_id(cfg: WorldConfig) -> str:
+    "A short hash naming the world that `cfg` generates."
+    return hash_json(dict(world=cfg.to_dict(), version=2), n=12)
 
 # %% ../../nbs/data/12_world.ipynb #c52246a5
 def world_in(path: str | Path, # a folder for one world

@@ -107,7 +107,6 @@ def _read_mat_arrays(path: Path, names) -> dict:
     if missing: raise KeyError(f"{str(path)!r} lacks the variable(s) {missing}; expected {list(names)}")
     return {n: np.asarray(m[n]) for n in names}
 
-# %% ../../../nbs/data/loaders/14_nsd.ipynb #fbce86e8
 def read_expdesign(path: str | Path, # nsd_expdesign.mat (MATLAB v5 or v7.3)
                   ) -> NSDDesign:
     "Read NSD's design and convert its 1-based indices to 0-based."
@@ -158,7 +157,6 @@ DEFAULT_LABELS = {
     "nsdgeneral": ["nsdgeneral"],
 }
 
-# %% ../../../nbs/data/loaders/14_nsd.ipynb #d7b25627
 def read_label_table(path: str | Path) -> dict[int, str]:
     "A FreeSurfer colour table (`index name [r g b a]` per line) as {index: name}, index 0 dropped."
     path = Path(path)
@@ -366,7 +364,6 @@ def _n_trials(path: Path) -> int:
 
 def _stat(p: Path): st = p.stat(); return [p.name, st.st_size, st.st_mtime_ns]
 
-# %% ../../../nbs/data/loaders/14_nsd.ipynb #a066550d
 def nsd_stimulus_ids(nsd_ids, index_base: int = 0) -> np.ndarray:
     "The stimulus ids (str) of 0-based 73k-ids: the number itself, or +1 with `index_base=1`."
     if index_base not in (0, 1):
