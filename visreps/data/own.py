@@ -29,8 +29,10 @@ def _natural(path) -> list:
     "Sort key of a file name with numbers by value: `2.png` before `10.png`."
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", Path(path).name)]
 
+# %% ../../nbs/data/19_own.ipynb #dbd96eed
 def _default_ids(n: int) -> list[str]: return [f"img{i:0{max(4, len(str(n - 1)))}d}" for i in range(n)]
 
+# %% ../../nbs/data/19_own.ipynb #b1943940
 def image_set(images, # a folder of image files, a list of files, a (n, H, W, 3) uint8 array, or `LazyImages`
               stimulus_ids=None, # (n,) ids; default: file names without extension, or "img0000", ... for an array
               image_size: int | None = None, # side of square images read from files; None: the first's shorter side

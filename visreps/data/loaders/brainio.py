@@ -69,6 +69,7 @@ def read_assembly(path: str | Path, # an assembly .nc file
 # %% ../../../nbs/data/loaders/18_brainio.ipynb #50b19394
 def _store_name(prefix: str, identifier: str) -> str: return f"{prefix}_{identifier.replace('.', '_')}"
 
+# %% ../../../nbs/data/loaders/18_brainio.ipynb #04d792f0
 def _sha1(path: Path) -> str:
     import hashlib
     h = hashlib.sha1()
@@ -76,6 +77,7 @@ def _sha1(path: Path) -> str:
         for b in iter(lambda: f.read(1 << 20), b""): h.update(b)
     return h.hexdigest()
 
+# %% ../../../nbs/data/loaders/18_brainio.ipynb #08788de8
 def _to_sha1_folder(path: Path, root: Path) -> Path:
     "Move `path` to root/<its SHA-1>/<its name>, as Brain-Score's fetcher stores a download."
     dst = root/_sha1(path)/path.name
@@ -167,10 +169,12 @@ def _id_column(cols, where: str) -> str:
         f"{where}: no stimulus id column; BrainIO expects `stimulus_id` (older packages: `image_id`), got {list(cols)}"
     )
 
+# %% ../../../nbs/data/loaders/18_brainio.ipynb #a48ea29f
 def _unique(hits: list, what: str):
     if len(hits) > 1: raise DataError(f"{what}: found several, {[str(h) for h in hits]}; name the one to use")
     return hits[0] if hits else None
 
+# %% ../../../nbs/data/loaders/18_brainio.ipynb #c58d7266
 def find_stimulus_set(assembly_path: str | Path, stimulus_set_identifier: str) -> Path | None:
     ("The CSV of a stimulus set next to an assembly, in brainio's cache layout (a folder "
      "named after it) or in Brain-Score's (any sibling folder, named by SHA-1), or None.")
@@ -297,6 +301,7 @@ def select_time_bins(da: xr.DataArray, # an assembly, possibly with a time_bin d
 def _check_choice(key: str, value, allowed: tuple):
     if value not in allowed: raise ConfigError(f"{key}={value!r}: expected one of {list(allowed)}")
 
+# %% ../../../nbs/data/loaders/18_brainio.ipynb #9a01d4a2
 def _plain(da: xr.DataArray) -> xr.DataArray:
     "Drop MultiIndexes, keep their levels as plain coordinates."
     idx = [d for d in da.dims if d in da.indexes]

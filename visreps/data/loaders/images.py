@@ -47,6 +47,7 @@ def class_index(wnids) -> dict[str, int]:
     "wnid -> class index, by sorted wnid."
     return {w: i for i, w in enumerate(sorted(set(wnids)))}
 
+# %% ../../../nbs/data/loaders/13_images.ipynb #4c4e9848
 def _images_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
 
@@ -61,6 +62,7 @@ def _table(paths, wnids, cls: dict, where: str) -> pd.DataFrame:
     if len(dup): raise ValueError(f"{where}: file names are not unique, e.g. {dup[:3].tolist()}")
     return df
 
+# %% ../../../nbs/data/loaders/13_images.ipynb #39cd29b0
 def list_imagenet(root: str | Path, # folder holding train/ and val/ (and optionally LOC_*.csv/txt)
                   split: str = "train", # "train" or "val"
                   # ground-truth CSV for a flat val/ folder; default root/LOC_val_solution.csv
@@ -189,6 +191,7 @@ def decode_image(path: str | Path, # an image file
         top, left = int(round((nh - crop) / 2.0)), int(round((nw - crop) / 2.0))
         return np.asarray(im.crop((left, top, left + crop, top + crop)), dtype=np.uint8)
 
+# %% ../../../nbs/data/loaders/13_images.ipynb #65a9f160
 def _decode_safe(args):
     path, crop, resize = args
     try: return decode_image(path, crop, resize), None
@@ -203,6 +206,7 @@ def _fit_square(im: Image.Image, size: int) -> np.ndarray:
     top, left = int(round((nh - size) / 2.0)), int(round((nw - size) / 2.0))
     return np.asarray(im.crop((left, top, left + size, top + size)), dtype=np.uint8)
 
+# %% ../../../nbs/data/loaders/13_images.ipynb #99ab5a42
 def _as_rows(idx, n: int):
     "(rows, scalar?) for an int, slice or integer array index."
     if isinstance(idx, (int, np.integer)):
@@ -214,6 +218,7 @@ def _as_rows(idx, n: int):
     if rows.dtype == bool: rows = np.flatnonzero(rows)
     return rows.astype(np.int64).ravel(), False
 
+# %% ../../../nbs/data/loaders/13_images.ipynb #6a361245
 class LazyImages:
     "Image files (or members of one ZIP archive) decoded on demand: an (n, size, size, 3) uint8 array-like."
     dtype = np.dtype(np.uint8)
@@ -343,11 +348,13 @@ def _prepare_table(table: pd.DataFrame) -> pd.DataFrame:
     if len(dup): raise ValueError(f"image ids are not unique, e.g. {dup[:3].tolist()}")
     return t
 
+# %% ../../../nbs/data/loaders/13_images.ipynb #28773f79
 def _array_sha256(arr, batch: int = 1024) -> str:
     h = hashlib.sha256()
     for i in range(0, len(arr), batch): h.update(np.ascontiguousarray(arr[i:i + batch]).tobytes())
     return h.hexdigest()
 
+# %% ../../../nbs/data/loaders/13_images.ipynb #3e13d74d
 def pack_images(table: pd.DataFrame, # rows with `path`, `label` (and `image`/`id`, other columns kept)
                 out: str | Path, # output folder
                 crop: int, # side of the stored square images

@@ -27,7 +27,7 @@ from ..rdms import RDMSet, make_rdms
 
 # %% auto #0
 __all__ = ['RELEASE', 'FILES', 'REQUIRED', 'PROVENANCE', 'BROKEN', 'default_cache_dir', 'fetch_command', 'sha256_file',
-           'fetch_kriegeskorte92', 'read_stimuli', 'load_kriegeskorte92', 'write_kriegeskorte92_fixture']
+           'write_kriegeskorte92_fixture', 'fetch_kriegeskorte92', 'read_stimuli', 'load_kriegeskorte92']
 
 # %% ../../../nbs/data/loaders/18_kriegeskorte92.ipynb #96750aca
 RELEASE = dict(project="rsatoolbox", version="0.0.4", sdist="rsatoolbox-0.0.4.tar.gz",
@@ -46,6 +46,7 @@ FILES = {  # every .mat file of demos/92imageData/ and its sha256
 REQUIRED = ("Kriegeskorte_Neuron2008_supplementalData.mat", "92_brainRDMs.mat", "92_behavRDMs.mat", "92_modelRDMs.mat")
 PROVENANCE = "SOURCE.json"
 
+# %% ../../../nbs/data/loaders/18_kriegeskorte92.ipynb #1a3f23f1
 def default_cache_dir() -> Path:
     "Where the data are cached: `$VISREPS_CACHE/kriegeskorte92`, else `~/.cache/visreps/kriegeskorte92`."
     root = os.environ.get("VISREPS_CACHE")
@@ -64,6 +65,121 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     with open(path, "rb") as f:
         for b in iter(lambda: f.read(chunk), b""): h.update(b)
     return h.hexdigest()
+
+# %% ../../../nbs/data/loaders/18_kriegeskorte92.ipynb #90099f4c
+BROKEN = ("missing_file", "asymmetric", "nan", "wrong_key", "wrong_fields")
+
+def _structs(entries: list[dict], shape: tuple, fields: tuple) -> np.ndarray:
+    s = np.empty(shape, dtype=[(f, object) for f in fields])
+    for i, e in enumerate(entries): s[np.unravel_index(i, shape, order="F")] = tuple(e[f] for f in fields)
+    return s
+
+def write_kriegeskorte92_fixture(folder: str | Path, # where to write the four .mat files
+                                 n_stimuli: int = 12, # stimuli (the release has 92)
+                                 image_size: int = 8, # image side (the release: 175)
+                                 seed: int = 0, # seed of the fake data
+                                 broken: str | None = None, # one defect, see `BROKEN`
+                                ) -> Path:
+    ("Write small files in the 92-image release's exact .mat "
+     "layout, with known structure: hIT subjects share one pattern.")
+    if broken is not None and broken not in BROKEN:
+        raise ValueError(f"broken={broken!r}: expected one of {list(BROKEN)}")
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    g = np.random.default_rng(seed)
+    n = n_stimuli
+    cats = np.array(
+        [
+            "human bodypart",
+            "human face",
+            "nonhuman bodypart",
+            "nonhuman face",
+            "natural inanimate",
+            "artificial inanimate",
+        ]
+    )[np.arange(n) % 6]
+    # animate stimuli share a component
+    P = g.normal(size=(n, 20)) + 2.0 * (np.arange(n) % 6 < 4)[:, None] * g.normal(size=(1, 20))
+    def rdm(noise, dtype=np.float64):
+        X = P + noise * g.normal(size=P.shape)
+        X = X - X.mean(1, keepdims=True); X /= np.linalg.norm(X, axis=1, keepdims=True)
+        R = np.clip(1 - X @ X.T, 0, 2); R = (R + R.T) / 2; np.fill_diagonal(R, 0)
+        return R.astype(dtype)
+    # MATLAB order of a 1 x 4 x 2 array: subjects vary fastest
+    brain = [dict(RDM=rdm(0.8, np.float32), name=f"hIT | {s} | Session: {t}", color=np.array([[0, 0, 1]], np.uint8))
+             for t in (1, 2) for s in ("BE", "KO", "SN", "TI")]
+    if broken == "asymmetric": brain[3]["RDM"][0, 1] += 0.5
+    if broken == "nan": brain[3]["RDM"][2, 5] = brain[3]["RDM"][5, 2] = np.nan
+    behav = [dict(RDM=rdm(1.5) * 0.03, name=f"simJudge | subject{s + 1}", color=g.random((1, 3))) for s in range(16)]
+    models = []
+    anim = (np.arange(n) % 6 < 4).astype(int)
+    for nm in ("animacy", "FaceBodyManmadeNatobj", "monkeyIT", "EVA", "HMAX", "V1", "Silhouette", "RADON"):
+        if nm == "animacy":
+            R = (anim[:, None] != anim[None, :]).astype(np.uint8)
+        elif nm == "FaceBodyManmadeNatobj":
+            R = (np.arange(n)[:, None] % 6 != np.arange(n)[None, :] % 6).astype(np.uint8)
+        else: R = rdm(1.0, np.float32 if nm == "EVA" else np.float64)
+        models.append(dict(RDM=R, color=np.array([[1, 0, 0]], np.uint8), name=nm))
+    iu = np.triu_indices(n, 1)
+    fig1 = [
+        dict(
+            name="mIT_674neurons",
+            color=np.array([[1, 0, 0]], np.uint8),
+            RDM=squareform(rdm(0.7), checks=False)[None, :],
+        ),
+        dict(
+            name="hITvisStim_316vx",
+            color=np.array([[0, 0, 1]], np.uint8),
+            RDM=squareform(np.mean([b["RDM"] for b in brain], 0).astype(np.float64), checks=False)[None, :],
+        ),
+    ]
+    stim = [
+        dict(
+            category=str(c),
+            human=np.array([[int(i % 6 < 2)]], np.uint8),
+            face=np.array([[int(i % 6 in (1, 3))]], np.uint8),
+            animal=np.array([[int(i % 6 < 4)]], np.uint8),
+            natural=np.array([[int(i % 6 < 5)]], np.uint8),
+            image=g.integers(0, 256, (image_size, image_size, 3), dtype=np.uint8),
+        )
+        for i, c in enumerate(cats)
+    ]
+    labels = np.empty((1, 12), dtype=object)
+    labels[0] = [
+        "animate",
+        "inanim",
+        "human",
+        "nonhumani",
+        "body",
+        "face",
+        "natObj",
+        "artiObj",
+        "rand24",
+        "rand48",
+        "other48",
+        "monkeyape",
+    ]
+    k = np.arange(n) % 6
+    cv = np.stack([k < 4, k >= 4, k < 2, (k >= 2) & (k < 4), np.isin(k, (0, 2)), np.isin(k, (1, 3)), k == 4, k == 5,
+                   g.random(n) < .25, g.random(n) < .5, g.random(n) < .5, g.random(n) < .1], 1).astype(np.uint8)
+    sup = dict(
+        categoryLabels=labels,
+        RDMs_mIT_hIT_fig1=_structs(fig1, (1, 2), ("name", "color", "RDM")),
+        categoryVectors=cv,
+        stimuli_92objs=_structs(stim, (1, n), ("category", "human", "face", "animal", "natural", "image")),
+    )
+    files = {"Kriegeskorte_Neuron2008_supplementalData.mat": sup,
+             "92_brainRDMs.mat": dict(RDMs=_structs(brain, (1, 4, 2), ("RDM", "name", "color"))),
+             "92_behavRDMs.mat": dict(rdms_behav_92=_structs(behav, (1, 16), ("RDM", "name", "color"))),
+             "92_modelRDMs.mat": dict(Models=_structs(models, (1, 8), ("RDM", "color", "name")))}
+    if broken == "wrong_key": files["92_behavRDMs.mat"] = dict(behaviour=files["92_behavRDMs.mat"]["rdms_behav_92"])
+    if broken == "wrong_fields":
+        files["92_modelRDMs.mat"] = dict(
+            Models=_structs([dict(rdm=m["RDM"], label=m["name"]) for m in models], (1, 8), ("rdm", "label"))
+        )
+    for name, content in files.items():
+        if broken == "missing_file" and name == "92_behavRDMs.mat": continue
+        scipy.io.savemat(folder/name, content, do_compression=True)
+    return folder
 
 # %% ../../../nbs/data/loaders/18_kriegeskorte92.ipynb #4bc6a18d
 def _extract_release(sdist: Path, dest: Path, sdist_sha256: str, file_hashes: dict) -> Path:
@@ -99,6 +215,7 @@ def _extract_release(sdist: Path, dest: Path, sdist_sha256: str, file_hashes: di
         raise
     return dest
 
+# %% ../../../nbs/data/loaders/18_kriegeskorte92.ipynb #7a2de094
 def fetch_kriegeskorte92(cache_dir: str | Path | None = None, # the cache folder; None: `default_cache_dir()`
                          sdist: str | Path | None = None, # an already downloaded rsatoolbox-0.0.4.tar.gz (skips pip)
                          pip_options: tuple = (), # extra pip options, e.g. ("--index-url", URL)
@@ -311,118 +428,3 @@ def load_kriegeskorte92(
                      "Front Psychol 4:128; Kiani et al. 2007 J Neurophysiol 97:4296",
         ),
     )
-
-# %% ../../../nbs/data/loaders/18_kriegeskorte92.ipynb #90099f4c
-BROKEN = ("missing_file", "asymmetric", "nan", "wrong_key", "wrong_fields")
-
-def _structs(entries: list[dict], shape: tuple, fields: tuple) -> np.ndarray:
-    s = np.empty(shape, dtype=[(f, object) for f in fields])
-    for i, e in enumerate(entries): s[np.unravel_index(i, shape, order="F")] = tuple(e[f] for f in fields)
-    return s
-
-def write_kriegeskorte92_fixture(folder: str | Path, # where to write the four .mat files
-                                 n_stimuli: int = 12, # stimuli (the release has 92)
-                                 image_size: int = 8, # image side (the release: 175)
-                                 seed: int = 0, # seed of the fake data
-                                 broken: str | None = None, # one defect, see `BROKEN`
-                                ) -> Path:
-    ("Write small files in the 92-image release's exact .mat "
-     "layout, with known structure: hIT subjects share one pattern.")
-    if broken is not None and broken not in BROKEN:
-        raise ValueError(f"broken={broken!r}: expected one of {list(BROKEN)}")
-    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    g = np.random.default_rng(seed)
-    n = n_stimuli
-    cats = np.array(
-        [
-            "human bodypart",
-            "human face",
-            "nonhuman bodypart",
-            "nonhuman face",
-            "natural inanimate",
-            "artificial inanimate",
-        ]
-    )[np.arange(n) % 6]
-    # animate stimuli share a component
-    P = g.normal(size=(n, 20)) + 2.0 * (np.arange(n) % 6 < 4)[:, None] * g.normal(size=(1, 20))
-    def rdm(noise, dtype=np.float64):
-        X = P + noise * g.normal(size=P.shape)
-        X = X - X.mean(1, keepdims=True); X /= np.linalg.norm(X, axis=1, keepdims=True)
-        R = np.clip(1 - X @ X.T, 0, 2); R = (R + R.T) / 2; np.fill_diagonal(R, 0)
-        return R.astype(dtype)
-    # MATLAB order of a 1 x 4 x 2 array: subjects vary fastest
-    brain = [dict(RDM=rdm(0.8, np.float32), name=f"hIT | {s} | Session: {t}", color=np.array([[0, 0, 1]], np.uint8))
-             for t in (1, 2) for s in ("BE", "KO", "SN", "TI")]
-    if broken == "asymmetric": brain[3]["RDM"][0, 1] += 0.5
-    if broken == "nan": brain[3]["RDM"][2, 5] = brain[3]["RDM"][5, 2] = np.nan
-    behav = [dict(RDM=rdm(1.5) * 0.03, name=f"simJudge | subject{s + 1}", color=g.random((1, 3))) for s in range(16)]
-    models = []
-    anim = (np.arange(n) % 6 < 4).astype(int)
-    for nm in ("animacy", "FaceBodyManmadeNatobj", "monkeyIT", "EVA", "HMAX", "V1", "Silhouette", "RADON"):
-        if nm == "animacy":
-            R = (anim[:, None] != anim[None, :]).astype(np.uint8)
-        elif nm == "FaceBodyManmadeNatobj":
-            R = (np.arange(n)[:, None] % 6 != np.arange(n)[None, :] % 6).astype(np.uint8)
-        else: R = rdm(1.0, np.float32 if nm == "EVA" else np.float64)
-        models.append(dict(RDM=R, color=np.array([[1, 0, 0]], np.uint8), name=nm))
-    iu = np.triu_indices(n, 1)
-    fig1 = [
-        dict(
-            name="mIT_674neurons",
-            color=np.array([[1, 0, 0]], np.uint8),
-            RDM=squareform(rdm(0.7), checks=False)[None, :],
-        ),
-        dict(
-            name="hITvisStim_316vx",
-            color=np.array([[0, 0, 1]], np.uint8),
-            RDM=squareform(np.mean([b["RDM"] for b in brain], 0).astype(np.float64), checks=False)[None, :],
-        ),
-    ]
-    stim = [
-        dict(
-            category=str(c),
-            human=np.array([[int(i % 6 < 2)]], np.uint8),
-            face=np.array([[int(i % 6 in (1, 3))]], np.uint8),
-            animal=np.array([[int(i % 6 < 4)]], np.uint8),
-            natural=np.array([[int(i % 6 < 5)]], np.uint8),
-            image=g.integers(0, 256, (image_size, image_size, 3), dtype=np.uint8),
-        )
-        for i, c in enumerate(cats)
-    ]
-    labels = np.empty((1, 12), dtype=object)
-    labels[0] = [
-        "animate",
-        "inanim",
-        "human",
-        "nonhumani",
-        "body",
-        "face",
-        "natObj",
-        "artiObj",
-        "rand24",
-        "rand48",
-        "other48",
-        "monkeyape",
-    ]
-    k = np.arange(n) % 6
-    cv = np.stack([k < 4, k >= 4, k < 2, (k >= 2) & (k < 4), np.isin(k, (0, 2)), np.isin(k, (1, 3)), k == 4, k == 5,
-                   g.random(n) < .25, g.random(n) < .5, g.random(n) < .5, g.random(n) < .1], 1).astype(np.uint8)
-    sup = dict(
-        categoryLabels=labels,
-        RDMs_mIT_hIT_fig1=_structs(fig1, (1, 2), ("name", "color", "RDM")),
-        categoryVectors=cv,
-        stimuli_92objs=_structs(stim, (1, n), ("category", "human", "face", "animal", "natural", "image")),
-    )
-    files = {"Kriegeskorte_Neuron2008_supplementalData.mat": sup,
-             "92_brainRDMs.mat": dict(RDMs=_structs(brain, (1, 4, 2), ("RDM", "name", "color"))),
-             "92_behavRDMs.mat": dict(rdms_behav_92=_structs(behav, (1, 16), ("RDM", "name", "color"))),
-             "92_modelRDMs.mat": dict(Models=_structs(models, (1, 8), ("RDM", "color", "name")))}
-    if broken == "wrong_key": files["92_behavRDMs.mat"] = dict(behaviour=files["92_behavRDMs.mat"]["rdms_behav_92"])
-    if broken == "wrong_fields":
-        files["92_modelRDMs.mat"] = dict(
-            Models=_structs([dict(rdm=m["RDM"], label=m["name"]) for m in models], (1, 8), ("rdm", "label"))
-        )
-    for name, content in files.items():
-        if broken == "missing_file" and name == "92_behavRDMs.mat": continue
-        scipy.io.savemat(folder/name, content, do_compression=True)
-    return folder

@@ -268,6 +268,7 @@ def _brick_rows(path: Path, key: str) -> int:
         raise ValueError(f"{str(path)!r}/{key}: expected (n, H, W, 3) images, got shape {shp}")
     return shp[0]
 
+# %% ../../../nbs/data/loaders/15_nsd_synthetic.ipynb #3851af4b
 GAMMAS = ("sqrt", None)
 
 def _check_gamma(gamma):
@@ -276,6 +277,7 @@ def _check_gamma(gamma):
             f"gamma={gamma!r}: expected one of {list(GAMMAS)} ('sqrt': as the paper's code; None: the stored values)"
         )
 
+# %% ../../../nbs/data/loaders/15_nsd_synthetic.ipynb #7b2dfd6c
 def synthetic_images(root: str | Path, # the NSD root
                      subject, # whose colour images to use
                      images, # 0-based image numbers: the common ones first, then the subject's own
