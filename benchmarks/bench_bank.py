@@ -107,7 +107,7 @@ def bench_study(results_root):
     _, t_warm = timed(run_bank, cfg, log=None)
     shutil.rmtree(out, ignore_errors=True)
     return dict(t_train=t_train, t_cold=t_cold, t_warm=t_warm, n_models=len(models),
-                n_layers=table.groupby(["model", "layer"]).ngroups, n_rows=len(table))
+                n_layers=table.groupby(["model", "readout"]).ngroups, n_rows=len(table))
 
 
 def main():

@@ -39,7 +39,7 @@ def main():
                     n_voxels_early=128, n_voxels_mid=128, n_voxels_ventral=128)
     rows.append(("world generation (not part of eval)", time.time() - t, ""))
     with tempfile.TemporaryDirectory() as d:
-        cfg = EvalConfig(width=width, num_classes=64, image_size=size, n_select=n_train, analyses=a.analyses.split(","),
+        cfg = EvalConfig(width=width, n_classes=64, image_size=size, n_select=n_train, analyses=a.analyses.split(","),
                          pca_n_boot=100, device="cpu", results_root=d)
         t, c = time.time(), time.process_time(); s = run_eval(cfg, data=ds, progress=False); total = time.time() - t
         rows.append(
@@ -63,7 +63,7 @@ def main():
                     "results_root",
                     "force",
                     "arch",
-                    "num_classes",
+                    "n_classes",
                     "width",
                     "model_seed",
                     "dataset",

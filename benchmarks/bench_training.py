@@ -41,13 +41,13 @@ def make_images(n, side, seed=0):
 
 def cfg_for(size, batch, dev, full):
     # as the issue: bf16 at 224, fp32 at 64
-    return TrainConfig(arch="custom_cnn", num_classes=64, width=1.0, epochs=2, batch_size=batch, image_size=size,
+    return TrainConfig(arch="custom_cnn", n_classes=64, width=1.0, epochs=2, batch_size=batch, image_size=size,
                        warmup_epochs=1, test_fraction=0.0, checkpoint_every=100, device=str(dev), progress=False,
                        amp=size == 224, compile=bool(full and size == 224 and dev.type == "cuda"), num_workers=2)
 
 
 def bench_ceiling(cfg, dev, steps):
-    model = build_model("custom_cnn", cfg.num_classes, width=cfg.width, seed=0).to(dev).train()
+    model = build_model("custom_cnn", cfg.n_classes, width=cfg.width, seed=0).to(dev).train()
     cl = dev.type == "cuda"
     if cl: model = model.to(memory_format=torch.channels_last)
     net = torch.compile(model) if cfg.compile else model
@@ -55,7 +55,7 @@ def bench_ceiling(cfg, dev, steps):
     crit = nn.CrossEntropyLoss(label_smoothing=0.1)
     x = torch.randn(cfg.batch_size, 3, cfg.image_size, cfg.image_size, device=dev)
     if cl: x = x.contiguous(memory_format=torch.channels_last)
-    y = torch.randint(0, cfg.num_classes, (cfg.batch_size,), device=dev)
+    y = torch.randint(0, cfg.n_classes, (cfg.batch_size,), device=dev)
 
     def step():
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.amp and dev.type == "cuda"):
@@ -122,7 +122,7 @@ def plain_loader(images, labels, cfg, dev):
 
 
 def bench_plain(cfg, images, labels, dev, train_model=True):
-    model = build_model("custom_cnn", cfg.num_classes, width=cfg.width, seed=0).to(dev).train()
+    model = build_model("custom_cnn", cfg.n_classes, width=cfg.width, seed=0).to(dev).train()
     opt, _ = make_optimizer(model, cfg)
     crit = nn.CrossEntropyLoss(label_smoothing=0.1)
     it = iter(plain_loader(images, labels, cfg, dev))
@@ -160,7 +160,7 @@ def main():
     for size, batch, steps in settings:
         cfg = cfg_for(size, batch, dev, args.full)
         images = make_images(steps * batch, round(size / 0.875))
-        labels = np.random.default_rng(0).integers(0, cfg.num_classes, len(images))
+        labels = np.random.default_rng(0).integers(0, cfg.n_classes, len(images))
         r = dict(size=size, batch=batch, steps=steps)
         r["ceiling"] = bench_ceiling(cfg, dev, steps)
         r["visreps"] = bench_visreps(cfg, images, labels)

@@ -12,7 +12,14 @@ import time
 import numpy as np
 import torch
 
-from visreps.data.world import WorldConfig, make_world, render_images, roi_features, sample_design, simulate_responses
+from visreps.data.world import (
+    WorldConfig,
+    make_world,
+    render_images,
+    target_features,
+    sample_design,
+    simulate_responses,
+)
 
 
 def bench(n_images: int, image_size: int, n_subjects: int = 4):
@@ -25,7 +32,9 @@ def bench(n_images: int, image_size: int, n_subjects: int = 4):
     t0 = time.perf_counter()
     images = render_images(design, cfg.image_size, cfg.seed, cfg.pixel_noise)
     t["render"] = time.perf_counter() - t0
-    t0 = time.perf_counter(); feats = roi_features(images, design, cfg); t["roi features"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    feats = target_features(images, design, cfg)
+    t["target features"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     resp = [simulate_responses(feats, design, cfg, s) for s in range(cfg.n_subjects)]
     t["responses"] = time.perf_counter() - t0
@@ -57,7 +66,7 @@ def main():
         base = per_image * n
         print(
             f"| {n} | {px} | {n_pres} | {t['design']:.2f} | {t['render']:.2f} "
-            f"| {t['roi features']:.2f} | {t['responses']:.2f} | "
+            f"| {t['target features']:.2f} | {t['responses']:.2f} | "
             f"{total:.1f} | {cpu:.1f} | {base:.1f} | {base / t['render']:.0f}x |"
         )
 

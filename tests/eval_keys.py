@@ -14,7 +14,7 @@ def eval_keys(ds, results_root, monkeypatch) -> tuple[list[str], str]:
     monkeypatch.setattr(ev, "evaluate_runs", capture)
     cfg = ev.EvalConfig(
         width=0.25,
-        num_classes=4,
+        n_classes=4,
         image_size=64,  # the smallest CustomCNN input is 63 px
         analyses=["rsa"],
         n_select=3,

@@ -20,7 +20,7 @@ def roi_mask(truth: dict, subject: int, name: str) -> np.ndarray:
     "Boolean (X, Y, Z) mask of the region `name` (first atlas that has it)."
     for atlas, names in DEFAULT_LABELS.items():
         if name in names:
-            return truth["rois"][(subject, atlas)] == names.index(name) + 1
+            return truth["targets"][(subject, atlas)] == names.index(name) + 1
     raise KeyError(name)
 
 

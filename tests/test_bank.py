@@ -123,10 +123,10 @@ def tiny(tmp_path_factory):
                 name="cnn",
                 arch="custom_cnn",
                 width=0.1,
-                num_classes=8,
+                n_classes=8,
                 readouts=["conv2.post", "conv5.post", "fc2.post"],
             ),
-            dict(name="r18", arch="resnet18", num_classes=8, readouts=["layer1.0", "layer3.1", "layer4.1"]),
+            dict(name="r18", arch="resnet18", n_classes=8, readouts=["layer1.0", "layer3.1", "layer4.1"]),
         ],
     )
     cfg = vb.BankConfig(
@@ -150,7 +150,7 @@ def test_table_has_reference_columns(tiny):
     t = tiny["table"]
     assert list(t.columns[:len(vb.STUDY_COLUMNS)]) == list(vb.STUDY_COLUMNS)
     n_layers = 2 * 7 + 3 + 3  # two checkpoints (epochs 0, 1) x 7 readouts + 3 + 3
-    assert t.groupby(["model", "layer"]).ngroups == n_layers
+    assert t.groupby(["model", "readout"]).ngroups == n_layers
     assert len(t) == n_layers * 3 * 3 * 3  # poolings x regions x analyses
     ck = t[t.entry == "trained"]
     assert set(ck.task) == {"coarse2"} and set(ck.n_classes) == {2} and set(ck.epoch) == {0.0, 1.0}
@@ -191,7 +191,7 @@ def test_ed_matches_independent_computation(tiny):
     )["layer3.1"].values.astype(np.float64)
     lam = np.clip(np.linalg.eigvalsh(np.cov(f.T)), 0, None)
     want = lam.sum() ** 2 / (lam ** 2).sum()
-    got = t[(t.model == m.name) & (t.layer == "layer3.1") & (t.pooling == "max")]["effective dimensionality"]
+    got = t[(t.model == m.name) & (t.readout == "layer3.1") & (t.pooling == "max")]["effective dimensionality"]
     assert len(got) == 9 and np.allclose(got, want, rtol=1e-4)
 
 
@@ -201,7 +201,7 @@ def test_rerun_skips_finished_and_adds_new(tiny, monkeypatch):
     monkeypatch.setattr(vb, "build_bank_model", lambda m, *a, **k: (built.append(m.name), orig(m, *a, **k))[1])
     bank = dict(
         tiny["bank"],
-        models=tiny["bank"]["models"] + [dict(name="alex", arch="alexnet", num_classes=8, readouts=["conv5.post"])],
+        models=tiny["bank"]["models"] + [dict(name="alex", arch="alexnet", n_classes=8, readouts=["conv5.post"])],
     )
     t2 = vb.run_bank(tiny["cfg"], bank=bank, dataset=tiny["ds"], log=None)
     assert built == ["alex/seed0"]

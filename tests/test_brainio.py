@@ -68,13 +68,13 @@ def test_values_regions_repetitions_single_bin(cache):
     d, m, _ = cache
     raw = _raw(m["assembly"])
     ds = load_brainio_dataset(m["assembly"], image_size=6)
-    assert ds.subjects == ["Chabo", "Tito"] and ds.rois == ["IT", "V4"]
+    assert ds.subjects == ["Chabo", "Tito"] and ds.targets == ["IT", "V4"]
     tito = ds.get("Tito")
     cols = raw["animal"] == "Tito"
     np.testing.assert_allclose(tito.values, raw["data"][:, cols, 0], rtol=0, atol=0)
     assert tito.stimulus_id.values.tolist() == raw["stimulus_id"].tolist()
     np.testing.assert_array_equal(tito.repetition.values, raw["repetition"])  # the assembly's own numbering
-    assert tito.roi.values.tolist() == raw["region"][cols].tolist()
+    assert tito.target.values.tolist() == raw["region"][cols].tolist()
     assert "object_name" in tito.coords and "electrode" in tito.coords  # other coordinates kept
     assert tito.sizes["presentation"] == 5 * 4  # repeats stay presentations
 
@@ -123,7 +123,7 @@ def test_a_folder_of_assemblies_and_the_source_string(cache):
     ds = load_brainio_dataset(d, image_size=6)
     assert sorted(ds.subjects) == ["FreemanZiembaFixture2013-public-m1", "FreemanZiembaFixture2013-public-m2",
                                    "MajajHongFixture2015-public-Chabo", "MajajHongFixture2015-public-Tito"]
-    assert sorted(ds.rois) == ["IT", "V1", "V2", "V4"]
+    assert sorted(ds.targets) == ["IT", "V1", "V2", "V4"]
     one = load_neural_data(f"brainio:{f['assembly']}?time_bins=10-20&image_size=6")
     np.testing.assert_array_equal(one.get("m2").values, _raw(f["assembly"])["data"][:, 2:, 1])
 
@@ -287,7 +287,7 @@ def test_neuroids_without_a_region(cache, tmp_path):
     with pytest.raises(ValueError, match=r"2 neuroid\(s\) have no region.*Chabo_e1.*Tito_e1.*unassigned='drop'"):
         load_brainio_dataset(p, stimulus_set=m["csv"])
     ds = load_brainio_dataset(p, stimulus_set=m["csv"], unassigned="drop", image_size=6)
-    assert ds.rois == ["IT", "V4"]
+    assert ds.targets == ["IT", "V4"]
     keep = np.setdiff1d(np.arange(7), [1, 4])
     got = np.concatenate([ds.get(s).values for s in ds.subjects], axis=1)
     np.testing.assert_array_equal(got, raw["data"][:, keep, 0])

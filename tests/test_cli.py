@@ -46,7 +46,7 @@ def test_console_script_lists_commands_and_options(capsys):
     (["world", "n_levls=3"], "Unknown WorldJob key(s) ['n_levls']"),
     (["world", "image_size=0"], "image_size=0: expected an integer between 32 and 224"),
     (["world", "n_levels=-2"], "n_levels=-2: expected an integer between 1 and 8"),
-    (["world", "rois=[early, IT]"], "unknown: ['IT']"),
+    (["world", "targets=[early, IT]"], "unknown: ['IT']"),
     (["world", "seed=abc"], "WorldJob.seed='abc': expected an integer"),
     (["world", "n_levels"], "'n_levels' is not of the form key=value"),
     (["book", "bild=false"], "Unknown BookConfig key(s) ['bild']"),

@@ -51,7 +51,7 @@ def run(argv):
 
 
 def EV(r):
-    return [f"dataset={r / 'w'}", "width=0.25", "num_classes=4", "n_select=16", "n_boot=5", "device=cpu",
+    return [f"dataset={r / 'w'}", "width=0.25", "n_classes=4", "n_select=16", "n_boot=5", "device=cpu",
             f"results_root={r / 'res'}", "analyses=[rsa]"]
 
 
@@ -69,7 +69,7 @@ CASES = [
         "notds' is not empty and not a visreps data set",
     ),
     ("eval", lambda r: EV(r) + ["subjects=[subj09]"], "subjects=['subj09']"),
-    ("eval", lambda r: EV(r) + ["rois=[V9]"], "rois=['V9']"),
+    ("eval", lambda r: EV(r) + ["targets=[V9]"], "targets=['V9']"),
     ("eval", lambda r: EV(r) + ["readouts=[fc9]"], "['fc9']"),
     ("eval", lambda r: EV(r) + ["device=gpu0"], "device='gpu0'"),
     ("eval", lambda r: EV(r) + ["model_name=../../evil"], "model_name='../../evil'"),
@@ -93,13 +93,13 @@ CASES = [
     ("eval", lambda r: EV(r)[1:] + [f"dataset={r / 'nan'}"], "responses_subj01.nc: 1 non-finite values"),
     (
         "train",
-        lambda r: [f"dataset={r / 'w'}", f"labels={r / 'bad.csv'}", "num_classes=4", f"out_dir={r / 't'}"],
+        lambda r: [f"dataset={r / 'w'}", f"labels={r / 'bad.csv'}", "n_classes=4", f"out_dir={r / 't'}"],
         "bad.csv",
     ),
     ("train", lambda r: [f"dataset={r / 'w'}", "labels=column:nope", f"out_dir={r / 't'}"], "labels='column:nope'"),
     ("train", lambda r: ["epochs=two"], "epochs='two'"),
     ("labels", lambda r: [f"dataset={r / 'w'}", "readout=fc9", f"out_dir={r / 'l'}"], "['fc9']"),
-    ("labels", lambda r: ["n_classes=[1]"], "n_classes=1"),
+    ("labels", lambda r: ["granularities=[1]"], "n_classes=1"),
     ("bank", lambda r: [f"bank={r / 'missing.yaml'}"], "missing.yaml"),
     ("bank", lambda r: ["analyses=[x]"], "analyses=['x']"),
     ("sweep", lambda r: [str(r / "nope.yaml")], "nope.yaml"),
@@ -133,15 +133,15 @@ if not torch.cuda.is_available():  # device=cuda on a machine without a GPU
             ),
             (
                 "train",
-                lambda r: [f"dataset={r / 'w'}", "num_classes=4", "epochs=1", "device=cuda", f"out_dir={r / 'tc'}"],
+                lambda r: [f"dataset={r / 'w'}", "n_classes=4", "epochs=1", "device=cuda", f"out_dir={r / 'tc'}"],
             ),
             (
                 "labels",
                 lambda r: [
                     f"dataset={r / 'w'}",
                     "width=0.25",
-                    "num_classes=4",
-                    "n_classes=[2]",
+                    "n_classes=4",
+                    "granularities=[2]",
                     "device=cuda",
                     f"out_dir={r / 'lc'}",
                 ],
@@ -185,7 +185,7 @@ def test_documented_defaults_are_valid(name):
 def test_default_dataset_world_works_for_eval(tmp_path):
     "`dataset` left at its default ('world'), sized down through dataset_options."
     opts = [f"dataset_options.{k}={v}" for k, v in TINY.items()]
-    rc, out, err = run(["eval", *opts, "width=0.25", "num_classes=4", "n_select=16", "n_boot=5", "device=cpu",
+    rc, out, err = run(["eval", *opts, "width=0.25", "n_classes=4", "n_select=16", "n_boot=5", "device=cpu",
                         "analyses=[rsa]", "image_size=64", f"results_root={tmp_path}"])
     assert rc == 0, err
     assert "1 run(s) written" in out
@@ -195,8 +195,18 @@ def test_default_dataset_world_works_for_train_and_labels(tmp_path):
     ("`dataset` left at its default ('world') for `visreps labels` "
      "and `visreps train`, sized down through dataset_options.")
     opts = [f"dataset_options.{k}={v}" for k, v in TINY.items()]
-    rc, out, err = run(["labels", *opts, "width=0.25", "num_classes=4", "n_classes=[2]", "device=cpu", "image_size=64",
-                        f"out_dir={tmp_path / 'labels'}"])
+    rc, out, err = run(
+        [
+            "labels",
+            *opts,
+            "width=0.25",
+            "n_classes=4",
+            "granularities=[2]",
+            "device=cpu",
+            "image_size=64",
+            f"out_dir={tmp_path / 'labels'}",
+        ]
+    )
     assert rc == 0, err
     assert (tmp_path / "labels" / "pca_labels_2.csv").exists()
     rc, out, err = run(
@@ -204,7 +214,7 @@ def test_default_dataset_world_works_for_train_and_labels(tmp_path):
             "train",
             *opts,
             "width=0.125",
-            "num_classes=2",
+            "n_classes=2",
             "epochs=1",
             "batch_size=16",
             "device=cpu",

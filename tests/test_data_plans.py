@@ -109,18 +109,18 @@ def test_the_plan_source_strings_load_on_native_fixtures(tmp_path):
     for src in t["evaluate_tvsd"]:
         ds = load_neural_data(local(src), image_size=8)
         (m,) = ds.subjects
-        assert m in ("monkeyF", "monkeyN") and sorted(ds.rois) == ["IT", "V1", "V4"]
+        assert m in ("monkeyF", "monkeyN") and sorted(ds.targets) == ["IT", "V1", "V4"]
         assert ds.attrs["test_ids"] == tv[m[-1]]["test_ids"] and ds.stimuli.images_for(
             ds.attrs["test_ids"][:1]
         ).shape == (1, 8, 8, 3)
     majaj, freeman = sorted(t["evaluate_brainio"], key=lambda s: "Freeman" in s)
     ds = load_neural_data(local(majaj), image_size=6)
-    assert ds.subjects == ["MajajHong2015-public"] and ds.rois == ["IT", "V4"] and len(ds.attrs["test_ids"]) == 3
+    assert ds.subjects == ["MajajHong2015-public"] and ds.targets == ["IT", "V4"] and len(ds.attrs["test_ids"]) == 3
     import h5py
     with h5py.File(mh["assembly"], "r") as f: raw = f["data"][()][:, :, 0].T  # stored neuroid first
     np.testing.assert_array_equal(ds.get("MajajHong2015-public").values, raw)
     ds = load_neural_data(local(freeman), image_size=6)
-    assert ds.rois == ["V1", "V2"]
+    assert ds.targets == ["V1", "V2"]
     import zipfile, io
     from PIL import Image
     with zipfile.ZipFile(ap["zip"]) as z, Image.open(io.BytesIO(z.read("img004.png"))) as im:

@@ -32,8 +32,8 @@ def net():
     )
 
 
-def _check(tab, rois, n_test):
-    assert set(tab.target) == set(rois) and (tab.n_stimuli == n_test).all()
+def _check(tab, targets, n_test):
+    assert set(tab.target) == set(targets) and (tab.n_stimuli == n_test).all()
     assert np.isfinite(tab.value).all()
 
 
@@ -62,7 +62,7 @@ def test_nsd_synthetic_behind_nsd(net, tmp_path):
     write_nsd_synthetic_fixture(tmp_path, n_subjects=1, n_images=10, n_common=7, n_trials=20, image_shape=(16, 24))
     tab = score_model(
         net,
-        f"nsd-synthetic:{tmp_path}?nsd_train=true&roi=[early]&n_images=10&n_common=7&verbose=false&progress=false&image_size=16",
+        f"nsd-synthetic:{tmp_path}?nsd_train=true&target=[early]&n_images=10&n_common=7&verbose=false&progress=false&image_size=16",
         analyses=("rsa", "encoding"),
         **FAST,
     )
@@ -122,5 +122,5 @@ def test_the_evaluate_notebook_runs_unchanged_on_a_native_source(tmp_path):
     assert rs.run_ids()
     recs = pd.concat([pd.DataFrame(rs.read_run(r)["records"]) for r in rs.run_ids()])
     test = recs[recs.split == "test"]
-    assert set(test.roi) == {"IT", "V4"} and set(test.subject) == {"MajajHong2015-public"}
+    assert set(test.target) == {"IT", "V4"} and set(test.subject) == {"MajajHong2015-public"}
     assert (test.n_stimuli == 4).all() and np.isfinite(test.value).all()

@@ -27,7 +27,7 @@ def make_world(n_images=80, n_features=12, n_voxels=30, noise=2.0, seed=0):
     order = np.concatenate([rng.permutation(n_images) for _ in range(reps)])
     rep = np.repeat(np.arange(reps), n_images)
     data = signal[order] + noise * rng.normal(size=(n_images * reps, n_voxels))
-    resp = dataset.make_responses(data, ids[order], rep, roi=["ventral"] * n_voxels, subject="s1", session=rep)
+    resp = dataset.make_responses(data, ids[order], rep, target=["ventral"] * n_voxels, subject="s1", session=rep)
     X = xr.DataArray(feats, dims=("stimulus", "feature"), coords={"stimulus": ids})
     return X, resp, signal, ids
 
@@ -41,7 +41,7 @@ def test_single_trials_vs_averaged():
     avg_te = dataset.average_repetitions(te)
     averaged = encoding_score(X, tr, X, avg_te, device="cpu", dtype="float64")
     # scores come back over neuroids with the container's coordinates
-    assert single.r.dims == ("neuroid",) and list(single.r["roi"].values) == ["ventral"] * 30
+    assert single.r.dims == ("neuroid",) and list(single.r["target"].values) == ["ventral"] * 30
     # averaging three repeats divides the noise variance by 3: held-out r must go up
     assert averaged.mean > single.mean + 0.1
     # and it cannot beat the noise-implied bound by more than sampling error
@@ -74,7 +74,7 @@ def test_cross_decomposition_on_container():
     Z = rng.normal(size=(n_images, 2)) * [3, 2]
     feats = Z @ rng.normal(size=(2, 40)) + rng.normal(size=(n_images, 40))
     data = np.repeat(Z @ rng.normal(size=(2, 25)), 2, axis=0) + rng.normal(size=(2 * n_images, 25))
-    resp = dataset.make_responses(data, np.repeat(ids, 2), np.tile([0, 1], n_images), roi=["V4"] * 25, subject="s2")
+    resp = dataset.make_responses(data, np.repeat(ids, 2), np.tile([0, 1], n_images), target=["V4"] * 25, subject="s2")
     X = xr.DataArray(feats, dims=("stimulus", "feature"), coords={"stimulus": ids})
     cd = cross_decompose(X, resp, n_components=4, n_folds=8, device="cpu")
     assert (cd.test_r[:, :2] > 0.7).all()

@@ -26,7 +26,7 @@ def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("eval")
     path = make_world(0, **WORLD).save(root / "brain")
     train_path = make_world(1, n_levels=6, n_subjects=1, n_train_per_subject=481, n_test=1, image_size=64,
-                            rois=["early"], n_voxels_early=4).save(root / "train_world")
+                            targets=["early"], n_voxels_early=4).save(root / "train_world")
     return root, path, train_path
 
 
@@ -36,7 +36,7 @@ def checkpoints(world):
     root, _, train_path = world
     out = {}
     for name, K, col, epochs in (("coarse", 2, "level1", 4), ("fine", 64, "category", 4)):
-        cfg = TrainRunConfig(num_classes=K, epochs=epochs, dataset=str(train_path), labels=f"column:{col}",
+        cfg = TrainRunConfig(n_classes=K, epochs=epochs, dataset=str(train_path), labels=f"column:{col}",
                              out_dir=str(root / f"train_{name}"), **TRAIN)
         summary = run_train(cfg)
         assert f"K={K}" in summary and str(root) in summary
@@ -52,7 +52,7 @@ def rsa_results(world, checkpoints):
     res = root / "results"
     run_eval(
         EvalConfig(
-            width=0.25, num_classes=64, model_seed=1, dataset=str(path), analyses=["rsa"], results_root=str(res), **EVAL
+            width=0.25, n_classes=64, model_seed=1, dataset=str(path), analyses=["rsa"], results_root=str(res), **EVAL
         ),
         progress=False,
     )
@@ -67,7 +67,7 @@ def rsa_results(world, checkpoints):
 
 def test_known_structure(rsa_results):
     df = rsa_results
-    test = df[df.split == "test"].set_index(["model", "subject", "roi"])
+    test = df[df.split == "test"].set_index(["model", "subject", "target"])
     print(test[["readout", "value", "ci_low", "ci_high", "ceiling", "normalized"]].round(3).to_string())
     for model in ("custom_cnn-untrained-s1", "train_coarse", "train_fine"):
         for s in ("subj01", "subj02"):
@@ -90,7 +90,7 @@ def test_known_structure(rsa_results):
         )
         # early readouts match early cortex better than late ones; the reverse for ventral (trained)
         sel = df[(df.split == "select") & (df.model == "train_coarse") & (df.subject == s)].pivot(
-            index="readout", columns="roi", values="value"
+            index="readout", columns="target", values="value"
         )
         assert sel.loc["conv1.post", "early"] > sel.loc["fc2.post", "early"]
         assert sel.loc["fc2.post", "ventral"] > sel.loc["conv1.post", "ventral"]
@@ -109,11 +109,11 @@ def test_bootstrap_arrays_match_records(world, rsa_results):
     store = ResultsStore(root / "results")
     row = rsa_results[(rsa_results.split == "test")].iloc[0]
     arr = store.load_arrays(row.run_id)
-    dist = arr[f"bootstrap__{row.roi}"]
+    dist = arr[f"bootstrap__{row.target}"]
     assert len(dist) == EVAL["n_boot"]
     np.testing.assert_allclose(np.percentile(dist, [2.5, 97.5]), [row.ci_low, row.ci_high])
     readouts = arr["readouts"].tolist()
-    assert len(readouts) == 14 and readouts[int(np.argmax(arr[f"select__{row.roi}"]))] == row.readout
+    assert len(readouts) == 14 and readouts[int(np.argmax(arr[f"select__{row.target}"]))] == row.readout
 
 
 def test_all_analyses_reproducible_and_resumable(world, checkpoints, monkeypatch):
@@ -147,7 +147,7 @@ def test_all_analyses_reproducible_and_resumable(world, checkpoints, monkeypatch
     clean = run_eval(cfg.replace(results_root=str(root / "clean")), progress=False)
     assert len(clean.written) == 4
     a, b = ResultsStore(root / "resume").load(), ResultsStore(root / "clean").load()
-    key = ["subject", "analysis", "roi", "metric", "readout", "split"]
+    key = ["subject", "analysis", "target", "metric", "readout", "split"]
     cols = key + ["value", "ci_low", "ci_high", "ceiling", "normalized"]
     pd.testing.assert_frame_equal(
         a[cols].sort_values(key).reset_index(drop=True), b[cols].sort_values(key).reset_index(drop=True)
@@ -156,7 +156,7 @@ def test_all_analyses_reproducible_and_resumable(world, checkpoints, monkeypatch
     t = a[a.split == "test"]
     assert set(t.analysis) == {"rsa", "encoding", "pls", "pca_reconstruction"}
     assert ((t.ci_low <= t.value) & (t.value <= t.ci_high) | t.ci_low.isna()).all()
-    enc = t[t.analysis == "encoding"].set_index(["subject", "roi"])
+    enc = t[t.analysis == "encoding"].set_index(["subject", "target"])
     assert (enc.value > 0).all() and (enc.normalized > enc.value).all()
     # forcing recomputes a finished run and gives the same numbers
     forced = run_eval(cfg.replace(force=True, analyses=["rsa"]), progress=False)
@@ -171,8 +171,8 @@ def test_bad_checkpoint_and_data(world, checkpoints, tmp_path):
     import torch
     root, path, _ = world
     base = dict(dataset=str(path), results_root=str(tmp_path), **EVAL)
-    with pytest.raises(ValueError, match="holds a network with num_classes=2, but the config asks for num_classes=64"):
-        run_eval(EvalConfig(checkpoint=str(checkpoints["coarse"]), num_classes=64, **base), progress=False)
+    with pytest.raises(ValueError, match="holds a network with n_classes=2, but the config asks for n_classes=64"):
+        run_eval(EvalConfig(checkpoint=str(checkpoints["coarse"]), n_classes=64, **base), progress=False)
     bad = tmp_path / "bad.pt"
     st = torch.load(checkpoints["coarse"], weights_only=True)
     st["config"]["width"] = 0.5  # the weights are of a width-0.25 network
@@ -183,5 +183,5 @@ def test_bad_checkpoint_and_data(world, checkpoints, tmp_path):
         run_eval(EvalConfig(checkpoint=str(tmp_path / "missing.pt"), **base), progress=False)
     with pytest.raises(FileNotFoundError, match="no such folder"):
         run_eval(EvalConfig(width=0.25, dataset=str(tmp_path / "nowhere"), results_root=str(tmp_path)), progress=False)
-    with pytest.raises(ConfigError, match=r"rois=\['early', 'V4'\]: ROI\(s\) \['V4'\] not in the data"):
-        run_eval(EvalConfig(width=0.25, rois=["early", "V4"], **base), progress=False)
+    with pytest.raises(ConfigError, match=r"targets=\['early', 'V4'\]: ROI\(s\) \['V4'\] not in the data"):
+        run_eval(EvalConfig(width=0.25, targets=["early", "V4"], **base), progress=False)

@@ -24,7 +24,7 @@ def eval_args(world, root):
         "eval",
         f"dataset={world}",
         "width=0.25",
-        "num_classes=4",
+        "n_classes=4",
         "n_select=16",
         "n_boot=5",
         "device=cpu",

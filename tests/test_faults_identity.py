@@ -17,7 +17,7 @@ TINY = dict(n_levels=2, n_subjects=1, n_train_per_subject=24, n_test=16, image_s
 
 
 def eval_args(data, root, *more):
-    return ["eval", f"dataset=folder:{data}", "width=0.25", "num_classes=4", "n_select=16", "n_boot=5", "device=cpu",
+    return ["eval", f"dataset=folder:{data}", "width=0.25", "n_classes=4", "n_select=16", "n_boot=5", "device=cpu",
             "batch_size=8", "analyses=[rsa,pca_reconstruction]", "pca_ks=[2,4]", f"results_root={root}", *more]
 
 

@@ -76,7 +76,7 @@ def test_a_truncated_nsd_file_is_named(tmp_path, which):
     f = dict(expdesign=lay.expdesign, stimuli=lay.stimuli, beta=lay.beta_file(1, 1, "hdf5"))[which]
     _cut(f)
     with pytest.raises(DataError, match=f"{f.name}' is not readable: truncated or damaged"):
-        load_nsd_dataset(tmp_path / "nsd", subjects=[1], roi="ventral", progress=False, verbose=False)
+        load_nsd_dataset(tmp_path / "nsd", subjects=[1], target="ventral", progress=False, verbose=False)
 
 
 @pytest.mark.parametrize("which", ["mua", "images"])
@@ -181,7 +181,7 @@ def test_images_of_another_range_or_type_are_refused_in_one_sentence(world_folde
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
-EO = ["width=0.25", "num_classes=8", "image_size=64", "n_select=30", "projection=64", "n_boot=20",
+EO = ["width=0.25", "n_classes=8", "image_size=64", "n_select=30", "projection=64", "n_boot=20",
       "n_ceiling_splits=2", "device=cpu", "analyses=[rsa]", "readouts=[conv1.post,fc2.post]"]
 
 
@@ -214,7 +214,7 @@ def test_responses_in_other_units_score_as_in_usual_ones(scored_world, tmp_path,
     w = _responses_times(scored_world / "w", tmp_path / "w", lambda da: da * factor)
     rc, err = run(["eval", f"dataset={w}", *EO, f"results_root={tmp_path / 'S'}"])
     assert rc == 0, err
-    cols = ["subject", "roi", "readout", "split", "metric", "value", "ceiling"]
+    cols = ["subject", "target", "readout", "split", "metric", "value", "ceiling"]
     def scores(root): return ResultsStore(root).load()[cols].sort_values(cols[:5]).reset_index(drop=True)
     ref, got = scores(scored_world / "S"), scores(tmp_path / "S")
     assert len(got) == len(ref) > 0
@@ -224,10 +224,10 @@ def test_responses_in_other_units_score_as_in_usual_ones(scored_world, tmp_path,
 @pytest.mark.parametrize("where", ["all", "mid"])
 def test_constant_responses_are_named_not_blamed_on_n_select(scored_world, tmp_path, where):
     def flat(da):
-        da[:, (da.roi.values == where) if where != "all" else slice(None)] = 3.0
+        da[:, (da.target.values == where) if where != "all" else slice(None)] = 3.0
         return da
     w = _responses_times(scored_world / "w", tmp_path / "w", flat)
     rc, err = run(["eval", f"dataset={w}", *EO, f"results_root={tmp_path / 'S'}"])
-    roi = "early" if where == "all" else where
-    assert rc == 2 and f"subject 'subj01': every response of ROI '{roi}' is 3 (constant responses)" in err, err
+    target = "early" if where == "all" else where
+    assert rc == 2 and f"subject 'subj01': every response of ROI '{target}' is 3 (constant responses)" in err, err
     assert "n_select" not in err and len(err.strip().splitlines()) == 1

@@ -56,7 +56,7 @@ def test_numbers_are_decimal():
 @pytest.mark.parametrize("where", ["config", "plan", "value"])
 def test_alias_bomb_fails_at_once_naming_the_file(tmp_path, where):
     f = tmp_path / "bomb.yaml"
-    f.write_text(f"rois: {bomb()}\n" if where == "config" else f"name: p\nstages: []\ndefaults:\n  seed: {bomb()}\n")
+    f.write_text(f"targets: {bomb()}\n" if where == "config" else f"name: p\nstages: []\ndefaults:\n  seed: {bomb()}\n")
     argv = {"config": ["world", "--config", str(f)],
             "plan": ["sweep", str(f), "--dry-run", f"--results-root={tmp_path / 'r'}"],
             "value": ["sweep", "demo", "--dry-run", f"--results-root={tmp_path / 'r'}", f"seed={bomb(6)}"]}[where]
@@ -79,7 +79,7 @@ def test_a_bad_seed_names_the_key(seed):
     assert rc == 2 and f"WorldJob.seed={seed}: expected a seed, an integer from 0 to 2**63 - 1" in err, err
 
 
-@pytest.mark.parametrize("key", ["subjects", "rois", "readouts"])
+@pytest.mark.parametrize("key", ["subjects", "targets", "readouts"])
 def test_an_empty_subset_is_not_all(key):
     from visreps.core.config import ConfigError
     from visreps.study.evaluate import EvalConfig

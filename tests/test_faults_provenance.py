@@ -1,7 +1,7 @@
 """What a training run was trained on (issue 23 item 3): `visreps train` writes `provenance.json` (the data set's name,
 source and content id, the stimuli trained on, the label file or column with its K, image size, seeds, version, commit),
-refuses labels with K classes when `num_classes` is not K, and takes `num_classes` from the labels when it is left out
-(before, an omitted `num_classes` trained a 1000-way network on K labels)."""
+refuses labels with K classes when `n_classes` is not K, and takes `n_classes` from the labels when it is left out
+(before, an omitted `n_classes` trained a 1000-way network on K labels)."""
 import contextlib
 import io
 import json
@@ -42,10 +42,10 @@ def world(tmp_path_factory):
 def test_labels_with_k_classes_and_another_num_classes_are_refused(world, tmp_path, labels):
     r, path, _ = world
     labels = labels if labels.startswith("column:") else str(r / labels)
-    rc, out, err = run(["train", f"dataset={path}", f"labels={labels}", "num_classes=8", *TRAIN,
+    rc, out, err = run(["train", f"dataset={path}", f"labels={labels}", "n_classes=8", *TRAIN,
                         f"out_dir={tmp_path / 't'}"])
     assert rc == 2, (out, err)
-    assert f"num_classes=8: the labels {labels!r} have K=4 classes; give num_classes=4" in err
+    assert f"n_classes=8: the labels {labels!r} have K=4 classes; give n_classes=4" in err
     assert not (tmp_path / "t").exists()
 
 
@@ -55,7 +55,7 @@ def test_a_train_run_records_what_it_was_trained_on(world, tmp_path):
     assert rc == 0, err
     assert "K=4" in out
     ck = load_train_state(tmp_path / "t" / "checkpoints" / "last.pt")
-    assert ck["config"]["num_classes"] == 4  # taken from the labels
+    assert ck["config"]["n_classes"] == 4  # taken from the labels
     prov = json.loads((tmp_path / "t" / "provenance.json").read_text())
     assert prov["data"] == dict(name=ds.name, stimuli=ds.stimuli.content_id, n_stimuli=len(ds.stimuli),
                                 source=str(path), image_options=None)
@@ -132,7 +132,7 @@ def test_an_evaluation_on_stimuli_the_network_was_trained_on_is_refused_unless_a
     from visreps.training.trainer import TrainConfig, split_indices, train
     r, path, ds = world
     ids = ds.stimuli.stimulus_id
-    cfg = TrainConfig(num_classes=4, width=0.125, epochs=1, batch_size=16, device="cpu", image_size=64, progress=False)
+    cfg = TrainConfig(n_classes=4, width=0.125, epochs=1, batch_size=16, device="cpu", image_size=64, progress=False)
     train(cfg, ds.stimuli.images_for(ids), ds.stimuli.metadata.category.values, tmp_path / "t",
           provenance=dict(stimulus_ids=ids))
     trained = set(ids[split_indices(len(ids), cfg.test_fraction, cfg.split_seed)[0].numpy()].tolist())
@@ -175,7 +175,7 @@ def test_pca16_and_fine16_cli_runs_are_told_apart_by_their_records(tmp_path):
     from visreps.study.results import ResultsStore
     path = make_world(0, **dict(TINY, n_levels=4, n_train_per_subject=48)).save(tmp_path / "w")
     assert load_dataset(path).stimuli.metadata.category.max() == 15
-    rc, out, err = run(["labels", f"dataset={path}", "n_classes=[16]", "width=0.125", "image_size=64", "device=cpu",
+    rc, out, err = run(["labels", f"dataset={path}", "granularities=[16]", "width=0.125", "image_size=64", "device=cpu",
                         f"out_dir={tmp_path / 'labels'}"])
     assert rc == 0, err
     for name, labels in (("pca16", tmp_path / "labels" / "pca_labels_16.csv"), ("fine16", "column:category")):

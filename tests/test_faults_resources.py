@@ -27,9 +27,9 @@ from visreps.training.trainer import load_train_state
 
 WO = ["n_levels=3", "n_subjects=2", "n_train_per_subject=40", "n_test=20", "image_size=32",
       "n_voxels_early=16", "n_voxels_mid=16", "n_voxels_ventral=16"]
-EO = ["width=0.25", "num_classes=8", "image_size=64", "n_select=30", "projection=64", "n_boot=20",
+EO = ["width=0.25", "n_classes=8", "image_size=64", "n_select=30", "projection=64", "n_boot=20",
       "n_ceiling_splits=2", "device=cpu", "analyses=[rsa]", "readouts=[conv1.post,fc2.post]"]
-TRAIN = ["labels=column:category", "num_classes=8", "width=0.125", "epochs=1", "batch_size=16", "device=cpu",
+TRAIN = ["labels=column:category", "n_classes=8", "width=0.125", "epochs=1", "batch_size=16", "device=cpu",
          "image_size=64", "progress=false"]
 
 

@@ -46,7 +46,7 @@ SCRIPT = textwrap.dedent('''
 
 OVERRIDES = [
     "arch=custom_cnn",
-    "num_classes=4",
+    "n_classes=4",
     "width=0.125",
     "epochs=3",
     "batch_size=16",

@@ -76,7 +76,7 @@ def test_lite_checkpoint_round_trip(tmp_path):
     m = build_model("efficientnet_lite0", pretrained=True).eval()
     save_checkpoint(tmp_path/"lite0.pt", m, {"note": "x"})
     b = load_model_from_checkpoint(tmp_path/"lite0.pt")
-    assert model_config(b) == {"arch": "efficientnet_lite0", "num_classes": 1000, "image_size": 224, "pretrained": True}
+    assert model_config(b) == {"arch": "efficientnet_lite0", "n_classes": 1000, "image_size": 224, "pretrained": True}
     x = torch.randn(1, 3, 224, 224)
     with torch.no_grad(): torch.testing.assert_close(b(x), m(x))
     assert list(readout_points(b)) == [f"block{i}" for i in range(16)] + ["head"]
@@ -103,7 +103,7 @@ def test_torchvision_and_timm_architectures(tmp_path):
     torch.save(a.state_dict(), tmp_path/"mnv3.pth")
     b = build_model("torchvision:mobilenet_v3_small", 5, weights=tmp_path/"mnv3.pth")
     assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
-    assert model_config(b) == {"arch": "torchvision:mobilenet_v3_small", "num_classes": 5}
+    assert model_config(b) == {"arch": "torchvision:mobilenet_v3_small", "n_classes": 5}
     # any other network: its blocks and the pooled head, not the logits (`block_readouts`)
     assert list(readout_points(b)) == [f"features.{i}" for i in range(13)] + ["avgpool"]
     # zoo family: zoo names

@@ -97,7 +97,9 @@ def test_roi_lists_hemispheres_and_label_tables(nsd_tree, capsys):
     out = capsys.readouterr().out
     v1v, early = roi_mask(truth, 1, "V1v"), roi_mask(truth, 1, "early")
     assert f"V1v (prf-visualrois, hemisphere=both): {int(v1v.sum())} voxels" in out
-    assert (da.roi.values == "V1v").sum() == v1v.sum() and (da.roi.values == "early").sum() == (early & ~v1v).sum()
+    assert (da.target.values == "V1v").sum() == v1v.sum() and (da.target.values == "early").sum() == (
+        early & ~v1v
+    ).sum()
     left = truth["hemisphere"][da.x.values, da.y.values, da.z.values] == 1
     np.testing.assert_array_equal(da.hemisphere.values, np.where(left, "lh", "rh"))
     lh = load_nsd_responses(root, 1, "early", sessions=[1], hemisphere="lh", progress=False, verbose=False)
@@ -108,7 +110,7 @@ def test_roi_lists_hemispheres_and_label_tables(nsd_tree, capsys):
     lt.write_text("0 Unknown\n1 PPA\n2 OPA\n3 RSC\n")
     try:
         da = load_nsd_responses(root, 2, "PPA", sessions=[1], zscore=False, progress=False, verbose=False)
-        assert da.sizes["neuroid"] == (truth["rois"][(2, "floc-places")] == 1).sum()
+        assert da.sizes["neuroid"] == (truth["targets"][(2, "floc-places")] == 1).sum()
     finally:
         lt.write_text(keep)
 
@@ -153,7 +155,7 @@ def test_cache_second_load_reads_no_betas(nsd_tree, tmp_path, monkeypatch):
     monkeypatch.setattr(nsd, "read_session_betas", boom)
     b = load_nsd_responses(root, 1, "lateral", cache_dir=tmp_path, progress=False, verbose=False)
     np.testing.assert_array_equal(a.values, b.values)
-    assert list(b.roi.values) == list(a.roi.values) and b.attrs["manifest"] == a.attrs["manifest"]
+    assert list(b.target.values) == list(a.target.values) and b.attrs["manifest"] == a.attrs["manifest"]
     with pytest.raises(AssertionError, match="betas were read"):  # other options: another cache entry
         load_nsd_responses(root, 1, "lateral", sessions=[1], cache_dir=tmp_path, progress=False, verbose=False)
 
@@ -203,11 +205,11 @@ def test_errors_name_the_path(nsd_tree, tmp_path):
 def test_one_dispatcher_for_every_source(nsd_tree, tmp_path):
     from visreps.data.sources import load_neural_data
     root, truth = nsd_tree
-    ds = load_neural_data(f"nsd:{root}", subjects=[1, 2], roi="ventral", progress=False, verbose=False)
+    ds = load_neural_data(f"nsd:{root}", subjects=[1, 2], target="ventral", progress=False, verbose=False)
     assert ds.subjects == ["subj01", "subj02"]
     np.testing.assert_allclose(ds.get("subj01").values, expected_responses(truth, 1, "ventral", [1, 2, 3]), atol=2e-6)
     ds.save(tmp_path/"as_folder")
-    assert load_neural_data(str(tmp_path/"as_folder")).rois == ["ventral"]
+    assert load_neural_data(str(tmp_path/"as_folder")).targets == ["ventral"]
     small = dict(n_levels=2, image_size=32, n_subjects=2, n_train_per_subject=8, n_test=4, n_reps=2,
                  n_voxels_early=4, n_voxels_mid=4, n_voxels_ventral=4)
     w = load_neural_data(f"world:{tmp_path/'world'}", **small)

@@ -29,7 +29,7 @@ def tree(tmp_path_factory):
 
 
 def _mask(nsd, subject, name):
-    return nsd["rois"][(subject, "streams")] == DEFAULT_LABELS["streams"].index(name) + 1
+    return nsd["targets"][(subject, "streams")] == DEFAULT_LABELS["streams"].index(name) + 1
 
 
 def _expected(nsd, syn, subject, name, zscore=True):
@@ -124,7 +124,7 @@ def test_nsd_train_is_one_parameter(tree):
         ds.stimuli.images_for([nsd_id])[0], _fit_square(Image.fromarray(nsd["images"][int(nsd_id)]), 8)
     )
     via_source = load_neural_data(
-        f"nsd-synthetic:{root}?nsd_train=true&roi=early&n_images={N_IMAGES}&n_common={N_COMMON}&verbose=false&image_size=8&progress=false"
+        f"nsd-synthetic:{root}?nsd_train=true&target=early&n_images={N_IMAGES}&n_common={N_COMMON}&verbose=false&image_size=8&progress=false"
     )
     np.testing.assert_array_equal(via_source.get("subj01").values, da.values)
 
@@ -156,7 +156,7 @@ def test_cache_round_trip_and_nothing_half_written(tree, tmp_path):
     b = load_nsd_synthetic_responses(root, 1, "ventral", cache_dir=cache, **KW)
     np.testing.assert_array_equal(a.values, b.values)
     assert b.stimulus_id.values.tolist() == a.stimulus_id.values.tolist()
-    for c in ("repetition", "one_back", "image", "roi", "neuroid_id"):
+    for c in ("repetition", "one_back", "image", "target", "neuroid_id"):
         np.testing.assert_array_equal(b[c].values, a[c].values)
     with pytest.raises(ValueError, match="lists 31"):  # design longer than the betas: no cache file appears
         bad = tmp_path/"badroot"

@@ -20,7 +20,7 @@ def _recordings(n=40, n_rep=2, n_vox=12, seed=0):
 
 def test_one_subject_without_a_test_set_says_what_to_set():
     images, R = _recordings()
-    ds = visreps.make_dataset(images, R, roi="IT", test_fraction=0.25)
+    ds = visreps.make_dataset(images, R, target="IT", test_fraction=0.25)
     bare = NeuralDataset(ds.name, ds.responses, ds.stimuli)  # as a hand-made one-subject set without attrs['test_ids']
     with pytest.raises(DataError, match=r"0 held-out .* attrs\['test_ids'\] .*make_dataset"):
         evaluation_test_ids(bare, bare.subjects)
@@ -37,7 +37,7 @@ def test_make_dataset_prints_the_draw(capsys):
 def test_score_model_on_one_subject_and_on_rdms():
     torch = pytest.importorskip("torch")
     images, R = _recordings()
-    ds = visreps.make_dataset(images, R, roi="IT", subject="me", test_fraction=0.25)
+    ds = visreps.make_dataset(images, R, target="IT", subject="me", test_fraction=0.25)
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(2),
                                 torch.nn.Flatten(), torch.nn.Linear(16, 6))
@@ -59,10 +59,10 @@ def test_command_line_takes_the_source_strings(tmp_path):
     (tmp_path / "imgs").mkdir()
     for i, im in enumerate(images): Image.fromarray(im).save(tmp_path / "imgs" / f"pic{i:02d}.png")
     np.save(tmp_path / "resp.npy", R)
-    src = f"images:{tmp_path / 'imgs'}?responses={tmp_path / 'resp.npy'}&roi=IT&test_fraction=0.25"
+    src = f"images:{tmp_path / 'imgs'}?responses={tmp_path / 'resp.npy'}&target=IT&test_fraction=0.25"
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main(["eval", f"dataset={src}", "width=0.25", "num_classes=4", "n_select=8", "n_boot=5", "device=cpu",
+        rc = main(["eval", f"dataset={src}", "width=0.25", "n_classes=4", "n_select=8", "n_boot=5", "device=cpu",
                    f"results_root={tmp_path / 'res'}", "analyses=[rsa]", "readouts=[fc2.post]"])
     assert rc == 0, err.getvalue()
     assert "holding out 10 of 40 stimuli" in out.getvalue()
@@ -83,7 +83,7 @@ def test_command_line_evaluates_an_rdm_set_as_score_model_does(tmp_path):
     rdms = np.stack([pdist(R[:, k, :], "correlation") for k in range(2)])  # two 'subjects' as condensed RDMs
     np.save(tmp_path / "rdms.npy", rdms)
     src = f"rdms:{tmp_path / 'rdms.npy'}?images={tmp_path / 'imgs'}&kind=eeg&target=late"
-    opts = ["width=0.25", "num_classes=4", "n_boot=10", "device=cpu", "image_size=64", "readouts=[conv3.post,fc2.post]"]
+    opts = ["width=0.25", "n_classes=4", "n_boot=10", "device=cpu", "image_size=64", "readouts=[conv3.post,fc2.post]"]
     err = io.StringIO()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
         rc = main(["eval", f"dataset={src}", *opts, f"results_root={tmp_path / 'res'}"])

@@ -41,7 +41,7 @@ def test_reproduce_builds_a_book_with_the_figure(small_reproduce):
     # one world, shared by every notebook
     assert len([w for w in (r.results / "worlds").iterdir() if not w.name.startswith(".")]) == 1
     scores = pd.read_csv(run / "first_rsa_scores.csv")
-    assert set(scores.roi) == {"early", "mid", "ventral"} and scores.subject.nunique() == 2
+    assert set(scores.target) == {"early", "mid", "ventral"} and scores.subject.nunique() == 2
     assert scores.rho.between(-1, 1).all() and scores.rho.std() > 0
 
     # the page shows the figure (a real PNG) with its number and caption, the table of numbers, the seed and the command
@@ -51,7 +51,7 @@ def test_reproduce_builds_a_book_with_the_figure(small_reproduce):
     with Image.open((r.html / "generated" / imgs[0]).resolve()) as im:
         assert im.size[0] > 300 and im.size[1] > 150
         assert np.asarray(im.convert("L")).std() > 10  # not a blank image
-    mean_ventral = scores[scores.roi == "ventral"].groupby("readout").rho.mean()
+    mean_ventral = scores[scores.target == "ventral"].groupby("readout").rho.mean()
     assert f"{mean_ventral['conv1.post']:.3f}" in html  # the numbers behind the figure
     text = text_of(html)
     assert re.search(r"Figure \d+ An untrained network against the simulated regions\.", text), (
@@ -98,7 +98,7 @@ def test_front_page_quotes_the_runs_numbers(small_reproduce):
     assert "{glue" not in text and "summary.ipynb::" not in text
     # the untrained network's number is the one the first_rsa page computes for the same world and network
     scores = pd.read_csv(find_runs("first_rsa", r.results)[-1] / "first_rsa_scores.csv")
-    best = scores[scores.roi == "ventral"].groupby("readout").rho.mean()
+    best = scores[scores.target == "ventral"].groupby("readout").rho.mean()
     assert (
         numbers["untrained_best_readout"] == best.idxmax()
         and abs(float(numbers["untrained_best_rho"]) - best.max()) < 1e-9
@@ -236,7 +236,7 @@ def miniature_paper_plan(tmp: Path) -> Path:
                         kind="Supervised",
                         epochs=[-1],
                     ),
-                    dict(name="untrained-customcnn", arch="custom_cnn", width=0.25, num_classes=8, seeds=[0]),
+                    dict(name="untrained-customcnn", arch="custom_cnn", width=0.25, n_classes=8, seeds=[0]),
                 ],
             )
         )

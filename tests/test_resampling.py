@@ -49,9 +49,9 @@ def old_jack_counts(n, n_blocks, seed):  # metrics.inference._jack_counts
     return np.stack([(lab != b).astype(float) for b in range(g)])
 
 
-def old_fold_draws(n_folds, n_boot, seed, n_rois):  # study.evaluate.run_pls: one generator over the ROIs
+def old_fold_draws(n_folds, n_boot, seed, n_targets):  # study.evaluate.run_pls: one generator over the ROIs
     rng = make_rng(seed, "pls_fold_bootstrap")
-    return [rng.integers(0, n_folds, size=(n_boot, n_folds)) for _ in range(n_rois)]
+    return [rng.integers(0, n_folds, size=(n_boot, n_folds)) for _ in range(n_targets)]
 
 
 def old_selection(n, n_select, seed, stream):  # study.evaluate.draw_selection_ids

@@ -30,8 +30,8 @@ def test_score_model_on_nsd_fixture(nsd, model):
     root, ds = nsd
     s = visreps.score_model(model, ds, "fc2.post", ["rsa", "encoding"], **OPTS)
     assert list(s.columns[:len(visreps.study.analyses.SCORE_COLUMNS)]) == list(visreps.study.analyses.SCORE_COLUMNS)
-    assert set(s.subject) == set(ds.subjects) and set(s.target) == set(ds.rois)
-    assert len(s) == len(ds.subjects) * len(ds.rois) * 2
+    assert set(s.subject) == set(ds.subjects) and set(s.target) == set(ds.targets)
+    assert len(s) == len(ds.subjects) * len(ds.targets) * 2
     assert s.convention.str.len().min() > 40 and set(s.dataset) == {ds.name}
     assert ((s.ci_low <= s.value + 1e-12) & (s.value <= s.ci_high + 1e-12)).all()
     # a source string loads the same data and gives the same numbers
@@ -51,7 +51,7 @@ def test_run_eval_is_the_cached_score_model(nsd, model, tmp_path):
     )
     visreps.study.evaluate.run_eval(cfg, data=ds, progress=False)
     rec = visreps.study.results.ResultsStore(tmp_path / "r").load()
-    rec = rec[rec.split == "test"].sort_values(["subject", "roi"])
+    rec = rec[rec.split == "test"].sort_values(["subject", "target"])
     s = visreps.score_model(model, ds, "fc2.post", ["rsa"], **OPTS).sort_values(["subject", "target"])
     np.testing.assert_array_equal(rec.value.values.astype(float), s.value.values)
     np.testing.assert_array_equal(rec.ci_low.values.astype(float), s.ci_low.values)

@@ -35,11 +35,11 @@ def study(tmp_path_factory):
                 name="zeros",
                 arch="custom_cnn",
                 width=0.1,
-                num_classes=8,
+                n_classes=8,
                 weights=str(root / "zeros.pt"),
                 readouts=READOUTS,
             ),
-            dict(name="cnn", arch="custom_cnn", width=0.1, num_classes=8, readouts=READOUTS),
+            dict(name="cnn", arch="custom_cnn", width=0.1, n_classes=8, readouts=READOUTS),
         ],
     )
     cfg = vb.BankConfig(
@@ -65,7 +65,7 @@ def test_failures_are_recorded_and_counted(study):
         study["cfg"].replace(max_failed_fraction=0.6), bank=study["bank"], dataset=study["ds"], log=None
     )
     bad = table[table.error != ""]
-    assert set(bad.entry) == {"zeros"} and set(bad.layer) == set(READOUTS)
+    assert set(bad.entry) == {"zeros"} and set(bad.readout) == set(READOUTS)
     assert bad.error.str.contains("constant").all()
     assert (table[table.entry == "cnn"].error == "").all()
     sl = vb.study_slice(table, "ventral", "encoding_pls", "max", final_only=False)

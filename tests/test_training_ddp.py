@@ -34,7 +34,7 @@ SCRIPT = textwrap.dedent('''
 ''')
 
 OVERRIDES = [
-    "num_classes=4",
+    "n_classes=4",
     "epochs=3",
     "batch_size=16",
     "lr=3e-3",

@@ -44,7 +44,7 @@ SCRIPT = textwrap.dedent('''
     train(cfg, data["images"], data["labels"], sys.argv[2])
 ''')
 
-OVERRIDES = ["arch=custom_cnn", "num_classes=4", "width=0.125", "epochs=3", "batch_size=16", "lr=2e-3",
+OVERRIDES = ["arch=custom_cnn", "n_classes=4", "width=0.125", "epochs=3", "batch_size=16", "lr=2e-3",
              "warmup_epochs=1", "image_size=64", "crop_fraction=0.889", "checkpoint_every=1", "device=cpu",
              "progress=false", "seed=3"]
 
@@ -122,6 +122,6 @@ def test_other_config_in_out_dir_is_refused(setup):
     d, env, ref = setup
     before = {p: p.stat().st_mtime_ns for p in ref.rglob("*")}
     data = np.load(d / "data.npz")
-    with pytest.raises(ValueError, match=r"num_classes: 4 \(saved\) vs 8 \(now\)"):
-        train(TrainConfig.from_overrides(OVERRIDES + ["num_classes=8"]), data["images"], data["labels"], ref)
+    with pytest.raises(ValueError, match=r"n_classes: 4 \(saved\) vs 8 \(now\)"):
+        train(TrainConfig.from_overrides(OVERRIDES + ["n_classes=8"]), data["images"], data["labels"], ref)
     assert {p: p.stat().st_mtime_ns for p in ref.rglob("*")} == before

@@ -60,9 +60,9 @@ def test_electrode_areas_follow_the_release_table(release):
         da = load_tvsd_responses(d/"v73", m)
         for first, last, area in DEFAULT_AREAS[m]:
             sel = (da.electrode.values >= first) & (da.electrode.values <= last)
-            assert set(da.roi.values[sel]) == {area} and sel.sum() == last - first + 1
+            assert set(da.target.values[sel]) == {area} and sel.sum() == last - first + 1
     ds = load_tvsd_dataset(d/"v73")
-    assert sorted(ds.rois) == ["IT", "V1", "V4"] and ds.subjects == ["monkeyF", "monkeyN"]
+    assert sorted(ds.targets) == ["IT", "V1", "V4"] and ds.subjects == ["monkeyF", "monkeyN"]
     it = ds.get("monkeyN", "IT")
     assert it.sizes["neuroid"] == 256 and it.electrode.values.min() == 769
     assert ds.attrs["test_ids"] == load_tvsd_responses(d/"v73", "F", splits="test").stimulus_id.values[:3].tolist()
@@ -84,7 +84,7 @@ def test_quality_measures_in_the_released_orientations(release):
         np.testing.assert_allclose(da.snr.values, raw["SNR"].mean(0), rtol=1e-12)
         np.testing.assert_allclose(da.latency.values, raw["lats"].mean(0), rtol=1e-12)
         np.testing.assert_allclose(da.reliability.values, raw["reliab"].mean(0), rtol=1e-12)
-    it = load_tvsd_responses(d/"v73", "N", rois="IT")
+    it = load_tvsd_responses(d/"v73", "N", targets="IT")
     np.testing.assert_allclose(it.oracle.values, raw_n_oracle(d)[768:], rtol=1e-12)  # kept electrodes only
 
 

@@ -322,7 +322,7 @@ def world_command(cfg: WorldJob, args=None) -> str:
     if cfg.out is None: ds, path = load_or_make_world(wc, Path(cfg.results_root) / "worlds", force=force, progress=True)
     else: ds, path = world_in(cfg.out, wc, force=force, progress=True, who="visreps world"), Path(cfg.out)
     return (f"world {ds.attrs['world_id']}: {len(ds.stimuli)} images ({len(ds.attrs.get('test_ids', []))} shared), "
-            f"{len(ds.subjects)} subjects, ROIs {ds.rois} -> {path}")
+            f"{len(ds.subjects)} subjects, ROIs {ds.targets} -> {path}")
 
 # %% ../../nbs/app/92_cli.ipynb #c1b0e002
 def find_notebook(notebook: str | Path, # a notebook file, or the name of a shipped one (with or without .ipynb)

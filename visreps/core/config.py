@@ -241,7 +241,7 @@ def _check_seed(name: str, # the key, e.g. "EvalConfig.seed" or "BankConfig.seed
         raise ConfigError(f"{name}={value!r}: expected a seed, an integer from 0 to 2**63 - 1")
 
 # %% ../../nbs/core/00_config.ipynb #00c6b01f
-def _check_not_empty(name: str, # the key, e.g. "EvalConfig.rois"
+def _check_not_empty(name: str, # the key, e.g. "EvalConfig.targets"
                      value, # its coerced value
                      tp, # its annotated type
                     ):

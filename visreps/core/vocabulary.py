@@ -41,6 +41,7 @@ GLOSSARY = {  # term -> its one meaning in visreps
     "plan": "a sweep's YAML file: stages of notebooks and their parameters (`plans/*.yaml`)",
     "source": "a string that names a data set and where it is (`world`, `nsd:<root>`, `kriegeskorte92`)",
     "n_classes": "the number of classes a network is trained to tell apart (K = 2..64 for coarse labels)",
+    "granularities": "the list of n_classes values a labelling step writes labels for (`granularities=[2, 4, 8]`)",
 }
 
 # %% ../../nbs/core/03_vocabulary.ipynb #8b1fc936

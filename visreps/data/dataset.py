@@ -26,19 +26,19 @@ from ..core.storage import check_space, is_no_space, no_space
 
 # %% auto #0
 __all__ = ['RESPONSE_DIMS', 'PRESENTATION_COORDS', 'NEUROID_COORDS', 'CONTENT_ID', 'FORMAT', 'make_responses',
-           'validate_responses', 'select_roi', 'average_repetitions', 'stimuli_content_id', 'StimulusSet',
+           'validate_responses', 'select_target', 'average_repetitions', 'stimuli_content_id', 'StimulusSet',
            'save_stimuli', 'images_as_uint8', 'load_stimuli', 'check_replaceable', 'NeuralDataset', 'DataIdentity',
            'load_dataset']
 
 # %% ../../nbs/data/10_dataset.ipynb #fb29be51
 RESPONSE_DIMS = ("presentation", "neuroid")
 PRESENTATION_COORDS = ("stimulus_id", "repetition", "session")
-NEUROID_COORDS = ("neuroid_id", "roi")
+NEUROID_COORDS = ("neuroid_id", "target")
 
 def make_responses(data, # (n_presentations, n_neuroids) responses
                    stimulus_id, # (n_presentations,) id of the image shown
                    repetition, # (n_presentations,) 0, 1, 2... per image and subject
-                   roi, # (n_neuroids,) region of each neuroid
+                   target, # (n_neuroids,) region of each neuroid
                    subject: str, # the subject's name
                    session=None, # (n_presentations,) scan session; all 0 when not given
                    neuroid_id=None, # (n_neuroids,) ids; `f"{subject}-{i}"` when not given
@@ -57,7 +57,7 @@ def make_responses(data, # (n_presentations, n_neuroids) responses
                     repetition=("presentation", np.asarray(repetition).astype(int)),
                     session=("presentation", np.asarray(session).astype(int)),
                     neuroid_id=("neuroid", np.asarray(neuroid_id).astype(str)),
-                    roi=("neuroid", np.asarray(roi).astype(str)), **coords),
+                    target=("neuroid", np.asarray(target).astype(str)), **coords),
         attrs=dict(subject=str(subject)))
     return validate_responses(da)
 
@@ -102,18 +102,18 @@ def validate_responses(da: xr.DataArray, # the array to check
     return da
 
 # %% ../../nbs/data/10_dataset.ipynb #763d7236
-def select_roi(da: xr.DataArray, # responses (presentation, neuroid)
-               roi: str | list[str], # one region or several
+def select_target(da: xr.DataArray, # responses (presentation, neuroid)
+               target: str | list[str], # one region or several
               ) -> xr.DataArray:
-    "The neuroids of `da` in `roi`."
-    rois = [roi] if isinstance(roi, str) else list(roi)
-    have = list(dict.fromkeys(da["roi"].values.tolist()))
-    missing = [r for r in rois if r not in have]
+    "The neuroids of `da` in `target`."
+    targets = [target] if isinstance(target, str) else list(target)
+    have = list(dict.fromkeys(da["target"].values.tolist()))
+    missing = [r for r in targets if r not in have]
     if missing:
         raise KeyError(
             f"ROI {missing[0]!r} not in the data of subject {da.attrs.get('subject')!r}; available ROIs: {have}"
         )
-    return da.isel(neuroid=np.isin(da["roi"].values, rois))
+    return da.isel(neuroid=np.isin(da["target"].values, targets))
 
 # %% ../../nbs/data/10_dataset.ipynb #f5a19d45
 def average_repetitions(da: xr.DataArray, # responses (presentation, neuroid)
@@ -369,16 +369,16 @@ class NeuralDataset:
     @property
     def subjects(self) -> list[str]: return list(self.responses)
     @property
-    def rois(self) -> list[str]:
-        return list(dict.fromkeys(r for da in self.responses.values() for r in da["roi"].values.tolist()))
+    def targets(self) -> list[str]:
+        return list(dict.fromkeys(r for da in self.responses.values() for r in da["target"].values.tolist()))
 
-    def get(self, subject: str, roi: str | None = None) -> xr.DataArray:
-        "Responses of `subject` (in `roi` when given); clear errors for an unknown subject or ROI."
+    def get(self, subject: str, target: str | None = None) -> xr.DataArray:
+        "Responses of `subject` (in `target` when given); clear errors for an unknown subject or ROI."
         subject = str(subject)
         if subject not in self.responses:
             raise KeyError(f"subject {subject!r} not in dataset {self.name!r}; subjects: {self.subjects}")
         da = self.responses[subject]
-        return da if roi is None else select_roi(da, roi)
+        return da if target is None else select_target(da, target)
 
     def shared_ids(self) -> np.ndarray:
         "Stimulus ids seen by every subject (NSD's shared images; the test set), in stimulus-set order."
@@ -489,7 +489,7 @@ def load_dataset(path: str | Path, # a folder written by `NeuralDataset.save` or
             ) from None
         da.name = "responses"
         if da.dtype.kind in "iu": da = da.astype(np.float64)  # counts are responses too
-        for c in ("stimulus_id", "neuroid_id", "roi"):
+        for c in ("stimulus_id", "neuroid_id", "target"):
             if c in da.coords: da[c] = da[c].astype(str)
         responses[str(s)] = validate_responses(da, where=str(f))
     return NeuralDataset(name, responses, load_stimuli(path/"stimuli.h5", lazy=lazy_images), meta.get("attrs", {}))

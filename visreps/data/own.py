@@ -89,18 +89,18 @@ def images_fingerprint(stim: StimulusSet, # a stimulus set made by `image_set`
     return h.hexdigest()[:16]
 
 # %% ../../nbs/data/19_own.ipynb #341b49cf
-def _roi_labels(roi, n: int, where: str) -> np.ndarray:
-    if roi is None: roi = "all"
-    if isinstance(roi, str): return np.repeat(roi, n)
-    roi = np.asarray(roi).astype(str)
-    if roi.shape != (n,):
-        raise DataError(f"{where}: roi has {roi.size} labels for {n} neuroids; give one name, or one per neuroid")
-    return roi
+def _target_labels(target, n: int, where: str) -> np.ndarray:
+    if target is None: target = "all"
+    if isinstance(target, str): return np.repeat(target, n)
+    target = np.asarray(target).astype(str)
+    if target.shape != (n,):
+        raise DataError(f"{where}: target has {target.size} labels for {n} neuroids; give one name, or one per neuroid")
+    return target
 
 def subject_responses(data, # (n_stimuli, n_repeats, n_neuroids), (n_stimuli, n_neuroids), or trials with `trial_ids`
                       stimulus_ids, # (n_stimuli,) the images' ids, in the rows' order
                       subject: str, # the subject's name
-                      roi=None, # one region name, or (n_neuroids,); None: "all"
+                      target=None, # one region name, or (n_neuroids,); None: "all"
                       trial_ids=None, # (n_trials,) image id or position of each trial row (trials layout)
                       repetition=None, # (n_trials,) repeat number of each trial; None: counted per image in row order
                      ) -> xr.DataArray:
@@ -121,7 +121,7 @@ def subject_responses(data, # (n_stimuli, n_repeats, n_neuroids), (n_stimuli, n_
         stim = t.astype(str)
         if repetition is None: rep = pd.Series(stim).groupby(stim).cumcount().to_numpy()
         else: rep = np.asarray(repetition).astype(int)
-        return make_responses(X, stim, rep, _roi_labels(roi, X.shape[1], where), subject)
+        return make_responses(X, stim, rep, _target_labels(target, X.shape[1], where), subject)
     if X.ndim == 2: X = X[:, None, :]
     if X.ndim != 3:
         raise DataError(f"{where}: expected (n_stimuli, n_repeats, n_neuroids) or (n_stimuli, n_neuroids), "
@@ -137,7 +137,7 @@ def subject_responses(data, # (n_stimuli, n_repeats, n_neuroids), (n_stimuli, n_
                         "a missing repeat must be NaN in all")
     i, r = np.nonzero(~missing)  # stimulus-major, repeats in order
     rep = np.cumsum(~missing, axis=1)[i, r] - 1  # 0, 1, ... over the recorded repeats
-    return make_responses(X[i, r], ids[i], rep, _roi_labels(roi, X.shape[2], where), subject)
+    return make_responses(X[i, r], ids[i], rep, _target_labels(target, X.shape[2], where), subject)
 
 # %% ../../nbs/data/19_own.ipynb #9937f2c5
 def hold_out(ids, # (n,) candidate stimulus ids
@@ -160,7 +160,7 @@ def make_dataset(images, # a folder of image files, a list of files, a (n, H, W,
                  responses, # one subject's array: repeats, means or trials (see above); or {subject: array}
                  *,
                  stimulus_ids=None, # (n,) the images' ids; default: file names without extension, or "img0000", ...
-                 roi=None, # one region name, or one per neuroid (a dict by subject for several); None: "all"
+                 target=None, # one region name, or one per neuroid (a dict by subject for several); None: "all"
                  subject: str | None = None, # the name of a single subject; default "subj01"
                  trial_ids=None, # trials layout: (n_trials,) image id or position of each row (or a dict by subject)
                  repetition=None, # trials layout: (n_trials,) repeat numbers; default: counted per image
@@ -178,7 +178,7 @@ def make_dataset(images, # a folder of image files, a list of files, a (n, H, W,
         if not responses: raise DataError("responses: an empty dict; expected {subject: array}")
         per = {str(s): r for s, r in responses.items()}
     else: per = {subject or "subj01": responses}
-    resp = {s: subject_responses(r, stim.stimulus_id, s, _of(roi, s), _of(trial_ids, s), _of(repetition, s))
+    resp = {s: subject_responses(r, stim.stimulus_id, s, _of(target, s), _of(trial_ids, s), _of(repetition, s))
             for s, r in per.items()}
     name = name or "my_data"
     shared = NeuralDataset(name, resp, stim).shared_ids()
@@ -351,7 +351,7 @@ def _images_source(arg: str, # the images folder
         raise ValueError(f"source='images:{arg}': give responses=<file>, a .npy array (stimuli, repeats, neuroids) "
                          "or a .npz with one such array per subject, e.g. 'images:imgs/?responses=resp.npy'")
     _check_options(options, make_dataset, f"images:{arg}")
-    for k in ("test_ids", "trial_ids", "repetition", "roi", "stimulus_ids"):
+    for k in ("test_ids", "trial_ids", "repetition", "target", "stimulus_ids"):
         if k in options: options[k] = _array_file(options[k], k)
     return make_dataset(arg, _array_file(str(responses), "responses"), **options)
 

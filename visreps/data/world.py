@@ -25,15 +25,15 @@ from .dataset import NeuralDataset, StimulusSet, check_replaceable, load_dataset
 from ..core.storage import DataError, check_name, declare_output, ensure_under, follow_link, locked
 
 # %% auto #0
-__all__ = ['LEVEL_ATTRIBUTES', 'MAX_LEVELS', 'ROIS', 'WorldConfig', 'category_at_level', 'category_bits', 'sample_design',
-           'render_images', 'roi_features', 'simulate_responses', 'make_world', 'world_id', 'world_in',
+__all__ = ['LEVEL_ATTRIBUTES', 'MAX_LEVELS', 'TARGETS', 'WorldConfig', 'category_at_level', 'category_bits', 'sample_design',
+           'render_images', 'target_features', 'simulate_responses', 'make_world', 'world_id', 'world_in',
            'load_or_make_world']
 
 # %% ../../nbs/data/12_world.ipynb #2d04c9e3
 # default attribute of tree level 1, 2, ...
 LEVEL_ATTRIBUTES = ("texture", "parts", "elongation", "shape", "hue", "lightness", "outline", "hue_shift")
 MAX_LEVELS = len(LEVEL_ATTRIBUTES)
-ROIS = ("early", "mid", "ventral")
+TARGETS = ("early", "mid", "ventral")
 _FEATURE_SIZE = 64 # images are resampled to this size (px) before the early and mid models
 
 @dataclass
@@ -48,7 +48,8 @@ class WorldConfig(Config):
     n_test: int = 500 # shared test images seen by every subject
     n_reps: int = 3 # presentations of each image to each subject
     n_per_session: int = 750 # presentations per scan session
-    rois: list[str] = field(default_factory=lambda: list(ROIS)) # regions to simulate, a subset of early, mid, ventral
+    # regions to simulate, a subset of early, mid, ventral
+    targets: list[str] = field(default_factory=lambda: list(TARGETS))
     n_voxels_early: int = 256 # voxels in the early ROI
     n_voxels_mid: int = 256 # voxels in the mid ROI
     n_voxels_ventral: int = 256 # voxels in the ventral ROI
@@ -79,9 +80,10 @@ class WorldConfig(Config):
         for k in ("n_subjects", "n_reps", "n_per_session", "n_test"):
             if getattr(self, k) < 1: bad(k, getattr(self, k), "a positive integer")
         if self.n_train_per_subject < 0: bad("n_train_per_subject", self.n_train_per_subject, "a non-negative integer")
-        unknown = [r for r in self.rois if r not in ROIS]
-        if unknown or not self.rois: bad("rois", self.rois, f"a non-empty subset of {list(ROIS)} (unknown: {unknown})")
-        for r in self.rois:
+        unknown = [r for r in self.targets if r not in TARGETS]
+        if unknown or not self.targets:
+            bad("targets", self.targets, f"a non-empty subset of {list(TARGETS)} (unknown: {unknown})")
+        for r in self.targets:
             if getattr(self, f"n_voxels_{r}") < 1:
                 bad(f"n_voxels_{r}", getattr(self, f"n_voxels_{r}"), "a positive integer")
         for k in (
@@ -114,7 +116,7 @@ class WorldConfig(Config):
             if len(v) != 2 or not lo <= v[0] <= v[1] <= hi: bad(k, v, f"[low, high] with {lo} <= low <= high <= {hi}")
         # the world is drawn in memory: its images (uint8) and responses (float32), estimated before any is drawn
         n_img = self.n_subjects * self.n_train_per_subject + self.n_test
-        vox = sum(getattr(self, f"n_voxels_{r}") for r in self.rois)
+        vox = sum(getattr(self, f"n_voxels_{r}") for r in self.targets)
         need = n_img * (3 * self.image_size**2 + 256) + 4 * self.n_subjects * (
             self.n_train_per_subject + self.n_test) * self.n_reps * vox
         self.check_memory(need, "the world's images and responses", "n_subjects", "n_train_per_subject", "n_test",
@@ -133,7 +135,7 @@ class WorldConfig(Config):
     def attributes(self) -> tuple[str, ...]:
         "The attribute of each tree level, level 1 first (n_levels of them)."
         return tuple(self.level_attributes if self.level_attributes is not None else LEVEL_ATTRIBUTES)[:self.n_levels]
-    def n_voxels(self, roi: str) -> int: return getattr(self, f"n_voxels_{roi}")
+    def n_voxels(self, target: str) -> int: return getattr(self, f"n_voxels_{target}")
 
 # %% ../../nbs/data/12_world.ipynb #a89e73d5
 def category_at_level(category, # (n,) fine classes in [0, 2**n_levels)
@@ -359,25 +361,25 @@ def _surface_descriptors(design: pd.DataFrame) -> np.ndarray:
     bits = [2.0 * design[a].values - 1 for a in _SURFACE_ATTRIBUTES]
     return np.stack([(r + g + b) / 3, r - g, b - (r + g) / 2] + bits, 1).astype(np.float32)
 
-def roi_features(images: np.ndarray, # (n, H, W, 3) uint8
+def target_features(images: np.ndarray, # (n, H, W, 3) uint8
                  design: pd.DataFrame, # the images' rows from `sample_design`
                  cfg: WorldConfig, # the world
                  progress: bool = False, # show a progress bar
                 ) -> dict[str, np.ndarray]:
-    "Noise-free features of every simulated region: roi -> (n, n_features), each feature z-scored over these images."
+    "Noise-free features of every simulated region: target -> (n, n_features), each feature z-scored over these images."
     out = {}
-    if "early" in cfg.rois or "mid" in cfg.rois:
+    if "early" in cfg.targets or "mid" in cfg.targets:
         out["early"], out["mid"] = _pixel_features(images, progress=progress)
-    if "mid" in cfg.rois:
+    if "mid" in cfg.targets:
         out["mid"] = np.concatenate([out["mid"], _surface_descriptors(design), _shape_descriptors(design)], 1)
-    if "ventral" in cfg.rois: out["ventral"] = _ventral_features(design, cfg)
+    if "ventral" in cfg.targets: out["ventral"] = _ventral_features(design, cfg)
     z = lambda a: ((a - a.mean(0)) / (a.std(0) + 1e-6)).astype(np.float32)
-    return {r: z(out[r]) for r in cfg.rois}
+    return {r: z(out[r]) for r in cfg.targets}
 
 # %% ../../nbs/data/12_world.ipynb #e1cbbea5
-def _mixing(roi: str, n_vox: int, n_feat: int, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
-    "(n_vox, n_feat) mixing weights of one subject's voxels in `roi`, and per-voxel coordinates."
-    if roi == "early":
+def _mixing(target: str, n_vox: int, n_feat: int, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+    "(n_vox, n_feat) mixing weights of one subject's voxels in `target`, and per-voxel coordinates."
+    if target == "early":
         n_ch = n_feat // (_GRID * _GRID)
         centre = rng.uniform(0, _GRID, size=(n_vox, 2)) - 0.5
         width = rng.uniform(0.6, 1.5, size=n_vox)
@@ -391,7 +393,7 @@ def _mixing(roi: str, n_vox: int, n_feat: int, rng: np.random.Generator) -> tupl
         )
         W = (channel[:, :, None] * spatial[:, None, :]).reshape(n_vox, -1)
         return W, dict(rf_x=(centre[:, 1] + 0.5) / _GRID, rf_y=(centre[:, 0] + 0.5) / _GRID)
-    if roi == "mid":
+    if target == "mid":
         n_surf, n_form = 3 + len(_SURFACE_ATTRIBUTES), 3 + len(_FORM_ATTRIBUTES)
         per = (n_feat - n_surf - n_form) // 5
         field_of = rng.integers(0, 4, n_vox)
@@ -415,38 +417,38 @@ def _presentations(cfg: WorldConfig, design: pd.DataFrame, subject: int) -> pd.D
     rep = pd.Series(trials).groupby(trials).cumcount().values
     return pd.DataFrame(dict(row=trials, repetition=rep, session=np.arange(len(trials)) // cfg.n_per_session))
 
-def simulate_responses(features: dict[str, np.ndarray], # roi -> (n_images, n_features) from `roi_features`
+def simulate_responses(features: dict[str, np.ndarray], # target -> (n_images, n_features) from `target_features`
                        design: pd.DataFrame, # rows of the same images
                        cfg: WorldConfig, # the world
                        subject: int, # subject index, 0-based
                       ):
     "One subject's responses (presentation, neuroid) to its training and the shared images."
     pres = _presentations(cfg, design, subject)
-    blocks, rois, coords = [], [], {"rf_x": [], "rf_y": []}
+    blocks, targets, coords = [], [], {"rf_x": [], "rf_y": []}
     subject_noise = cfg.noise * math.exp(make_rng(cfg.seed, "subject-noise", subject).normal(0, cfg.noise_spread))
     n_sessions = int(pres.session.max()) + 1
-    for roi in cfg.rois:
-        X = features[roi]
-        rng = make_rng(cfg.seed, "mixing", subject, roi)
-        W, c = _mixing(roi, cfg.n_voxels(roi), X.shape[1], rng)
+    for target in cfg.targets:
+        X = features[target]
+        rng = make_rng(cfg.seed, "mixing", subject, target)
+        W, c = _mixing(target, cfg.n_voxels(target), X.shape[1], rng)
         signal = X @ W.T.astype(np.float32)  # (n_images, n_vox)
         signal = (signal - signal.mean(0)) / (signal.std(0) + 1e-6)
-        nrng = make_rng(cfg.seed, "trial-noise", subject, roi)
+        nrng = make_rng(cfg.seed, "trial-noise", subject, target)
         voxel_noise = subject_noise * np.exp(nrng.normal(0, cfg.noise_spread, signal.shape[1]))
         drift = cfg.session_drift * nrng.normal(size=(n_sessions, signal.shape[1]))
         y = signal[pres.row.values] + drift[pres.session.values]
         y += voxel_noise.astype(np.float32) * nrng.standard_normal(y.shape, dtype=np.float32)
-        blocks.append(y.astype(np.float32)); rois += [roi] * y.shape[1]
+        blocks.append(y.astype(np.float32)); targets += [target] * y.shape[1]
         for k in coords: coords[k].append(c[k])
     name = _subject_name(subject)
     return make_responses(
         np.concatenate(blocks, 1),
         design.stimulus_id.values[pres.row.values],
         pres.repetition.values,
-        rois,
+        targets,
         name,
         session=pres.session.values,
-        neuroid_id=[f"{name}-{r}-{i:04d}" for r, i in zip(rois, range(len(rois)))],
+        neuroid_id=[f"{name}-{r}-{i:04d}" for r, i in zip(targets, range(len(targets)))],
         **{k: ("neuroid", np.concatenate(v)) for k, v in coords.items()},
     )
 
@@ -462,7 +464,7 @@ def make_world(seed: int | None = None, # the world's seed (overrides `config.se
     cfg = WorldConfig.from_dict({**base, **options})
     design = sample_design(cfg)
     images = render_images(design, cfg.image_size, cfg.seed, cfg.pixel_noise, progress=progress)
-    feats = roi_features(images, design, cfg, progress=progress)
+    feats = target_features(images, design, cfg, progress=progress)
     responses = {_subject_name(s): simulate_responses(feats, design, cfg, s) for s in range(cfg.n_subjects)}
     stimuli = StimulusSet(design.stimulus_id.values, images, design)
     test_ids = design.stimulus_id[design.split == "test"].tolist()

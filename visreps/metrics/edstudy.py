@@ -22,7 +22,7 @@ __all__ = ['MODEL_COLUMNS', 'KEY_COLUMNS', 'NO_TASK', 'REFERENCE_FILES', 'REFERE
 
 # %% ../../nbs/metrics/43_edstudy.ipynb #7b32fecd
 MODEL_COLUMNS = ("architecture", "task", "kind", "source")
-KEY_COLUMNS = MODEL_COLUMNS + ("layer",)
+KEY_COLUMNS = MODEL_COLUMNS + ("readout",)
 NO_TASK = "none"
 
 def check_columns(table: pd.DataFrame, # a model-layer table
@@ -74,7 +74,7 @@ def _read_reference(name: str, columns) -> pd.DataFrame:
     path = reference_dir() / name
     if not path.is_file():
         raise FileNotFoundError(f"Published table {str(path)!r} is missing; restore data/reference/ from git")
-    try: t = pd.read_csv(path)
+    try: t = pd.read_csv(path).rename(columns={"layer": "readout"})  # the authors' `layer`
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         raise ValueError(f"Published table {str(path)!r} is not a readable CSV: {e}") from None
     check_columns(t, columns, path.name)
@@ -154,7 +154,7 @@ def summarize_ed_encoding(table: pd.DataFrame, # model-layer table
                           y: str = "score", # encoding-score column
                           log: bool = False, # use log10(x)
                           # columns naming a readout position for the layer-wise view
-                          layer_by=("architecture", "layer"),
+                          readout_by=("architecture", "readout"),
                           model_columns=MODEL_COLUMNS, # columns naming a model (for the best-layer view)
                          ) -> pd.DataFrame: # columns view, group, n, r, p
     ("Pearson r between `x` and `y`: over all model-layers, per "
@@ -166,7 +166,7 @@ def summarize_ed_encoding(table: pd.DataFrame, # model-layer table
             "best layer per model",
             ed_encoding_correlation(best_layer_per_model(table, y, model_columns), x, y, None, log),
         ),
-        ("layer-wise", ed_encoding_correlation(table, x, y, list(layer_by), log)),
+        ("layer-wise", ed_encoding_correlation(table, x, y, list(readout_by), log)),
     ]
     out = []
     for view, res in views:

@@ -222,14 +222,14 @@ def projection_distances(features, # (n_images, n_features)
                                               "scaled: divided by sqrt(trace(cov_source) / n_features)", "ddof": ddof})
 
 # %% ../../nbs/metrics/39_geometry.ipynb #c7834343
-META_COLUMNS = ("architecture", "task", "kind", "source", "layer")
+META_COLUMNS = ("architecture", "task", "kind", "source", "readout")
 
 def _meta_str(v) -> str:
     "A metadata value as a string; None/NaN (e.g. the task of an untrained model) as ''."
     return "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
 
 def _model_layer_id(meta: typing.Mapping) -> str:
-    "A string id `architecture/task/kind/source/layer` of one model-layer (missing task: empty)."
+    "A string id `architecture/task/kind/source/readout` of one model-layer (missing task: empty)."
     missing = [k for k in META_COLUMNS if k not in meta]
     if missing:
         raise KeyError(f"model-layer metadata {dict(meta)!r} lacks {missing}: expected keys {list(META_COLUMNS)}")
@@ -237,12 +237,12 @@ def _model_layer_id(meta: typing.Mapping) -> str:
 
 def stack_projection_distances(
                                # (metadata, projection_distances(...)) per model-layer
-                               layers: typing.Iterable[tuple[typing.Mapping, xr.DataArray]],
+                               readouts: typing.Iterable[tuple[typing.Mapping, xr.DataArray]],
                               ) -> xr.DataArray:
     "Stack per-layer projection distances into one array with dims (metric, source, target, model_layer)."
     metas, arrays = [], []
-    for meta, da in layers: metas.append(meta); arrays.append(da)
-    if not arrays: raise ValueError("layers is empty: expected at least one (metadata, DataArray) pair")
+    for meta, da in readouts: metas.append(meta); arrays.append(da)
+    if not arrays: raise ValueError("readouts is empty: expected at least one (metadata, DataArray) pair")
     ids = [_model_layer_id(m) for m in metas]
     if len(set(ids)) != len(ids):
         raise ValueError(f"duplicate model-layers {sorted({i for i in ids if ids.count(i) > 1})}")
@@ -501,7 +501,7 @@ def load_reference_table(name: str = "data.csv", # file in `reference_dir()`
         raise FileNotFoundError(
             f"published table {str(path)!r} is missing: expected the repository's data/reference/elmoznino2022/{name}"
         )
-    df = pd.read_csv(path, index_col=0 if name == "data.csv" else None)
+    df = pd.read_csv(path, index_col=0 if name == "data.csv" else None).rename(columns={"layer": "readout"})
     if "task" in df: df["task"] = df["task"].fillna("")
     return df
 
@@ -600,15 +600,15 @@ def compute_layer_geometry(features, # (n_images, n_features) one layer's featur
 # %% ../../nbs/metrics/39_geometry.ipynb #cc32044c
 def geometry_table(
                    # (metadata with architecture, task, kind, source, layer; result or its summary)
-                   layers: typing.Iterable[tuple[typing.Mapping, LayerGeometry | typing.Mapping]],
+                   readouts: typing.Iterable[tuple[typing.Mapping, LayerGeometry | typing.Mapping]],
                   ) -> pd.DataFrame:
-    "Tidy per-model-layer table: columns architecture, task, kind, source, layer, then one per metric."
+    "Tidy per-model-layer table: columns architecture, task, kind, source, readout, then one per metric."
     rows = []
-    for meta, res in layers:
+    for meta, res in readouts:
         _model_layer_id(meta)   # checks the keys
         summary = res.summary() if isinstance(res, LayerGeometry) else dict(res)
         rows.append({**{k: _meta_str(meta[k]) for k in META_COLUMNS}, **summary})
-    if not rows: raise ValueError("layers is empty: expected at least one (metadata, result) pair")
+    if not rows: raise ValueError("readouts is empty: expected at least one (metadata, result) pair")
     df = pd.DataFrame(rows)
     if df.duplicated(list(META_COLUMNS)).any():
         raise ValueError(

@@ -63,7 +63,7 @@ def load_eval_model(cfg, # an evaluation config (`visreps.study.evaluate.EvalCon
     if cfg.checkpoint is None:
         kw = dict(width=cfg.width if cfg.width is not None else 1.0) if cfg.arch == "custom_cnn" else {}
         model = build_model(
-            cfg.arch, cfg.num_classes or 1000, seed=cfg.model_seed, image_size=cfg.image_size, **kw
+            cfg.arch, cfg.n_classes or 1000, seed=cfg.model_seed, image_size=cfg.image_size, **kw
         ).eval()
         return model, identify_model(model, cfg.model_name or f"{cfg.arch}-untrained-s{cfg.model_seed}", "untrained")
     path = Path(cfg.checkpoint)
@@ -75,7 +75,7 @@ def load_eval_model(cfg, # an evaluation config (`visreps.study.evaluate.EvalCon
         ) from e
     model = load_model_from_checkpoint(path, arch=cfg.arch)
     have = model_config(model)
-    for key in ("num_classes", "width"):
+    for key in ("n_classes", "width"):
         want = getattr(cfg, key)
         if want is not None and have.get(key, 1.0 if key == "width" else None) != want:
             raise ConfigError(

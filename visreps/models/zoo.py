@@ -38,16 +38,16 @@ def _scaled(c: int, width: float) -> int: return max(1, int(round(c * width)))
 class CustomCNN(nn.Module):
     "AlexNet with batch-norm after every conv and hidden linear layer, bias-free convs (VisReps)."
     def __init__(self,
-                 num_classes: int = 1000, # K, the number of output classes
+                 n_classes: int = 1000, # K, the number of output classes
                  width: float = 1.0, # multiplies every channel and hidden count
                  dropout: float = 0.3, # dropout before fc1 and fc2
                 ):
         super().__init__()
-        if not (isinstance(num_classes, int) and num_classes >= 1):
-            raise ValueError(f"num_classes={num_classes!r}: expected a positive integer")
+        if not (isinstance(n_classes, int) and n_classes >= 1):
+            raise ValueError(f"n_classes={n_classes!r}: expected a positive integer")
         if not (width > 0): raise ValueError(f"width={width!r}: expected a positive number")
         if not (0 <= dropout < 1): raise ValueError(f"dropout={dropout!r}: expected a probability in [0, 1)")
-        self.num_classes, self.width, self.dropout = num_classes, float(width), float(dropout)
+        self.n_classes, self.width, self.dropout = n_classes, float(width), float(dropout)
         ch = [3] + [_scaled(c, width) for c in CUSTOM_CNN_CHANNELS]
         hid = _scaled(CUSTOM_CNN_HIDDEN, width)
         pads, strides = (2, 2, 1, 1, 1), (4, 1, 1, 1, 1)
@@ -67,7 +67,7 @@ class CustomCNN(nn.Module):
         self.fc2 = nn.Linear(hid, hid)
         self.bn_fc2 = nn.BatchNorm1d(hid)
         self.relu_fc2 = nn.ReLU()
-        self.fc3 = nn.Linear(hid, num_classes)
+        self.fc3 = nn.Linear(hid, n_classes)
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -94,9 +94,9 @@ class CustomCNN(nn.Module):
 
 # %% ../../nbs/models/20_zoo.ipynb #53da6c49
 def _tv(name):
-    def make(num_classes, **kw):
+    def make(n_classes, **kw):
         import torchvision.models as tvm
-        return getattr(tvm, name)(weights=None, num_classes=num_classes, **kw)
+        return getattr(tvm, name)(weights=None, num_classes=n_classes, **kw)
     return make
 
 # %% ../../nbs/models/20_zoo.ipynb #b2e4d6f8
@@ -110,18 +110,18 @@ class MissingPackageError(ConfigError, ImportError):
 
 # %% ../../nbs/models/20_zoo.ipynb #8c0ce91b
 def _efficientnet_lite(arch):
-    def make(num_classes, image_size=None, **kw):
+    def make(n_classes, image_size=None, **kw):
         try: from efficientnet_lite_pytorch import EfficientNet
         except ImportError:
             raise MissingPackageError(f"arch={arch!r} needs the EfficientNet-Lite model code, which is not installed: "
                                       f"pip install --no-deps {EFFICIENTNET_LITE_CODE}") from None
-        return EfficientNet.from_name(arch.replace("_", "-"), num_classes=num_classes,
+        return EfficientNet.from_name(arch.replace("_", "-"), num_classes=n_classes,
                                       image_size=int(image_size or EFFICIENTNET_LITE_SIZES[arch]), **kw)
     return make
 
 # %% ../../nbs/models/20_zoo.ipynb #a7c3e1f0
 ARCHITECTURES = {
-    "custom_cnn": lambda num_classes, width=1.0, **kw: CustomCNN(num_classes, width=width, **kw),
+    "custom_cnn": lambda n_classes, width=1.0, **kw: CustomCNN(n_classes, width=width, **kw),
     **{n: _tv(n) for n in ("alexnet", "vgg11", "vgg16", "vgg11_bn", "vgg16_bn", "resnet18", "resnet50")},
     **{n: _efficientnet_lite(n) for n in EFFICIENTNET_LITE_SIZES},
 }
@@ -242,14 +242,14 @@ def _arch_maker(arch: str):
                 + (f"; closest: {close}" if close else "")
                 + f"; expected one of torchvision.models.list_models() ({len(known)} names)"
             )
-        return lambda num_classes, **kw: tvm.get_model(name, weights=None, num_classes=num_classes, **kw)
+        return lambda n_classes, **kw: tvm.get_model(name, weights=None, num_classes=n_classes, **kw)
     if kind == "timm" and name:
         if importlib.util.find_spec("timm") is None:
             raise MissingPackageError(f"arch={arch!r} needs timm, which is not installed: pip install timm "
                                       "(weights then come from a local file: weights=PATH)")
         import timm
         if not timm.is_model(name): raise ConfigError(f"arch={arch!r}: timm has no model {name!r}")
-        return lambda num_classes, **kw: timm.create_model(name, pretrained=False, num_classes=num_classes, **kw)
+        return lambda n_classes, **kw: timm.create_model(name, pretrained=False, num_classes=n_classes, **kw)
     close = difflib.get_close_matches(arch, list(ARCHITECTURES), n=3, cutoff=0.5)
     raise ConfigError(
         f"arch={arch!r}: unknown architecture"
@@ -258,15 +258,15 @@ def _arch_maker(arch: str):
     )
 
 # %% ../../nbs/models/20_zoo.ipynb #5e3d7a41
-def _seeded_build(make_arch, num_classes: int, ckw: dict, seed: int) -> nn.Module:
+def _seeded_build(make_arch, n_classes: int, ckw: dict, seed: int) -> nn.Module:
     ("Build with `seed`: every tensor but the output layer as in the one-class network of `seed` "
      "(so the same for every K), the output layer from its own stream (seed, 'model_head').")
     with torch.random.fork_rng(devices=[]):  # the global RNG is left as it was
         torch.manual_seed(seed); trunk = make_arch(1, **ckw).state_dict()
-        torch.manual_seed(int(make_rng(seed, "model_head").integers(2 ** 62))); model = make_arch(num_classes, **ckw)
+        torch.manual_seed(int(make_rng(seed, "model_head").integers(2 ** 62))); model = make_arch(n_classes, **ckw)
     own = model.state_dict()  # views of the model's tensors: copied into in place
     ref = trunk
-    if num_classes == 1:  # shapes cannot tell the output layer here: compare with a two-class network (shapes only)
+    if n_classes == 1:  # shapes cannot tell the output layer here: compare with a two-class network (shapes only)
         with torch.device("meta"): ref = make_arch(2, **ckw).state_dict()
     head = {k for k, v in own.items() if k not in ref or ref[k].shape != v.shape}  # the output layer(s): shaped by K
     with torch.no_grad():
@@ -278,7 +278,7 @@ def _seeded_build(make_arch, num_classes: int, ckw: dict, seed: int) -> nn.Modul
 def build_model(
                 # one of `ARCHITECTURES`, or "torchvision:NAME" / "timm:NAME" (any builder; weights from a local file)
                 arch: str,
-                num_classes: int = 1000, # K, the number of outputs
+                n_classes: int = 1000, # K, the number of outputs
                 width: float = 1.0, # channel multiplier (custom_cnn only)
                 weights: str | Path | None = None, # a local state_dict file to load; None = random init
                 seed: int | None = None, # seeds the initialisation; all but the output layer the same for every K
@@ -290,8 +290,8 @@ def build_model(
     ("Build a network by name: randomly initialised (seeded), from "
      "a local weights file, or (EfficientNet-Lite) pretrained.")
     make_arch = _arch_maker(arch)
-    if not (isinstance(num_classes, int) and not isinstance(num_classes, bool) and num_classes >= 1):
-        raise ConfigError(f"num_classes={num_classes!r}: expected a positive integer")
+    if not (isinstance(n_classes, int) and not isinstance(n_classes, bool) and n_classes >= 1):
+        raise ConfigError(f"n_classes={n_classes!r}: expected a positive integer")
     if seed is not None and not (isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0):
         raise ConfigError(f"seed={seed!r}: expected a non-negative integer or None")
     if arch != "custom_cnn" and width != 1.0:
@@ -301,15 +301,15 @@ def build_model(
         if not lite: raise ConfigError(f"pretrained=True: only {sorted(EFFICIENTNET_LITE_SIZES)} come with weights; "
                                        f"for arch={arch!r} pass weights=PATH (a local state_dict file)")
         if weights is not None: raise ConfigError("pass pretrained=True or weights=PATH, not both")
-        if num_classes != 1000:
+        if n_classes != 1000:
             raise ConfigError(
-                f"pretrained=True: the shipped weights have 1000 ImageNet outputs, not num_classes={num_classes}"
+                f"pretrained=True: the shipped weights have 1000 ImageNet outputs, not n_classes={n_classes}"
             )
         weights = efficientnet_lite_weights(arch)  # fails before anything is built when the wheel is missing
     ckw = dict(kw, **({"width": width} if arch == "custom_cnn" else {}), **({"image_size": image_size} if lite else {}))
-    model = make_arch(num_classes, **ckw) if seed is None else _seeded_build(make_arch, num_classes, ckw, int(seed))
+    model = make_arch(n_classes, **ckw) if seed is None else _seeded_build(make_arch, n_classes, ckw, int(seed))
     model = _no_inplace(model)
-    cfg = {"arch": arch, "num_classes": num_classes}
+    cfg = {"arch": arch, "n_classes": n_classes}
     if arch == "custom_cnn": cfg.update(width=float(width), dropout=float(model.dropout))
     cfg.update({k: v for k, v in kw.items() if k != "dropout"})
     if lite: cfg.update(image_size=int(image_size or EFFICIENTNET_LITE_SIZES[arch]), pretrained=bool(pretrained))
@@ -324,7 +324,7 @@ def model_config(model: nn.Module) -> dict:
     cfg = getattr(model, "visreps_config", None)
     if cfg is not None: return dict(cfg)
     if isinstance(model, CustomCNN):
-        return {"arch": "custom_cnn", "num_classes": model.num_classes, "width": model.width, "dropout": model.dropout}
+        return {"arch": "custom_cnn", "n_classes": model.n_classes, "width": model.width, "dropout": model.dropout}
     raise ValueError(f"model of type {type(model).__name__} has no visreps config; build it with build_model()")
 
 # %% ../../nbs/models/20_zoo.ipynb #3d875ead
@@ -336,7 +336,7 @@ def _model_section(config) -> dict:
     if not isinstance(sec, dict) or "arch" not in sec:
         raise ValueError(f"checkpoint config has no model section with an 'arch' key: {json.dumps(config)[:200]}")
     sec = dict(sec)
-    if "num_classes" not in sec and "n_classes" in sec: sec["num_classes"] = sec.pop("n_classes")
+    if "n_classes" not in sec and "num_classes" in sec: sec["n_classes"] = sec.pop("num_classes")
     return sec
 
 # %% ../../nbs/models/20_zoo.ipynb #29973f95
@@ -391,12 +391,12 @@ def load_model_from_checkpoint(path: str | Path, # a checkpoint written by `save
     sec = _model_section(ck["config"])
     if arch is not None and sec["arch"] != arch:
         raise ValueError(f"checkpoint {str(path)!r} holds arch={sec['arch']!r}, not the requested arch={arch!r}")
-    if "num_classes" not in sec:
-        raise ValueError(f"checkpoint {str(path)!r}: its model config {sec} has no 'num_classes'")
+    if "n_classes" not in sec:
+        raise ValueError(f"checkpoint {str(path)!r}: its model config {sec} has no 'n_classes'")
     # only the keys that shape the network are read; others in the section (notes, flags) are ignored
     kw = {"dropout": float(sec["dropout"])} if sec["arch"] == "custom_cnn" and "dropout" in sec else {}
     with torch.device("meta"):  # shapes only; the weights come from the file
-        model = build_model(sec["arch"], int(sec["num_classes"]), width=float(sec.get("width", 1.0)),
+        model = build_model(sec["arch"], int(sec["n_classes"]), width=float(sec.get("width", 1.0)),
                             image_size=sec.get("image_size"), **kw)
     # provenance: where the weights came from
     if "pretrained" in sec: model.visreps_config["pretrained"] = bool(sec["pretrained"])

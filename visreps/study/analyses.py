@@ -16,7 +16,8 @@ from ..core.storage import atomic_path
 from ..core.vocabulary import SCORE_COLUMNS  # the score table's columns, defined once
 
 # %% auto #0
-__all__ = ['ANALYSES', 'STUDY_ANALYSES', 'Analysis', 'analyses_of', 'score_table']
+__all__ = ['ANALYSES', 'STUDY_ANALYSES', 'RESPONSE_DATA_ONLY', 'RDM_SET_ONLY', 'Analysis', 'analyses_of', 'refuse_options',
+           'score_table']
 
 # %% ../../nbs/study/52_analyses.ipynb #f3af5f8c
 from dataclasses import dataclass
@@ -86,6 +87,33 @@ def analyses_of(study: str) -> tuple:
     if study not in STUDY_ANALYSES: raise ConfigError(f"study={study!r}: expected one of {list(STUDY_ANALYSES)}")
     return STUDY_ANALYSES[study]
 
+# %% ../../nbs/study/52_analyses.ipynb #a7c0ff02
+_ONLY_RSA = "an RDM set supports only RSA, and this option belongs to another analysis"
+RESPONSE_DATA_ONLY = dict(  # option -> why it means nothing for an RDM set
+    n_ceiling_splits="an RDM set's ceiling is the between-subject bound of its subjects' RDMs (Nili et al. 2014), "
+                     "not split halves of repeated presentations",
+    n_select="an RDM set has no training stimuli to choose a readout on (its `selected` row is chosen in-sample)",
+    test_readouts="an RDM set scores every readout on its stimuli (its `selected` row is chosen in-sample)",
+    projection="it is the projection of the layer selection on training stimuli, which an RDM set lacks",
+    boot_frac="an RDM set's interval resamples all its stimuli with replacement, not a fraction without",
+    subjects="an RDM set's subjects are averaged or pooled inside each score (one row per target); choose targets=",
+    **{k: _ONLY_RSA for k in ("fit_projection", "encoding_cv", "encoding_selection", "pls_components", "pls_folds",
+                              "pca_ks", "pca_n_boot")},
+)
+RDM_SET_ONLY = dict(  # option -> why it means nothing for response data
+    n_boot_subjects="response data are scored subject by subject (a row each): no subject is resampled",
+    pool="response data are scored subject by subject: no subjects' RDMs are pooled",
+    convention="response data have one convention: each subject on its own held-out stimuli",
+)
+
+def refuse_options(options: dict, # option name -> the value given
+                   reasons: dict, # option name -> why it means nothing for `kind` (`RESPONSE_DATA_ONLY`, ...)
+                   kind: str, # the kind of data set, for the message ("an RDM set", "response data")
+                  ):
+    "A `ConfigError` naming each option in `options` that `reasons` says means nothing for `kind`, and why."
+    bad = [k for k in options if k in reasons]
+    if bad: raise ConfigError("; ".join(f"{k}={options[k]!r} means nothing for {kind}: {reasons[k]}" for k in bad))
+
 # %% ../../nbs/study/52_analyses.ipynb #1e0a98d5
 _VALUE_MEANS = {
     "rsa": "value = {metric} correlation between the model's and the ROI's {rdm_metric} RDMs of the test stimuli",
@@ -139,7 +167,7 @@ def score_table(
                 model=r["model"],
                 dataset=r["dataset"],
                 subject=r["subject"],
-                target=r["roi"],
+                target=r["target"],
                 readout=r["readout"],
                 analysis=r["analysis"],
                 metric=r["metric"],

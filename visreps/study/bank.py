@@ -64,11 +64,11 @@ class BankEntry(Config):
     seeds: list[int] = field(default_factory=lambda: [0])
     # keep only these checkpoint epochs (-1: each run's last); None = every matching file
     epochs: list[int] | None = None
-    task: str | None = None # task column ({run}, {epoch}, {num_classes}, {seed}); None: by training state
+    task: str | None = None # task column ({run}, {epoch}, {n_classes}, {seed}); None: by training state
     # kind column, e.g. "Untrained", "Supervised", "Self-Supervised"; default from the training state
     kind: str | None = None
     source: str = DEFAULT_SOURCE # source column
-    num_classes: int = 1000 # outputs of an untrained or weights entry
+    n_classes: int = 1000 # outputs of an untrained or weights entry
     width: float = 1.0 # channel multiplier (custom_cnn only)
     readouts: list[str] | None = None # readout layers; None = `default_readouts(arch)`
     image_size: int | None = None # input size (px); None = the checkpoint's, else the study's
@@ -85,8 +85,8 @@ class BankEntry(Config):
         if self.arch is None and not self.checkpoints:
             raise ConfigError(f"{where}: arch is required (it is read from the file only for checkpoints=)")
         if not self.seeds: raise ConfigError(f"{where}: seeds=[]: expected at least one seed")
-        if self.num_classes < 1:
-            raise ConfigError(f"{where}: num_classes={self.num_classes!r}: expected a positive integer")
+        if self.n_classes < 1:
+            raise ConfigError(f"{where}: n_classes={self.n_classes!r}: expected a positive integer")
         if not self.width > 0: raise ConfigError(f"{where}: width={self.width!r}: expected a positive number")
         self.check_at_most(width=MAX_WIDTH, image_size=MAX_IMAGE_SIZE)
         if self.arch not in (None, "custom_cnn") and self.width != 1.0:
@@ -159,7 +159,7 @@ class BankModel:
     kind: str
     source: str
     readouts: list[str]
-    num_classes: int
+    n_classes: int
     width: float = 1.0
     seed: int | None = None
     epoch: int | None = None # checkpoint epoch (None: untrained entry or weights)
@@ -219,7 +219,7 @@ def _checkpoint_models(e: BankEntry, base_dir: Path, paths: dict) -> list[BankMo
         seed = cfg.get("seed", sec.get("seed")) if isinstance(cfg, dict) else None
         where = f"bank entry {e.name!r}"
         task = _fill(
-            e.task if e.task is not None else "{run}", where, run=run, epoch=epoch, num_classes=ncls, seed=seed
+            e.task if e.task is not None else "{run}", where, run=run, epoch=epoch, n_classes=ncls, seed=seed
         )
         arch = sec["arch"]
         models.append(
@@ -232,7 +232,7 @@ def _checkpoint_models(e: BankEntry, base_dir: Path, paths: dict) -> list[BankMo
                 kind=e.kind or "Supervised",
                 source=e.source,
                 readouts=list(e.readouts or default_readouts(arch)),
-                num_classes=ncls,
+                n_classes=ncls,
                 width=float(sec.get("width", 1.0)),
                 seed=None if seed is None else int(seed),
                 epoch=epoch,
@@ -264,7 +264,7 @@ def expand_bank(bank: Bank | str | Path | dict, # a bank, or what `load_bank` re
     for e in bank.entries:
         if e.checkpoints: out += _checkpoint_models(e, bank.base_dir, paths); continue
         common = dict(entry=e.name, arch=e.arch, architecture=ARCH_NAMES.get(e.arch, e.arch), source=e.source,
-                      readouts=list(e.readouts or default_readouts(e.arch)), num_classes=e.num_classes, width=e.width,
+                      readouts=list(e.readouts or default_readouts(e.arch)), n_classes=e.n_classes, width=e.width,
                       image_size=e.image_size)
         where = f"bank entry {e.name!r}"
         if e.weights:
@@ -279,13 +279,13 @@ def expand_bank(bank: Bank | str | Path | dict, # a bank, or what `load_bank` re
                 where,
                 run=e.name,
                 epoch=None,
-                num_classes=e.num_classes,
+                n_classes=e.n_classes,
                 seed=None,
             )
             out.append(BankModel(name=e.name, task=task, kind=e.kind or "Supervised", weights=path, **common))
         else:
             for s in e.seeds:
-                task = _fill(e.task, where, run=e.name, epoch=None, num_classes=e.num_classes, seed=s)
+                task = _fill(e.task, where, run=e.name, epoch=None, n_classes=e.n_classes, seed=s)
                 out.append(
                     BankModel(name=f"{e.name}/seed{s}", task=task, kind=e.kind or "Untrained", seed=int(s), **common)
                 )
@@ -304,7 +304,7 @@ def build_bank_model(m: BankModel, # from `expand_bank`
         if m.checkpoint: model = load_model_from_checkpoint(m.checkpoint, device=device)
         else:
             kw = dict(width=m.width) if m.arch == "custom_cnn" else {}
-            model = build_model(m.arch, m.num_classes, weights=m.weights, seed=m.seed, image_size=m.image_size, **kw)
+            model = build_model(m.arch, m.n_classes, weights=m.weights, seed=m.seed, image_size=m.image_size, **kw)
     except (ValueError, FileNotFoundError, KeyError, RuntimeError) as e:
         raise type(e)(f"bank model {m.name!r} (entry {m.entry!r}) could not be built from "
                       f"{m.checkpoint or m.weights or 'random weights'}: {e}") from None
@@ -433,8 +433,13 @@ from .analyses import ANALYSES as _REGISTRY, analyses_of
 
 # %% ../../nbs/study/55_bank.ipynb #5ae56b2a
 ANALYSES = analyses_of("ed")  # the registry in `visreps.study.scoring`: ("encoding_pls", "encoding_ridge", "rsa")
-STUDY_COLUMNS = KEY_COLUMNS + ("roi", "pooling", "analysis", "score", "raw", "reliability") + EIGEN_METRIC_COLUMNS + \
-    ("model", "entry", "seed", "epoch", "final", "n_classes", "n_features", "n_images") # the tidy table's columns
+STUDY_COLUMNS = (
+    KEY_COLUMNS
+    + ("target", "pooling", "analysis", "score", "raw", "reliability")
+    + EIGEN_METRIC_COLUMNS
+    + ("model", "entry", "seed", "epoch", "final", "n_classes", "n_features", "n_images")
+)  # the tidy table's columns
+
 
 @dataclass
 class BankConfig(Config):
@@ -463,7 +468,7 @@ class BankConfig(Config):
     # none_reduction="pca": principal components kept (fewer when the held-out images or features are fewer)
     pca_components: int = 1000
     pca_images: int = 1000 # none_reduction="pca": held-out images (the first of the ED images) the PCs are fitted on
-    rois: list[str] | None = None # regions; None = every region of the data
+    targets: list[str] | None = None # regions; None = every region of the data
     analyses: list[str] = field(default_factory=lambda: list(ANALYSES)) # some of encoding_pls, encoding_ridge, rsa
     pls_components: int = 25 # PLS components
     pls_folds: int = 10 # PLS-regression random 90/10 splits
@@ -535,11 +540,11 @@ class StudyData:
     ed_images: np.ndarray # (n_images, H, W, 3) uint8 held-out images of the eigenspectrum metrics
     stimuli: np.ndarray # (n_stimuli, H, W, 3) uint8 images of the neural data
     stimulus_ids: np.ndarray # (n_stimuli,) their ids
-    rois: list[str]
-    subjects: dict # subject -> dict(train, test: id arrays; Y_train, Y_test: (n, v); roi: (v,); reliability: (v,))
-    pls: dict # roi -> dict(Y: (n_shared, v), reliability: float); ids in `shared_ids`
+    targets: list[str]
+    subjects: dict # subject -> dict(train, test: id arrays; Y_train, Y_test: (n, v); target: (v,); reliability: (v,))
+    pls: dict # target -> dict(Y: (n_shared, v), reliability: float); ids in `shared_ids`
     shared_ids: np.ndarray # stimuli seen by every subject
-    rdms: dict # (subject, roi) -> (n_test, n_test) correlation-distance RDM of the test responses
+    rdms: dict # (subject, target) -> (n_test, n_test) correlation-distance RDM of the test responses
     data_id: str # names the neural data and image set (part of the cache key)
     pls_labels: np.ndarray | None = None # (n_shared,) classes stratifying the PLS splits, or None (plain random splits)
     pls_splits_note: str = "random 90/10 splits" # how the PLS splits were drawn, for the rows' convention
@@ -576,12 +581,12 @@ def _pls_strata(ds, shared, column):
     return y, f"90/10 splits stratified by {column!r} ({k} classes), as the ED study's by object"
 
 # %% ../../nbs/study/55_bank.ipynb #5b9b5b71
-def _voxels(ds, subject, rois, ids):
+def _voxels(ds, subject, targets, ids):
     from visreps.data.dataset import average_repetitions
     parts, labels = [], []
-    for roi in rois:
-        Y = average_repetitions(ds.get(subject, roi)).sel(stimulus=list(ids))
-        parts.append(np.asarray(Y.values, dtype=np.float64)); labels += [roi] * Y.shape[1]
+    for target in targets:
+        Y = average_repetitions(ds.get(subject, target)).sel(stimulus=list(ids))
+        parts.append(np.asarray(Y.values, dtype=np.float64)); labels += [target] * Y.shape[1]
     return np.concatenate(parts, 1), np.array(labels)
 
 def prepare_study(cfg: BankConfig, # the study's settings
@@ -600,9 +605,10 @@ def prepare_study(cfg: BankConfig, # the study's settings
     else:
         from visreps.data.sources import load_neural_data
         ds = load_neural_data(cfg.dataset)
-    rois = list(cfg.rois or ds.rois)
-    unknown = [r for r in rois if r not in ds.rois]
-    if unknown: raise KeyError(f"BankConfig.rois: {unknown} are not regions of the data; expected some of {ds.rois}")
+    targets = list(cfg.targets or ds.targets)
+    unknown = [r for r in targets if r not in ds.targets]
+    if unknown:
+        raise KeyError(f"BankConfig.targets: {unknown} are not regions of the data; expected some of {ds.targets}")
     if cfg.ed_images == "world":
         ed = held_out_world_images(cfg.n_images, cfg.seed, cfg.image_size, cfg.world)
         data_id += f"|ed:world:{cfg.n_images}"
@@ -614,15 +620,15 @@ def prepare_study(cfg: BankConfig, # the study's settings
     subjects, rdms, used = {}, {}, set()
     for s in ds.subjects:
         tr, te = ds.split(s)
-        Ytr, roi = _voxels(ds, s, rois, tr)
-        Yte, _ = _voxels(ds, s, rois, te)
-        ceil = np.concatenate([neuroid_reliability(ds.get(s, r), te, cfg.n_ceiling_splits, cfg.seed) for r in rois])
-        subjects[s] = dict(train=tr, test=te, Y_train=Ytr, Y_test=Yte, roi=roi, reliability=ceil)
-        for r in rois: rdms[s, r] = compute_rdm(Yte[:, roi == r])
+        Ytr, target = _voxels(ds, s, targets, tr)
+        Yte, _ = _voxels(ds, s, targets, te)
+        ceil = np.concatenate([neuroid_reliability(ds.get(s, r), te, cfg.n_ceiling_splits, cfg.seed) for r in targets])
+        subjects[s] = dict(train=tr, test=te, Y_train=Ytr, Y_test=Yte, target=target, reliability=ceil)
+        for r in targets: rdms[s, r] = compute_rdm(Yte[:, target == r])
         used |= set(tr.tolist()) | set(te.tolist())
     shared = ds.shared_ids()
     pls = {}
-    for r in rois:
+    for r in targets:
         Y = np.concatenate([_voxels(ds, s, [r], shared)[0] for s in ds.subjects], 1)
         c = np.concatenate(
             [neuroid_reliability(ds.get(s, r), shared, cfg.n_ceiling_splits, cfg.seed) for s in ds.subjects]
@@ -630,8 +636,19 @@ def prepare_study(cfg: BankConfig, # the study's settings
         pls[r] = dict(Y=Y, reliability=float(np.nanmedian(c)))
     ids = np.array([i for i in ds.stimuli.stimulus_id if i in used])
     labels, note = _pls_strata(ds, shared, cfg.pls_stratify)
-    return StudyData(ed_images=ed, stimuli=ds.stimuli.images_for(ids), stimulus_ids=ids, rois=rois, subjects=subjects,
-                     pls=pls, shared_ids=shared, rdms=rdms, data_id=data_id, pls_labels=labels, pls_splits_note=note)
+    return StudyData(
+        ed_images=ed,
+        stimuli=ds.stimuli.images_for(ids),
+        stimulus_ids=ids,
+        targets=targets,
+        subjects=subjects,
+        pls=pls,
+        shared_ids=shared,
+        rdms=rdms,
+        data_id=data_id,
+        pls_labels=labels,
+        pls_splits_note=note,
+    )
 
 # %% ../../nbs/study/55_bank.ipynb #b0a70f89
 def _ed_score(raw: float, reliability: float) -> float:
@@ -642,7 +659,7 @@ def _ed_score(raw: float, reliability: float) -> float:
 def score_layer(X, # (n_stimuli, n_features) encoding features, rows in `data.stimulus_ids` order
                 data: StudyData, # from `prepare_study`
                 cfg: BankConfig, # analyses and their sizes
-               ) -> list[dict]: # records: roi, analysis, score, raw, reliability
+               ) -> list[dict]: # records: target, analysis, score, raw, reliability
     "Encoding (PLS, ridge) and RSA scores of one layer in every region."
     from visreps.metrics.encoding import encoding_score, pls_encoding_score
     from visreps.metrics.rsa import compare_rdms, compute_rdm
@@ -656,7 +673,7 @@ def score_layer(X, # (n_stimuli, n_features) encoding features, rows in `data.st
     out = []
     if "encoding_pls" in cfg.analyses:
         Xs = X[rows_of(data.shared_ids)]
-        for r in data.rois:
+        for r in data.targets:
             p = data.pls[r]
             res = pls_encoding_score(
                 Xs,
@@ -669,7 +686,7 @@ def score_layer(X, # (n_stimuli, n_features) encoding features, rows in `data.st
             )
             out.append(
                 dict(
-                    roi=r,
+                    target=r,
                     analysis="encoding_pls",
                     raw=res.raw,
                     reliability=p["reliability"],
@@ -677,7 +694,7 @@ def score_layer(X, # (n_stimuli, n_features) encoding features, rows in `data.st
                 )
             )
     if "encoding_ridge" in cfg.analyses:
-        per = {r: [] for r in data.rois}
+        per = {r: [] for r in data.targets}
         for s, d in data.subjects.items():
             res = encoding_score(
                 X[rows_of(d["train"])],
@@ -690,15 +707,15 @@ def score_layer(X, # (n_stimuli, n_features) encoding features, rows in `data.st
                 seed=cfg.seed,
             )
             rv = np.asarray(res.r, dtype=np.float64)
-            for r in data.rois:
-                m = d["roi"] == r
+            for r in data.targets:
+                m = d["target"] == r
                 raw, c = float(np.nanmedian(rv[m])), float(np.nanmedian(d["reliability"][m]))
                 per[r].append((raw, c, _ed_score(raw, c)))
         for r, v in per.items():
             v = np.array(v)
             out.append(
                 dict(
-                    roi=r,
+                    target=r,
                     analysis="encoding_ridge",
                     raw=float(v[:, 0].mean()),
                     reliability=float(v[:, 1].mean()),
@@ -707,7 +724,7 @@ def score_layer(X, # (n_stimuli, n_features) encoding features, rows in `data.st
             )
     if "rsa" in cfg.analyses:
         model_rdms = {}
-        for r in data.rois:
+        for r in data.targets:
             rhos = []
             for s, d in data.subjects.items():
                 key = tuple(d["test"])
@@ -715,7 +732,7 @@ def score_layer(X, # (n_stimuli, n_features) encoding features, rows in `data.st
                 rhos.append(compare_rdms(model_rdms[key], data.rdms[s, r], "spearman"))
             out.append(
                 dict(
-                    roi=r,
+                    target=r,
                     analysis="rsa",
                     raw=float(np.mean(rhos)),
                     reliability=float("nan"),
@@ -741,7 +758,7 @@ def _identity_columns(m: BankModel) -> dict:
         seed=m.seed,
         epoch=m.epoch,
         final=m.final,
-        n_classes=m.num_classes,
+        n_classes=m.n_classes,
     )
 
 def _bank_convention(analysis: str, data) -> str:
@@ -798,9 +815,9 @@ def study_model(m: BankModel, # from `expand_bank`
             try: scores, s_err = score_layer(enc[r, cfg.encoding_pooling], data, cfg), ""
             except LAYER_ERRORS as e:
                 scores = [
-                    dict(roi=ro, analysis=a, score=nan, raw=nan, reliability=nan)
+                    dict(target=ro, analysis=a, score=nan, raw=nan, reliability=nan)
                     for a in cfg.analyses
-                    for ro in data.rois
+                    for ro in data.targets
                 ]
                 s_err = f"scores ({cfg.encoding_pooling} pooling): {type(e).__name__}: {e}"
             rows = []
@@ -816,7 +833,7 @@ def study_model(m: BankModel, # from `expand_bank`
                 rows += [
                     dict(
                         ident,
-                        layer=r,
+                        readout=r,
                         pooling=p,
                         **em,
                         **s,
@@ -829,7 +846,7 @@ def study_model(m: BankModel, # from `expand_bank`
                 ]
             failed = any(row["error"] for row in rows)
             if folder is not None and not failed:  # a failed layer is not cached: a rerun tries it again
-                write_json_atomic(folder / f"{r}.json", dict(model=m.name, layer=r, rows=rows))
+                write_json_atomic(folder / f"{r}.json", dict(model=m.name, readout=r, rows=rows))
             done[r] = rows
     return [row for r in m.readouts for row in done[r]]
 
@@ -857,7 +874,7 @@ def run_bank(cfg: BankConfig, # the study's settings (cfg.bank: the bank file)
         new = study_model(m, data, cfg, out_dir / "cache")
         rows += new
         for row in new:
-            if row["error"]: failed.setdefault((row["model"], row["layer"]), row["error"])
+            if row["error"]: failed.setdefault((row["model"], row["readout"]), row["error"])
         if len(failed) > cfg.max_failed_fraction * n_layers:
             listing = "; ".join(f"{k[0]} {k[1]}: {v}" for k, v in list(failed.items())[:5])
             raise CommandError(f"bank {bank.name!r}: {len(failed)} of {n_layers} model-layers failed, more than "
@@ -897,21 +914,21 @@ def load_study_table(path: str | Path, # a table.csv written by `run_bank`
 
 # %% ../../nbs/study/55_bank.ipynb #326e25cc
 def study_slice(table: pd.DataFrame, # the tidy study table
-                roi: str = "ventral", # region (the world's ventral ROI stands in for IT)
+                target: str = "ventral", # region (the world's ventral ROI stands in for IT)
                 analysis: str = "encoding_pls", # "encoding_pls" (the paper's), "encoding_ridge" or "rsa"
                 pooling: str = "max", # pooling of the eigenspectrum metrics ("max": the published analysis)
                 final_only: bool = True, # keep only the last epoch of each training run
                ) -> pd.DataFrame: # one row per model-layer
     "One region, analysis and pooling of the study table: a model-layer table like the published one."
     from visreps.metrics.edstudy import check_columns
-    check_columns(table, ("roi", "analysis", "pooling"), "study table")
-    for col, v in (("roi", roi), ("analysis", analysis), ("pooling", pooling)):
+    check_columns(table, ("target", "analysis", "pooling"), "study table")
+    for col, v in (("target", target), ("analysis", analysis), ("pooling", pooling)):
         if v not in set(table[col]):
             raise ValueError(f"{col}={v!r} is not in the study table; it has {sorted(set(table[col]))}")
-    t = table[(table.roi == roi) & (table.analysis == analysis) & (table.pooling == pooling)]
+    t = table[(table.target == target) & (table.analysis == analysis) & (table.pooling == pooling)]
     if final_only and "final" in t.columns: t = t[t.final.astype(bool)]
     bad = t["effective dimensionality"].isna() | t["score"].isna()
-    failures = t[bad][[c for c in ("model", "layer", "error") if c in t.columns]].reset_index(drop=True)
+    failures = t[bad][[c for c in ("model", "readout", "error") if c in t.columns]].reset_index(drop=True)
     out = t[~bad].reset_index(drop=True)
     # model-layers left out, with their errors: counted by `summarize_study`
     out.attrs["failures"] = failures.to_dict("records")
@@ -924,12 +941,12 @@ def summarize_study(
                     x: str = "effective dimensionality", # predictor column
                     y: str = "score", # score column
                     log: bool = False, # correlate log10(x)
-                    layer_by=("architecture", "layer"), # columns naming a readout position
+                    readout_by=("architecture", "readout"), # columns naming a readout position
                     model_columns=None, # columns naming a model; None = "model" when present, else the published key
                    ) -> pd.DataFrame: # columns view, group, n, r, p
     "Pearson r of a dimensionality metric with the score: all model-layers, by kind, layer-wise, best layer per model."
     if model_columns is None: model_columns = ("model",) if "model" in table.columns else MODEL_COLUMNS
-    out = summarize_ed_encoding(table, x, y, log, layer_by, model_columns)
+    out = summarize_ed_encoding(table, x, y, log, readout_by, model_columns)
     failures = table.attrs.get("failures")
     out["n_failed"] = 0 if failures is None else len(failures) # model-layers left out of every view because they failed
     return out
@@ -937,10 +954,10 @@ def summarize_study(
 # %% ../../nbs/study/55_bank.ipynb #072d26e3
 def _model_layers(table: pd.DataFrame, pooling: str) -> pd.DataFrame:
     t = table[table.pooling == pooling]
-    cols = ["model", "architecture", "task", "kind", "entry", "seed", "epoch", "final", "n_classes", "layer"] + list(
+    cols = ["model", "architecture", "task", "kind", "entry", "seed", "epoch", "final", "n_classes", "readout"] + list(
         EIGEN_METRIC_COLUMNS
     )
-    return t[cols].drop_duplicates(subset=["model", "layer"]).reset_index(drop=True)
+    return t[cols].drop_duplicates(subset=["model", "readout"]).reset_index(drop=True)
 
 # %% ../../nbs/study/55_bank.ipynb #9adbc1f3
 def ed_over_epochs(table: pd.DataFrame, # the tidy study table
@@ -958,7 +975,7 @@ def ed_by_granularity(table: pd.DataFrame, # the tidy study table
     "Final trained checkpoints' ED per layer with their number of classes, for the coarse-vs-fine comparison."
     t = _model_layers(table, pooling)
     t = t[t.epoch.notna() & t.final.astype(bool) & (t.epoch > 0) & ~t.task.isin(list(exclude_tasks))]
-    return t.sort_values(["n_classes", "layer"], kind="stable").reset_index(drop=True)
+    return t.sort_values(["n_classes", "readout"], kind="stable").reset_index(drop=True)
 
 # %% ../../nbs/study/55_bank.ipynb #6d3df732
 def bank_command(cfg: BankConfig, # the study's settings

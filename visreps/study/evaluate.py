@@ -41,18 +41,18 @@ __all__ = ['ANALYSES', 'EvalConfig', 'evaluation_test_ids', 'draw_selection_ids'
            'plan_eval', 'evaluate_runs', 'run_eval']
 
 # %% ../../nbs/study/53_evaluate.ipynb #35a573f9
-from .analyses import analyses_of
+from .analyses import RESPONSE_DATA_ONLY, analyses_of, refuse_options
 # the registry in `visreps.study.scoring`: ("rsa", "encoding", "pls", "pca_reconstruction")
 ANALYSES = analyses_of("visreps")
 
 @dataclass
 class EvalConfig(Config):
     "Everything an evaluation run needs: the model, the data, the analyses, and how to run them."
-    # checkpoint file (.pt); None = an untrained network from arch/num_classes/width/model_seed
+    # checkpoint file (.pt); None = an untrained network from arch/n_classes/width/model_seed
     checkpoint: str | None = None
     # architecture; with a checkpoint it must match the checkpoint's (None: take it); default custom_cnn
     arch: str | None = None
-    num_classes: int | None = None # outputs; checked against the checkpoint when both are given; default 1000
+    n_classes: int | None = None # outputs; checked against the checkpoint when both are given; default 1000
     width: float | None = None # channel multiplier (custom_cnn); checked against the checkpoint; default 1.0
     model_seed: int = 1 # initialisation seed of an untrained network
     # name in the records; None: the training run's folder name, or <arch>-untrained-s<seed>
@@ -60,7 +60,7 @@ class EvalConfig(Config):
     dataset: str = "world" # a source for visreps.data.sources.load_neural_data ("world", "nsd:<root>", a folder, ...)
     dataset_options: dict = field(default_factory=dict) # options passed to the data loader (e.g. world settings)
     subjects: list[str] | None = None # subjects to evaluate; None = all
-    rois: list[str] | None = None # regions; None = all in the data
+    targets: list[str] | None = None # regions; None = all in the data
     readouts: list[str] | None = None # readout points; None = all of the model's
     # subset of rsa, encoding, pls, pca_reconstruction
     analyses: list[str] = field(default_factory=lambda: list(ANALYSES))
@@ -202,23 +202,23 @@ def mean_ceiling(reliability) -> float:
     return float(np.mean(np.sqrt(np.clip(np.asarray(reliability, dtype=float), 0, None))))
 
 # %% ../../nbs/study/53_evaluate.ipynb #657cecc6
-def _roi_blocks(Y: xr.DataArray, rois: list[str]) -> dict[str, np.ndarray]:
-    roi = Y["roi"].values.astype(str)
-    return {r: np.flatnonzero(roi == r) for r in rois}
+def _target_blocks(Y: xr.DataArray, targets: list[str]) -> dict[str, np.ndarray]:
+    target = Y["target"].values.astype(str)
+    return {r: np.flatnonzero(target == r) for r in targets}
 
 # %% ../../nbs/study/53_evaluate.ipynb #d3801f77
 def select_scores_rsa(features: dict, # readout -> DataArray (stimulus, feature) of the selection stimuli
-                      Y: xr.DataArray, # (stimulus, neuroid) averaged responses to the same stimuli, coord roi
-                      rois: list[str], metric: str = "correlation", method: str = "spearman",
-                     ) -> np.ndarray: # (n_readouts, n_rois)
+                      Y: xr.DataArray, # (stimulus, neuroid) averaged responses to the same stimuli, coord target
+                      targets: list[str], metric: str = "correlation", method: str = "spearman",
+                     ) -> np.ndarray: # (n_readouts, n_targets)
     "RSA score of every readout against every region's RDM."
     from visreps.metrics.rsa import compare_rdms, compute_rdm
-    blocks = _roi_blocks(Y, rois)
+    blocks = _target_blocks(Y, targets)
     brain = {r: compute_rdm(Y.values[:, b], metric, "cpu") for r, b in blocks.items()}
-    out = np.full((len(features), len(rois)), np.nan)
+    out = np.full((len(features), len(targets)), np.nan)
     for i, X in enumerate(features.values()):
         a = compute_rdm(np.asarray(X.values), metric, "cpu")
-        for j, r in enumerate(rois): out[i, j] = compare_rdms(a, brain[r], method)
+        for j, r in enumerate(targets): out[i, j] = compare_rdms(a, brain[r], method)
     return out
 
 # %% ../../nbs/study/53_evaluate.ipynb #fa848ef8
@@ -229,25 +229,25 @@ def _fit_ridge(Xtr, Ytr, cv, device, seed):
         np.asarray(Xtr, dtype=np.float32), np.asarray(Ytr, dtype=np.float32)
     )
 
-def select_scores_encoding(features: dict, Y: xr.DataArray, rois: list[str], cv: int = 5, device: str = "auto",
-                           seed: int = 0, subject: str = "") -> np.ndarray: # (n_readouts, n_rois)
+def select_scores_encoding(features: dict, Y: xr.DataArray, targets: list[str], cv: int = 5, device: str = "auto",
+                           seed: int = 0, subject: str = "") -> np.ndarray: # (n_readouts, n_targets)
     ("Mean voxel r of a ridge fit on a seeded 80% of the selection "
      "stimuli and tested on the other 20%, per readout and region.")
     from visreps.metrics.encoding import pearson_columns
-    blocks = _roi_blocks(Y, rois)
+    blocks = _target_blocks(Y, targets)
     n = Y.shape[0]
     perm = make_rng(seed, "select_encoding", subject).permutation(n)
     n_te = max(3, int(round(0.2 * n)))
     te, tr = np.sort(perm[:n_te]), np.sort(perm[n_te:])
     cols = np.concatenate(list(blocks.values()))
     Yv = np.asarray(Y.values)[:, cols]
-    out = np.full((len(features), len(rois)), np.nan)
+    out = np.full((len(features), len(targets)), np.nan)
     for i, X in enumerate(features.values()):
         X = np.asarray(X.values)
         enc = _fit_ridge(X[tr], Yv[tr], cv, device, seed)
         r = pearson_columns(enc.predict(X[te]), Yv[te])
         pos = 0
-        for j, (roi, b) in enumerate(blocks.items()):
+        for j, (target, b) in enumerate(blocks.items()):
             out[i, j] = np.nanmean(r[pos:pos + len(b)]); pos += len(b)
     return out
 
@@ -255,25 +255,25 @@ def select_scores_encoding(features: dict, Y: xr.DataArray, rois: list[str], cv:
 def _pls_components(n_components, n, p, q, n_folds):
     return int(min(n_components, p, q, n - int(np.ceil(n / n_folds)) - 1))
 
-def select_scores_pls(features: dict, Y: xr.DataArray, rois: list[str], n_components: int = 10, n_folds: int = 8,
-                      device: str = "auto", seed: int = 0) -> np.ndarray: # (n_readouts, n_rois)
+def select_scores_pls(features: dict, Y: xr.DataArray, targets: list[str], n_components: int = 10, n_folds: int = 8,
+                      device: str = "auto", seed: int = 0) -> np.ndarray: # (n_readouts, n_targets)
     "Cross-validated test correlation of the first PLS-SVD component, per readout and region."
     from visreps.metrics.pls import cross_decompose
-    blocks = _roi_blocks(Y, rois)
-    out = np.full((len(features), len(rois)), np.nan)
+    blocks = _target_blocks(Y, targets)
+    out = np.full((len(features), len(targets)), np.nan)
     for i, X in enumerate(features.values()):
         X = np.asarray(X.values)
-        for j, (roi, b) in enumerate(blocks.items()):
+        for j, (target, b) in enumerate(blocks.items()):
             k = _pls_components(n_components, len(X), X.shape[1], len(b), n_folds)
             out[i, j] = cross_decompose(X, np.asarray(Y.values)[:, b], k, n_folds, seed, device=device).mean_test_r[0]
     return out
 
 # %% ../../nbs/study/53_evaluate.ipynb #4f8f875f
-def choose_readouts(scores: np.ndarray, # (n_readouts, n_rois) selection scores
-                    readouts: list[str], rois: list[str]) -> dict[str, str]:
-    "roi -> the readout with the highest selection score (the earliest on ties)."
+def choose_readouts(scores: np.ndarray, # (n_readouts, n_targets) selection scores
+                    readouts: list[str], targets: list[str]) -> dict[str, str]:
+    "target -> the readout with the highest selection score (the earliest on ties)."
     out = {}
-    for j, r in enumerate(rois):
+    for j, r in enumerate(targets):
         col = scores[:, j]
         if not np.isfinite(col).any(): raise ValueError(f"ROI {r!r}: no readout has a defined selection score")
         out[r] = readouts[int(np.nanargmax(col))]
@@ -288,11 +288,11 @@ def unit_scaled(da: xr.DataArray, # responses of one subject
     return da.copy(data=np.asarray(da.values, dtype=np.float64) * 2.0 ** -np.floor(np.log2(m)))  # coords, attrs kept
 
 # %% ../../nbs/study/53_evaluate.ipynb #fb14c004
-def constant_responses(Y: xr.DataArray, # (stimulus, neuroid) averaged responses, coord roi
-                       rois: list[str],
+def constant_responses(Y: xr.DataArray, # (stimulus, neuroid) averaged responses, coord target
+                       targets: list[str],
                       ) -> str | None:
     "Why `Y` cannot be scored in some ROI: responses that do not vary (naming the ROI); None when they all vary."
-    for r, b in _roi_blocks(Y, rois).items():
+    for r, b in _target_blocks(Y, targets).items():
         v = np.asarray(Y.values, dtype=np.float64)[:, b]
         if v.size == 0: continue
         if np.ptp(v) == 0: return f"every response of ROI {r!r} is {v.flat[0]:g} (constant responses)"
@@ -316,12 +316,12 @@ def _rec(**kw) -> dict:
 
 class SubjectEvaluation:
     "The analyses of one subject, sharing responses, features and statistics."
-    def __init__(self, ds: NeuralDataset, subject: str, rois: list[str], readouts: list[str], select_ids, test_ids,
+    def __init__(self, ds: NeuralDataset, subject: str, targets: list[str], readouts: list[str], select_ids, test_ids,
                  train_ids, cache: FeatureCache, cfg: EvalConfig, base: dict):
-        self.ds, self.subject, self.rois, self.readouts, self.cfg, self.cache, self.base = (
+        self.ds, self.subject, self.targets, self.readouts, self.cfg, self.cache, self.base = (
             ds,
             subject,
-            rois,
+            targets,
             readouts,
             cfg,
             cache,
@@ -336,14 +336,14 @@ class SubjectEvaluation:
 
     @property
     def responses(self) -> xr.DataArray: # (presentation, neuroid), the requested ROIs
-        return self._get("resp", lambda: unit_scaled(self.ds.get(self.subject, self.rois)))
+        return self._get("resp", lambda: unit_scaled(self.ds.get(self.subject, self.targets)))
     @property
     def averaged(self) -> xr.DataArray: # (stimulus, neuroid)
         return self._get("avg", lambda: average_repetitions(self.responses))
     def brain(self, ids) -> xr.DataArray:
         return self.averaged.sel(stimulus=np.asarray(ids).astype(str))
-    def roi_columns(self, roi) -> np.ndarray:
-        return np.flatnonzero(self.averaged["roi"].values.astype(str) == roi)
+    def target_columns(self, target) -> np.ndarray:
+        return np.flatnonzero(self.averaged["target"].values.astype(str) == target)
 
     @property
     def select_features(self):
@@ -363,18 +363,18 @@ class SubjectEvaluation:
         def compute():
             Y = self.brain(ids)
             if analysis in ("rsa", "pca_reconstruction"):
-                return select_scores_rsa(feats(), Y, self.rois, cfg.rdm_metric, cfg.rsa_method)
+                return select_scores_rsa(feats(), Y, self.targets, cfg.rdm_metric, cfg.rsa_method)
             if analysis == "encoding":
                 return select_scores_encoding(
-                    feats(), Y, self.rois, cfg.encoding_cv, cfg.device, cfg.seed, self.subject
+                    feats(), Y, self.targets, cfg.encoding_cv, cfg.device, cfg.seed, self.subject
                 )
-            return select_scores_pls(feats(), Y, self.rois, cfg.pls_components, cfg.pls_folds, cfg.device, cfg.seed)
+            return select_scores_pls(feats(), Y, self.targets, cfg.pls_components, cfg.pls_folds, cfg.device, cfg.seed)
         def checked():
             feats()  # extraction errors are not about n_select
             try: return compute()
             except ValueError as e:
                 if isinstance(e, ConfigError): raise
-                if why := constant_responses(self.brain(ids), self.rois):  # the data, not the number of stimuli
+                if why := constant_responses(self.brain(ids), self.targets):  # the data, not the number of stimuli
                     raise DataError(f"subject {self.subject!r}: {why}; check its responses") from e
                 what = "n_select" if ids is self.select_ids else "the training stimuli (encoding_selection='train')"
                 raise ConfigError(
@@ -388,12 +388,12 @@ class SubjectEvaluation:
     def test_gram(self, readouts):
         return self.cache.gram(self.test_ids, sorted(set(readouts)), self.cfg.fit_projection or None)
 
-    def rdm_test_reliability(self, roi):
+    def rdm_test_reliability(self, target):
         cfg = self.cfg
         return self._get(
-            ("rdm_test_reliability", roi),
+            ("rdm_test_reliability", target),
             lambda: rdm_test_reliability(
-                self.responses.isel(neuroid=self.roi_columns(roi)),
+                self.responses.isel(neuroid=self.target_columns(target)),
                 self.test_ids,
                 cfg.rdm_metric,
                 cfg.rsa_method,
@@ -412,11 +412,11 @@ class SubjectEvaluation:
     def _selection(self, analysis, metric):
         "Selection records, arrays and the chosen readout per ROI."
         scores = self.select_scores(analysis)
-        chosen = choose_readouts(scores, self.readouts, self.rois)
+        chosen = choose_readouts(scores, self.readouts, self.targets)
         recs = [
             _rec(
                 **self.base,
-                roi=roi,
+                target=target,
                 analysis=analysis,
                 metric=metric,
                 readout=ro,
@@ -424,19 +424,19 @@ class SubjectEvaluation:
                 split="select",
                 n_stimuli=len(self.selection_ids(analysis)),
                 seed=self.cfg.seed,
-                extra=dict(chosen=ro == chosen[roi]),
+                extra=dict(chosen=ro == chosen[target]),
             )
-            for j, roi in enumerate(self.rois)
+            for j, target in enumerate(self.targets)
             for i, ro in enumerate(self.readouts)
         ]
-        arrays = {f"select__{roi}": scores[:, j] for j, roi in enumerate(self.rois)}
-        arrays["readouts"] = np.array(self.readouts); arrays["rois"] = np.array(self.rois)
+        arrays = {f"select__{target}": scores[:, j] for j, target in enumerate(self.targets)}
+        arrays["readouts"] = np.array(self.readouts); arrays["targets"] = np.array(self.targets)
         return recs, arrays, chosen
 
     def tested(self, chosen: dict) -> list[tuple[str, str]]:
-        "The (roi, readout) pairs scored on the test stimuli: the chosen one per ROI, or all (`test_readouts`)."
+        "The (target, readout) pairs scored on the test stimuli: the chosen one per ROI, or all (`test_readouts`)."
         if self.cfg.test_readouts == "selected": return list(chosen.items())
-        return [(roi, ro) for roi in self.rois for ro in self.readouts]
+        return [(target, ro) for target in self.targets for ro in self.readouts]
 
     def run(self, analysis: str):
         return getattr(self, f"run_{analysis}")()
@@ -457,9 +457,9 @@ def rsa_influence(a: np.ndarray, b: np.ndarray, # (n, n) RDMs of the same test s
     iu = np.triu_indices(len(a), 1)
     return jackknife_influence(value, leave_one_out_compare(np.asarray(a)[iu], np.asarray(b)[iu], method))
 
-def _key(roi, ro, chosen) -> str:
-    "The arrays' name of a (roi, readout) score: the ROI for the chosen readout, ROI__readout for the others."
-    return roi if chosen.get(roi) == ro else f"{roi}__{ro}"
+def _key(target, ro, chosen) -> str:
+    "The arrays' name of a (target, readout) score: the ROI for the chosen readout, ROI__readout for the others."
+    return target if chosen.get(target) == ro else f"{target}__{ro}"
 
 
 # %% ../../nbs/study/53_evaluate.ipynb #3b259fef
@@ -471,18 +471,18 @@ def run_rsa(self: SubjectEvaluation):
     pairs = self.tested(chosen)
     stats = self.test_gram([ro for _, ro in pairs])
     Yt = self.brain(self.test_ids)
-    for roi, ro in pairs:
+    for target, ro in pairs:
         st = stats[ro]
         a = rdm_from_gram(st["G"], st["s"], int(st["D"]), cfg.rdm_metric)
-        b = compute_rdm(Yt.values[:, self.roi_columns(roi)], cfg.rdm_metric, "cpu")
+        b = compute_rdm(Yt.values[:, self.target_columns(target)], cfg.rdm_metric, "cpu")
         res = bootstrap_rsa(a, b, cfg.n_boot, cfg.boot_frac, cfg.seed, cfg.rsa_method)
-        rel = self.rdm_test_reliability(roi)
+        rel = self.rdm_test_reliability(target)
         c, norm, formula = self._ceiling_and_normalized(res.estimate, rel, "RDM")
         infl = rsa_influence(a, b, res.estimate, cfg.rsa_method)
         recs.append(
             _rec(
                 **self.base,
-                roi=roi,
+                target=target,
                 analysis="rsa",
                 metric=cfg.rsa_method,
                 readout=ro,
@@ -493,7 +493,7 @@ def run_rsa(self: SubjectEvaluation):
                 normalized=norm,
                 formula=formula,
                 split="test",
-                selected=ro == chosen[roi],
+                selected=ro == chosen[target],
                 influence=infl,
                 n_stimuli=len(self.test_ids),
                 seed=cfg.seed,
@@ -507,7 +507,7 @@ def run_rsa(self: SubjectEvaluation):
                 ),
             )
         )
-        arrays[f"bootstrap__{_key(roi, ro, chosen)}"] = res.distribution
+        arrays[f"bootstrap__{_key(target, ro, chosen)}"] = res.distribution
     return recs, arrays
 
 # %% ../../nbs/study/53_evaluate.ipynb #4347969a
@@ -527,24 +527,24 @@ def run_pca_reconstruction(self: SubjectEvaluation):
             f"- 1 = {n - 1} (dataset {self.base.get('dataset')!r}), "
             "so the PCA-reconstruction analysis would yield nothing; choose pca_ks below the number of test stimuli"
         )
-    for roi, ro in pairs:
+    for target, ro in pairs:
         st = stats[ro]
-        b = compute_rdm(Yt.values[:, self.roi_columns(roi)], cfg.rdm_metric, "cpu")
-        rel = self.rdm_test_reliability(roi)
+        b = compute_rdm(Yt.values[:, self.target_columns(target)], cfg.rdm_metric, "cpu")
+        rel = self.rdm_test_reliability(target)
         full = compare_rdms(rdm_from_gram(st["G"], st["s"], int(st["D"]), cfg.rdm_metric), b, cfg.rsa_method)
         for k, (Gk, sk) in pca_reconstruction_gram(st["G"], st["s"], ks).items():
             a = rdm_from_gram(Gk, sk, int(st["D"]), cfg.rdm_metric)
             if cfg.pca_n_boot:
                 res = bootstrap_rsa(a, b, cfg.pca_n_boot, cfg.boot_frac, cfg.seed, cfg.rsa_method)
                 v, lo, hi = res.estimate, *res.ci
-                arrays[f"bootstrap__{_key(roi, ro, chosen)}__k{k}"] = res.distribution
+                arrays[f"bootstrap__{_key(target, ro, chosen)}__k{k}"] = res.distribution
             else: v, lo, hi = compare_rdms(a, b, cfg.rsa_method), None, None
             c, norm, formula = self._ceiling_and_normalized(v, rel, "RDM")
             infl = rsa_influence(a, b, v, cfg.rsa_method)
             recs.append(
                 _rec(
                     **self.base,
-                    roi=roi,
+                    target=target,
                     analysis="pca_reconstruction",
                     metric=f"{cfg.rsa_method}_pc{k}",
                     readout=ro,
@@ -555,7 +555,7 @@ def run_pca_reconstruction(self: SubjectEvaluation):
                     normalized=norm,
                     formula=formula,
                     split="test",
-                    selected=ro == chosen[roi],
+                    selected=ro == chosen[target],
                     influence=infl,
                     n_stimuli=n,
                     seed=cfg.seed,
@@ -585,18 +585,18 @@ def run_encoding(self: SubjectEvaluation):
     # and one for the ROIs that did not
     groups = [(ro, [r for r, o in pairs if o == ro and (chosen[r] == ro) == sel])
               for ro in dict.fromkeys(ro for _, ro in pairs) for sel in (True, False)]
-    for ro, rois in [(ro, rois) for ro, rois in groups if rois]:
-        cols = np.concatenate([self.roi_columns(r) for r in rois])
+    for ro, targets in [(ro, targets) for ro, targets in groups if targets]:
+        cols = np.concatenate([self.target_columns(r) for r in targets])
         enc = _fit_ridge(np.asarray(tr_feats[ro].values), Ytr.values[:, cols], cfg.encoding_cv, cfg.device, cfg.seed)
         pred = np.asarray(enc.predict(te_stats[ro]["projected"]))
         r_all = pearson_columns(pred, Yte.values[:, cols])
         pos = 0
-        for roi in rois:
-            sl = slice(pos, pos + len(self.roi_columns(roi))); pos = sl.stop
+        for target in targets:
+            sl = slice(pos, pos + len(self.target_columns(target))); pos = sl.stop
             r, y, p = r_all[sl], Yte.values[:, cols][:, sl], pred[:, sl]
             dist = bootstrap_mean_r(p, y, idx)
             rel = voxel_reliability(
-                self.responses.isel(neuroid=self.roi_columns(roi)), self.test_ids, cfg.n_ceiling_splits, cfg.seed
+                self.responses.isel(neuroid=self.target_columns(target)), self.test_ids, cfg.n_ceiling_splits, cfg.seed
             )
             v = float(np.nanmean(r))
             c = mean_ceiling(rel.value) if rel is not None else None
@@ -609,7 +609,7 @@ def run_encoding(self: SubjectEvaluation):
             recs.append(
                 _rec(
                     **self.base,
-                    roi=roi,
+                    target=target,
                     analysis="encoding",
                     metric="pearson_r",
                     readout=ro,
@@ -620,7 +620,7 @@ def run_encoding(self: SubjectEvaluation):
                     normalized=v / c if c else None,
                     formula=formula,
                     split="test",
-                    selected=ro == chosen[roi],
+                    selected=ro == chosen[target],
                     influence=infl,
                     n_stimuli=len(self.test_ids),
                     seed=cfg.seed,
@@ -633,10 +633,10 @@ def run_encoding(self: SubjectEvaluation):
                     ),
                 )
             )
-            key = _key(roi, ro, chosen)
+            key = _key(target, ro, chosen)
             arrays[f"bootstrap__{key}"] = dist; arrays[f"voxel_r__{key}"] = r
             arrays[f"best_alpha__{key}"] = np.asarray(enc.best_alphas_)[sl]
-            if rel is not None: arrays[f"voxel_reliability__{roi}"] = np.asarray(rel.value)
+            if rel is not None: arrays[f"voxel_reliability__{target}"] = np.asarray(rel.value)
     return recs, arrays
 
 # %% ../../nbs/study/53_evaluate.ipynb #90fdb25f
@@ -650,20 +650,20 @@ def run_pls(self: SubjectEvaluation):
     te_stats = self.test_gram([ro for _, ro in pairs])
     Yt = self.brain(self.test_ids)
     rng = make_rng(cfg.seed, "pls_fold_bootstrap")
-    for roi, ro in pairs:
-        X, Y = te_stats[ro]["projected"], Yt.values[:, self.roi_columns(roi)]
+    for target, ro in pairs:
+        X, Y = te_stats[ro]["projected"], Yt.values[:, self.target_columns(target)]
         k = _pls_components(cfg.pls_components, len(X), X.shape[1], Y.shape[1], cfg.pls_folds)
         cd = cross_decompose(X, Y, k, cfg.pls_folds, cfg.seed, device=cfg.device)
         # (n_boot, k): folds resampled
         # the chosen readouts draw in turn from one stream (as when only they are tested), the others each their own
-        r_ = rng if ro == chosen[roi] else make_rng(cfg.seed, "pls_fold_bootstrap", roi, ro)
+        r_ = rng if ro == chosen[target] else make_rng(cfg.seed, "pls_fold_bootstrap", target, ro)
         boots = cd.test_r[draw("folds", cd.n_folds, cfg.n_boot, r_)].mean(1)
         for c in range(k):
             lo, hi = interval(boots[:, c])
             recs.append(
                 _rec(
                     **self.base,
-                    roi=roi,
+                    target=target,
                     analysis="pls",
                     metric=f"test_r_c{c + 1}",
                     readout=ro,
@@ -675,7 +675,7 @@ def run_pls(self: SubjectEvaluation):
                     formula="no noise ceiling: mean over folds of the held-out correlation between "
                             "model and brain scores of one PLS-SVD component; CI from resampling folds",
                     split="test",
-                    selected=ro == chosen[roi],
+                    selected=ro == chosen[target],
                     influence=None,  # no stimulus jackknife: the held-out correlations are per fold
                     n_stimuli=len(self.test_ids),
                     seed=cfg.seed,
@@ -686,7 +686,7 @@ def run_pls(self: SubjectEvaluation):
                     ),
                 )
             )
-        key = _key(roi, ro, chosen)
+        key = _key(target, ro, chosen)
         arrays[f"test_r__{key}"] = cd.test_r; arrays[f"bootstrap__{key}"] = boots
         arrays[f"covariance_explained__{key}"] = cd.covariance_explained
     return recs, arrays
@@ -702,7 +702,7 @@ _ANALYSIS_PARAMS = dict(
 def responses_hash(da: xr.DataArray) -> str:
     "A short hash of a responses array's values and coordinates."
     h = hashlib.sha256(np.ascontiguousarray(da.values).tobytes())
-    for c in ("stimulus_id", "repetition", "neuroid_id", "roi"):
+    for c in ("stimulus_id", "repetition", "neuroid_id", "target"):
         h.update(np.asarray(da[c].values).astype(str).tobytes())
     return h.hexdigest()[:16]
 
@@ -770,16 +770,16 @@ def _check_selection(ds, cfg, model_readouts):
         raise ConfigError(
             f"subjects={cfg.subjects!r}: subject(s) {miss} not in dataset {ds.name!r}; subjects: {ds.subjects}"
         )
-    rois = list(cfg.rois or ds.rois)
+    targets = list(cfg.targets or ds.targets)
     for s in subjects:
-        have = list(dict.fromkeys(ds.get(s)["roi"].values.astype(str).tolist()))
-        lack = [r for r in rois if r not in have]
+        have = list(dict.fromkeys(ds.get(s)["target"].values.astype(str).tolist()))
+        lack = [r for r in targets if r not in have]
         if lack:
             raise ConfigError(
-                f"rois={cfg.rois!r}: ROI(s) {lack} not in the data of "
+                f"targets={cfg.targets!r}: ROI(s) {lack} not in the data of "
                 f"subject {s!r} (dataset {ds.name!r}); its ROIs: {have}"
             )
-    return subjects, rois
+    return subjects, targets
 
 # %% ../../nbs/study/53_evaluate.ipynb #3a199af6
 @dataclass
@@ -792,7 +792,7 @@ class EvalPlan:
     info: dict # its identity: model, checkpoint, weights, model_config
     readouts: list[str]
     subjects: list[str]
-    rois: list[str]
+    targets: list[str]
     test_ids: np.ndarray
     image_size: int
     runs: list # (subject, analysis, identity, run id, selection ids, training ids)
@@ -806,7 +806,7 @@ def plan_eval(cfg: EvalConfig, # the options
     "Check the selection of subjects, ROIs and readouts, draw the stimuli, and name every (subject, analysis) run."
     from visreps.models.features import DEFAULT_CROP_FRACTION, resolve_readouts
     readouts = list(resolve_readouts(model, cfg.readouts))
-    subjects, rois = _check_selection(ds, cfg, readouts)
+    subjects, targets = _check_selection(ds, cfg, readouts)
     test_ids = evaluation_test_ids(ds, subjects)
     image_size = cfg.image_size or int(info["model_config"].get("image_size") or 224)
     from visreps.models.zoo import check_image_size
@@ -818,7 +818,7 @@ def plan_eval(cfg: EvalConfig, # the options
         weights=info["weights"],
         model_config=info["model_config"],
         dataset=ds.name,
-        rois=rois,
+        targets=targets,
         readouts=readouts,
         test_ids=hash_json(test_ids.tolist()),
         seed=cfg.seed,
@@ -841,14 +841,14 @@ def plan_eval(cfg: EvalConfig, # the options
         )
         train_ids = np.array(list(dict.fromkeys(train_ids.tolist())))
         sel = draw_selection_ids(train_ids, cfg.n_select, cfg.seed, s)
-        data_hash = responses_hash(ds.get(s, rois))
+        data_hash = responses_hash(ds.get(s, targets))
         for a in cfg.analyses:
             ident = dict(common, subject=s, analysis=a, data=data_hash, select_ids=hash_json(sel.tolist()),
                          train_ids=hash_json(train_ids.tolist()) if a == "encoding" else None,
                          params={k: getattr(cfg, k) for k in _ANALYSIS_PARAMS[a]})
             if cfg.test_readouts != "selected": ident["test_readouts"] = cfg.test_readouts
             runs.append((s, a, ident, make_run_id(ident), sel, train_ids))
-    return EvalPlan(cfg, ds, model, info, readouts, subjects, rois, test_ids, image_size, runs)
+    return EvalPlan(cfg, ds, model, info, readouts, subjects, targets, test_ids, image_size, runs)
 
 # %% ../../nbs/study/53_evaluate.ipynb #63536f09
 def evaluate_runs(plan: EvalPlan, # from `plan_eval`
@@ -868,7 +868,7 @@ def evaluate_runs(plan: EvalPlan, # from `plan_eval`
         bar.set_postfix(subject=s, analysis=a)
         if ev is None or ev.subject != s:
             ev = SubjectEvaluation(
-                ds, s, plan.rois, plan.readouts, sel, plan.test_ids, train_ids, cache, cfg, dict(base, subject=s)
+                ds, s, plan.targets, plan.readouts, sel, plan.test_ids, train_ids, cache, cfg, dict(base, subject=s)
             )
         records, arrays = ev.run(a)
         if not any(r.get("split") == "test" for r in records):
@@ -886,14 +886,19 @@ def _run_eval_rdmset(cfg: EvalConfig, rdms, model, minfo: dict, progress: bool) 
     t0 = time.time()
     if list(cfg.analyses) not in (["rsa"], list(ANALYSES)):  # the default (every analysis) means RSA here
         raise ConfigError(f"analyses={list(cfg.analyses)!r}: an RDM set ({cfg.dataset!r}) supports only ['rsa']")
-    if cfg.subjects: raise ConfigError(f"subjects={cfg.subjects!r}: an RDM set has targets, not subjects (use rois=)")
+    if cfg.subjects:
+        raise ConfigError(f"subjects={cfg.subjects!r}: an RDM set has targets, not subjects (use targets=)")
     if rdms.stimuli is None: raise DataError(f"RDM set {cfg.dataset!r} holds no images: a model cannot be scored on it")
+    default = lambda f: f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
+    given = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)
+             if f.name in RESPONSE_DATA_ONLY and getattr(cfg, f.name) != default(f)}
+    refuse_options(given, RESPONSE_DATA_ONLY, f"an RDM set ({cfg.dataset!r})")  # a value other than the default
     overlap = check_training_overlap(cfg, rdms.stimuli, rdms.stimuli.stimulus_id, cfg.dataset)  # all are tested
     data_id = hashlib.sha256(np.ascontiguousarray(rdms.rdms.values, dtype=np.float64).tobytes()
                              + "\n".join(map(str, rdms.stimulus_id)).encode()).hexdigest()[:16]
     ident = dict(kind="visreps.eval-rdmset/1", model=minfo["model"], checkpoint=minfo["checkpoint"],
                  weights=minfo["weights"], dataset=cfg.dataset, data=data_id, analysis="rsa", readouts=cfg.readouts,
-                 targets=cfg.rois, method=cfg.rsa_method, metric=cfg.rdm_metric, n_boot=cfg.n_boot, seed=cfg.seed,
+                 targets=cfg.targets, method=cfg.rsa_method, metric=cfg.rdm_metric, n_boot=cfg.n_boot, seed=cfg.seed,
                  image_size=cfg.image_size)
     store = ResultsStore(cfg.results_root)
     rid = make_run_id(ident)
@@ -905,12 +910,12 @@ def _run_eval_rdmset(cfg: EvalConfig, rdms, model, minfo: dict, progress: bool) 
         ExtractionOptions(batch_size=cfg.batch_size, device=cfg.device, image_size=cfg.image_size),
         progress=progress,
     )
-    df = rsa_scores(feats, rdms, cfg.rois, method=cfg.rsa_method, rdm_metric=cfg.rdm_metric, n_boot=cfg.n_boot,
+    df = rsa_scores(feats, rdms, cfg.targets, method=cfg.rsa_method, rdm_metric=cfg.rdm_metric, n_boot=cfg.n_boot,
                     seed=cfg.seed, model=minfo["model"])
     keep = [c for c in ("subject", "target", "readout", "analysis", "metric", "value", "ci_low", "ci_high",
                         "normalized", "n_stimuli", "selected", "influence") if c in df]
     records = [dict({k: (None if pd.isna(v) else getattr(v, "item", lambda: v)())
-                          for k, v in r.items() if k != "target"}, roi=r["target"],
+                          for k, v in r.items() if k != "target"}, target=r["target"],
                     model=minfo["model"], checkpoint=minfo["checkpoint"], dataset=cfg.dataset, split="test",
                     ceiling=None if pd.isna(r.get("ceiling_high", np.nan)) else float(r["ceiling_high"]),
                     formula=r.get("convention"))

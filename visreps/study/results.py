@@ -48,7 +48,7 @@ def run_slug(identity: dict, # a run's identity
 
 
 # %% ../../nbs/study/50_results.ipynb #56e38dcf
-RECORD_KEYS = ("model", "checkpoint", "dataset", "subject", "roi", "analysis", "metric", "readout")
+RECORD_KEYS = ("model", "checkpoint", "dataset", "subject", "target", "analysis", "metric", "readout")
 # selected: the readout chosen on the training stimuli; influence: the jackknife of value over the test stimuli
 RECORD_VALUES = ("value", "ci_low", "ci_high", "ceiling", "normalized", "formula", "split", "n_stimuli", "seed",
                  "selected", "influence")

@@ -13,37 +13,13 @@ import pandas as pd
 
 from ..core.config import ConfigError, DataError
 from ..core.storage import atomic_path
-from .analyses import SCORE_COLUMNS, score_table
+from .analyses import RDM_SET_ONLY, RESPONSE_DATA_ONLY, SCORE_COLUMNS, refuse_options, score_table
 
 # %% auto #0
 __all__ = ['score_model', 'readout_summaries']
 
 # %% ../../nbs/study/54_scoring.ipynb #287efee9
-_NOT_IN_MEMORY = ("checkpoint", "results_root", "force", "arch", "num_classes", "width", "model_seed", "dataset")
-_ONLY_RSA = "an RDM set supports only RSA"
-# options of one kind of data set, and why each means nothing for the other
-_ONLY_RESPONSES = dict(
-    n_ceiling_splits="an RDM set's ceiling is the between-subject bound of its subjects' RDMs (Nili et al. 2014), "
-                     "not split halves of repeated presentations",
-    n_select="an RDM set has no training stimuli to choose a readout on (its `selected` row is chosen in-sample)",
-    projection="it is the projection of the layer selection on training stimuli, which an RDM set lacks",
-    boot_frac="an RDM set's interval resamples all its stimuli with replacement, not a fraction without",
-    subjects="an RDM set's subjects are averaged or pooled inside each score (one row per target); choose targets=",
-    rois="an RDM set has targets, not regions of interest: use targets=",
-    **{k: _ONLY_RSA for k in ("fit_projection", "encoding_cv", "encoding_selection", "pls_components", "pls_folds",
-                              "pca_ks", "pca_n_boot")},
-)
-_ONLY_RDMSETS = dict(
-    targets="response data's targets are their regions of interest: use rois=",
-    n_boot_subjects="response data are scored subject by subject (a row each): no subject is resampled",
-    pool="response data are scored subject by subject: no subjects' RDMs are pooled",
-    convention="response data have one convention: each subject on its own held-out stimuli",
-)
-
-def _refuse(options: dict, reasons: dict, kind: str):
-    "A `ConfigError` naming each option in `options` that `reasons` says means nothing for `kind`, and why."
-    bad = [k for k in options if k in reasons]
-    if bad: raise ConfigError("; ".join(f"{k}={options[k]!r} means nothing for {kind}: {reasons[k]}" for k in bad))
+_NOT_IN_MEMORY = ("checkpoint", "results_root", "force", "arch", "n_classes", "width", "model_seed", "dataset")
 
 
 # %% ../../nbs/study/54_scoring.ipynb #fbbeb5c1
@@ -60,7 +36,7 @@ def _eval_config(readouts, analyses, options: dict):
             "test_readouts: score_model scores every readout on the test stimuli; the one chosen on the training "
             "stimuli is the `selected` column (table[table.selected])"
         )
-    _refuse(options, _ONLY_RDMSETS, "response data")
+    refuse_options(options, RDM_SET_ONLY, "response data")
     if isinstance(analyses, str): analyses = [analyses]
     return EvalConfig.from_dict(
         dict(
@@ -88,7 +64,7 @@ def _score_rdmset(model, rdmset, readouts, analyses, model_name, progress, optio
         raise DataError(
             f"RDM set {rdmset.attrs.get('name', '')!r} holds no images (stimuli=None): a model cannot be scored on it"
         )
-    _refuse(options, _ONLY_RESPONSES, "an RDM set")
+    refuse_options(options, RESPONSE_DATA_ONLY, "an RDM set")
     known = {
         "targets",
         "rsa_method",

@@ -302,7 +302,7 @@ def features_for_labels(model: torch.nn.Module, # the label source network
 # %% ../../nbs/training/23_labels.ipynb #70eb3675
 def write_label_files(labeler: PCALabeler, # fitted, with image_ids
                       out_dir: str | Path, # folder for pca_labels_K.csv (+ .json sidecars)
-                      n_classes=VALID_N_CLASSES, # the granularities to write
+                      granularities=VALID_N_CLASSES, # the granularities to write
                       about: dict | None = None, # further sidecar fields (e.g. the label source's weights hash)
                      ) -> dict[int, Path]:
     "Write one `image,pca_label` CSV (and provenance sidecar) per K; returns {K: path}."
@@ -314,5 +314,5 @@ def write_label_files(labeler: PCALabeler, # fitted, with image_ids
             Path(out_dir) / f"pca_labels_{int(k)}.csv", labeler.image_ids_, labeler.labels(k),
             {**labeler.provenance(k), **(about or {})},
         )
-        for k in n_classes
+        for k in granularities
     }

@@ -29,13 +29,13 @@ class LabelsConfig(Config):
     checkpoint: str | None = None # label-source checkpoint; None = an untrained arch (for tests)
     arch: str = "custom_cnn" # architecture when no checkpoint is given
     weights: str | None = None # local state_dict for a torchvision architecture (never downloaded)
-    num_classes: int = 1000 # outputs of that architecture
+    n_classes: int = 1000 # outputs of that architecture
     width: float = 1.0 # channel multiplier (custom_cnn)
     model_seed: int = 1 # initialisation seed without weights
     dataset: str = "world" # a source for load_neural_data; its stimuli are labelled
     dataset_options: dict = field(default_factory=dict) # options for the loader
     readout: str = "fc2.post" # the penultimate layer after ReLU (AlexNet fc2 in the paper)
-    n_classes: list[int] = field(default_factory=lambda: [2, 4, 8, 16, 32, 64]) # granularities K
+    granularities: list[int] = field(default_factory=lambda: [2, 4, 8, 16, 32, 64]) # granularities K
     out_dir: str = "results/labels" # folder for pca_labels_K.csv (+ .json provenance)
     device: str = "auto"
     batch_size: int = 256
@@ -49,12 +49,12 @@ def run_labels(cfg: LabelsConfig) -> str:
     from visreps.data.sources import load_neural_data
     from visreps.training.labels import PCALabeler, check_n_classes, features_for_labels, write_label_files
     from visreps.models.zoo import build_model, load_model_from_checkpoint
-    for k in cfg.n_classes: check_n_classes(k)
+    for k in cfg.granularities: check_n_classes(k)
     if cfg.checkpoint: model = load_model_from_checkpoint(cfg.checkpoint)
     else:
         kw = dict(width=cfg.width) if cfg.arch == "custom_cnn" else {}
         model = build_model(
-            cfg.arch, cfg.num_classes, weights=cfg.weights, seed=cfg.model_seed, image_size=cfg.image_size, **kw
+            cfg.arch, cfg.n_classes, weights=cfg.weights, seed=cfg.model_seed, image_size=cfg.image_size, **kw
         )
     ds = load_neural_data(cfg.dataset, **cfg.dataset_options)
     ids = ds.stimuli.stimulus_id
@@ -70,7 +70,7 @@ def run_labels(cfg: LabelsConfig) -> str:
     source = f"{cfg.checkpoint or cfg.arch} {cfg.readout}"
     from visreps.models.identity import hash_weights
     about = dict(source_weights=f"state:{hash_weights(model)}", source_readout=cfg.readout)  # what made the labels
-    paths = write_label_files(PCALabeler().fit(X, image_ids=ids, source=source), cfg.out_dir, cfg.n_classes, about)
+    paths = write_label_files(PCALabeler().fit(X, image_ids=ids, source=source), cfg.out_dir, cfg.granularities, about)
     return f"labels: {len(ids)} images, K = {sorted(paths)} from {source} -> {cfg.out_dir}"
 
 # %% ../../nbs/training/25_steps.ipynb #e9020636
@@ -83,18 +83,18 @@ class TrainRunConfig(TrainConfig):
     dataset_options: dict = field(default_factory=dict) # options for the loader
     labels: str = "column:category" # a label CSV (image,pca_label), or column:<metadata column>
     out_dir: str = "results/train/run" # run folder (config.json, metrics.csv, checkpoints/, provenance.json)
-    num_classes: int | None = None # K; None: the labels' K (a label file's recorded K, else its largest label + 1)
+    n_classes: int | None = None # K; None: the labels' K (a label file's recorded K, else its largest label + 1)
 
     def validate(self):
-        # without num_classes (K comes from the labels), the other fields are checked as those of a K=2 run
-        if self.num_classes is None: dataclasses.replace(self, num_classes=2)
+        # without n_classes (K comes from the labels), the other fields are checked as those of a K=2 run
+        if self.n_classes is None: dataclasses.replace(self, n_classes=2)
         else: super().validate()
         # `visreps train` builds the network from `arch` (the trainer itself also takes any network)
         from visreps.models.zoo import check_image_size
         check_image_size(self.arch, self.image_size, "TrainRunConfig.image_size")
 
 # %% ../../nbs/training/25_steps.ipynb #e132d5ca
-def training_labels(ds: NeuralDataset, labels: str, num_classes: int | None) -> np.ndarray:
+def training_labels(ds: NeuralDataset, labels: str, n_classes: int | None) -> np.ndarray:
     "(n_images,) labels of a data set's stimuli from a label CSV or a metadata column (`column:NAME`)."
     from visreps.training.labels import read_label_csv
     ids = ds.stimuli.stimulus_id
@@ -109,7 +109,7 @@ def training_labels(ds: NeuralDataset, labels: str, num_classes: int | None) -> 
         if not np.issubdtype(np.asarray(y).dtype, np.integer):
             raise ConfigError(f"labels={labels!r}: column {col!r} is not integer class labels")
         return np.asarray(y, dtype=np.int64)
-    return read_label_csv(labels, image_ids=ids, n_classes=num_classes, allow_extra=True)[1]
+    return read_label_csv(labels, image_ids=ids, n_classes=n_classes, allow_extra=True)[1]
 
 # %% ../../nbs/training/25_steps.ipynb #327d9849
 def training_label_set(ds: NeuralDataset, # the data set whose stimuli are trained on
@@ -142,11 +142,11 @@ def run_train(cfg: TrainRunConfig) -> str:
     ds = load_neural_data(cfg.dataset, **cfg.dataset_options)
     y, labels = training_label_set(ds, cfg.labels)
     n_classes = labels["n_classes"]
-    if cfg.num_classes is not None and cfg.num_classes != n_classes:
-        raise ConfigError(f"num_classes={cfg.num_classes}: the labels {cfg.labels!r} have K={n_classes} classes; "
-                          f"give num_classes={n_classes}, or leave it out to take K from the labels")
+    if cfg.n_classes is not None and cfg.n_classes != n_classes:
+        raise ConfigError(f"n_classes={cfg.n_classes}: the labels {cfg.labels!r} have K={n_classes} classes; "
+                          f"give n_classes={n_classes}, or leave it out to take K from the labels")
     tc = TrainConfig.from_dict({**{k: v for k, v in cfg.to_dict().items() if k in TrainConfig.keys()},
-                                "num_classes": n_classes})
+                                "n_classes": n_classes})
     ids = ds.stimuli.stimulus_id
     held = set(ds.test_ids().tolist())  # the data set's held-out stimuli (an evaluation tests on them): not trained on
     keep = np.array([i not in held for i in ids.tolist()], dtype=bool)
@@ -206,7 +206,7 @@ def train_world_models(out_root: str | Path, # run folders go to out_root/<task>
     runs = {}
     for task in tasks:
         labels, k = world_task_labels(task, design.category.values, wc.n_levels, seed)
-        cfg = TrainConfig(arch="custom_cnn", num_classes=k, width=width, epochs=epochs, batch_size=batch_size, lr=lr,
+        cfg = TrainConfig(arch="custom_cnn", n_classes=k, width=width, epochs=epochs, batch_size=batch_size, lr=lr,
                           warmup_epochs=1, seed=seed + 1, image_size=image_size, checkpoint_every=checkpoint_every,
                           device="cpu", num_workers=0, progress=progress, eval_batch_size=256)
         record = dict(data=DataIdentity(wc.name, None, len(images)).to_dict(), stimulus_ids=design.stimulus_id.values,

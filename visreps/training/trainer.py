@@ -46,7 +46,7 @@ __all__ = ['RUNTIME_KEYS', 'CHECKPOINT_RE', 'PROVENANCE', 'TRAINED_STIMULI', 'Tr
 class TrainConfig(Config):
     "Everything that defines a training run (science) plus how to run it (runtime keys)."
     arch: str = "custom_cnn" # architecture name for `visreps.models.zoo.build_model`
-    num_classes: int = 1000 # K: 2..64 PCA classes, or 1000
+    n_classes: int = 1000 # K: 2..64 PCA classes, or 1000
     width: float = 1.0 # channel-width multiplier of the architecture
     epochs: int = 20
     batch_size: int = 32 # global batch (split over processes under DDP)
@@ -80,7 +80,7 @@ class TrainConfig(Config):
     progress: bool = True
 
     def validate(self):
-        pos = dict(num_classes=2, epochs=0, batch_size=1, image_size=8, checkpoint_every=1, eval_batch_size=1)
+        pos = dict(n_classes=2, epochs=0, batch_size=1, image_size=8, checkpoint_every=1, eval_batch_size=1)
         for k, lo in pos.items():
             if getattr(self, k) < lo:
                 raise ConfigError(f"TrainConfig.{k}={getattr(self, k)!r}: expected an integer >= {lo}")
@@ -219,8 +219,8 @@ def check_images(images) -> tuple[int, int, int]:
     return shape[:3]
 
 # %% ../../nbs/training/24_trainer.ipynb #8633a9f7
-def check_labels(labels, n: int, num_classes: int) -> torch.Tensor:
-    "Labels as an int64 tensor, checked: one per image, in 0..num_classes-1."
+def check_labels(labels, n: int, n_classes: int) -> torch.Tensor:
+    "Labels as an int64 tensor, checked: one per image, in 0..n_classes-1."
     # a copy: read-only arrays are fine
     y = labels if isinstance(labels, torch.Tensor) else torch.from_numpy(np.array(labels))
     if y.ndim != 1 or len(y) != n:
@@ -229,10 +229,10 @@ def check_labels(labels, n: int, num_classes: int) -> torch.Tensor:
         if y.dtype == torch.bool or not torch.equal(y, y.round()):
             raise TypeError(f"labels must be integers, got dtype {y.dtype}")
     y = y.long()
-    if n and (y.min() < 0 or y.max() >= num_classes):
+    if n and (y.min() < 0 or y.max() >= n_classes):
         raise ValueError(
-            f"labels out of range for num_classes={num_classes}: found values "
-            f"in [{int(y.min())}, {int(y.max())}], expected 0..{num_classes - 1}"
+            f"labels out of range for n_classes={n_classes}: found values "
+            f"in [{int(y.min())}, {int(y.max())}], expected 0..{n_classes - 1}"
         )
     return y
 
@@ -508,7 +508,7 @@ def _pipeline(fn, items: list, workers: int, depth: int = 2):
 def _build_model(cfg: TrainConfig) -> nn.Module:
     from visreps.models.zoo import build_model  # a sibling module: imported when needed
     kw = dict(width=cfg.width, dropout=cfg.dropout) if cfg.arch == "custom_cnn" else {}
-    return build_model(cfg.arch, cfg.num_classes, seed=cfg.seed, image_size=cfg.image_size, **kw)
+    return build_model(cfg.arch, cfg.n_classes, seed=cfg.seed, image_size=cfg.image_size, **kw)
 
 # %% ../../nbs/training/24_trainer.ipynb #4f7a9c1e
 def eta_text(elapsed: float, # seconds since the loop began
@@ -596,7 +596,7 @@ def run_provenance(cfg: TrainConfig, # the run's config
     if isinstance(data, dict) and data.get("stimuli") is None: data = {**data, "stimuli": stimuli["content_id"]}
     labels_rec = dict(source=None, path=None, sha256=None, column=None, method=None)
     labels_rec.update(given.pop("labels", None) or {})
-    labels_rec.update(n_classes=cfg.num_classes, values=hash_json(labels.cpu().tolist()))
+    labels_rec.update(n_classes=cfg.n_classes, values=hash_json(labels.cpu().tolist()))
     return dict(format="visreps.train.provenance/1", data=data, stimuli=stimuli, labels=labels_rec,
                 image_size=cfg.image_size, seed=cfg.seed, split_seed=cfg.split_seed, test_fraction=cfg.test_fraction,
                 visreps_version=visreps.__version__, git_commit=git_commit(), **given)
@@ -617,9 +617,9 @@ def _one_run_per_folder(fn):
 @_one_run_per_folder
 def train(cfg: TrainConfig, # the run's config
           images, # (n, H, W, 3) uint8: numpy, memmap or tensor (all images; the test split is held out)
-          labels, # (n,) int labels in 0..num_classes-1
+          labels, # (n,) int labels in 0..n_classes-1
           out_dir: str | Path, # run folder: config.json, metrics.csv, checkpoints/
-          # None: `visreps.models.zoo.build_model(cfg.arch, cfg.num_classes, cfg.width, seed=cfg.seed)`
+          # None: `visreps.models.zoo.build_model(cfg.arch, cfg.n_classes, cfg.width, seed=cfg.seed)`
           model: nn.Module | None = None,
           provenance: dict | None = None, # what the caller knows the run is trained on (see `run_provenance`)
          ) -> dict:
@@ -628,7 +628,7 @@ def train(cfg: TrainConfig, # the run's config
     device = _init_distributed(get_device(cfg.device))
     rank, world = _dist()
     n, h, w = check_images(images)
-    y_all = check_labels(labels, n, cfg.num_classes)
+    y_all = check_labels(labels, n, cfg.n_classes)
     train_idx, test_idx = split_indices(n, cfg.test_fraction, cfg.split_seed)
     if cfg.batch_size % world:
         raise ValueError(f"batch_size={cfg.batch_size} must be divisible by the number of processes ({world})")
@@ -720,7 +720,7 @@ def train(cfg: TrainConfig, # the run's config
     bar = tqdm(
         total=(cfg.epochs - start) * n_steps,
         disable=not bars_shown(cfg.progress) or rank != 0,
-        desc=f"train {cfg.arch} K={cfg.num_classes}",
+        desc=f"train {cfg.arch} K={cfg.n_classes}",
     )
     # no bar (output redirected to a file): one line per epoch, and one a minute within a long epoch, with an ETA
     log = rank == 0 and cfg.progress is not False and bar.disable

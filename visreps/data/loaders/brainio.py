@@ -403,8 +403,8 @@ def assembly_responses(da: xr.DataArray, # from `read_assembly`
             for c, v in pc.items()
             if c not in (idc, "stimulus_id", "repetition", "session")
         }
-        extra.update({c: ("neuroid", v[cols]) for c, v in nc.items() if c not in ("neuroid_id", "roi")})
-        r = make_responses(vals[rows], stimulus_id=ids, repetition=rep, roi=region[cols].astype(str), subject=name,
+        extra.update({c: ("neuroid", v[cols]) for c, v in nc.items() if c not in ("neuroid_id", "target")})
+        r = make_responses(vals[rows], stimulus_id=ids, repetition=rep, target=region[cols].astype(str), subject=name,
                            session=sess, neuroid_id=nid[cols], **extra)
         r.attrs["manifest"] = json.dumps(
             dict(

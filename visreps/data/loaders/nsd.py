@@ -170,16 +170,17 @@ def read_label_table(path: str | Path) -> dict[int, str]:
     return out
 
 # %% ../../../nbs/data/loaders/14_nsd.ipynb #a745fcaf
-def find_atlas(roi: str) -> tuple[str, str]:
+def find_atlas(target: str) -> tuple[str, str]:
     "(atlas, region) for an NSD region name or 'atlas:name'."
-    if ":" in roi:
-        atlas, name = roi.split(":", 1)
+    if ":" in target:
+        atlas, name = target.split(":", 1)
         if atlas not in DEFAULT_LABELS: raise KeyError(f"atlas {atlas!r} unknown; NSD atlases: {list(DEFAULT_LABELS)}")
         return atlas, name
     for atlas, names in DEFAULT_LABELS.items():
-        if roi in names: return atlas, roi
+        if target in names: return atlas, target
     raise KeyError(
-        f"ROI {roi!r} is not an NSD region; known: {[n for v in DEFAULT_LABELS.values() for n in v]} (or 'atlas:name')"
+        f"ROI {target!r} is not an NSD region; known: "
+        f"{[n for v in DEFAULT_LABELS.values() for n in v]} (or 'atlas:name')"
     )
 
 # %% ../../../nbs/data/loaders/14_nsd.ipynb #dced3213
@@ -197,17 +198,17 @@ def roi_labels(layout: NSDLayout, subject, atlas: str) -> tuple[dict[int, str], 
 # %% ../../../nbs/data/loaders/14_nsd.ipynb #2e73f5bf
 def select_voxels(layout: NSDLayout, # where the files are
                   subject, # 1..8 or 'subj01'
-                  roi: str | list[str], # NSD region name(s), e.g. "ventral", ["V1v", "V1d"], "floc-faces:FFA-1"
+                  target: str | list[str], # NSD region name(s), e.g. "ventral", ["V1v", "V1d"], "floc-faces:FFA-1"
                   hemisphere: str = "both", # "both", "lh" or "rh"
                   verbose: bool = True, # print the voxel count
                  ) -> tuple[pd.DataFrame, tuple, dict]:
-    "Voxels of `roi`: a table (x, y, z, roi, hemisphere), the volume shape, and the label sources."
+    "Voxels of `target`: a table (x, y, z, target, hemisphere), the volume shape, and the label sources."
     if hemisphere not in ("both", "lh", "rh"):
         raise ValueError(f"hemisphere={hemisphere!r}: expected 'both', 'lh' or 'rh'")
-    rois = [roi] if isinstance(roi, str) else list(roi)
-    if not rois: raise ValueError("roi: at least one region is needed")
+    targets = [target] if isinstance(target, str) else list(target)
+    if not targets: raise ValueError("target: at least one region is needed")
     shape, taken, frames, sources = None, None, [], {}
-    for r in rois:
+    for r in targets:
         atlas, name = find_atlas(r)
         labels, src = roi_labels(layout, subject, atlas)
         sources[atlas] = src
@@ -235,7 +236,9 @@ def select_voxels(layout: NSDLayout, # where the files are
                 if v.shape != shape:
                     raise ValueError(f"ROI volume {str(p)!r} has shape {v.shape}, {str(path)!r} has {shape}")
                 hemi[np.isin(v[xyz[:, 0], xyz[:, 1], xyz[:, 2]], codes)] = h
-        frames.append(pd.DataFrame(dict(x=xyz[:, 0], y=xyz[:, 1], z=xyz[:, 2], roi=name, hemisphere=hemi.astype(str))))
+        frames.append(
+            pd.DataFrame(dict(x=xyz[:, 0], y=xyz[:, 1], z=xyz[:, 2], target=name, hemisphere=hemi.astype(str)))
+        )
     vox = pd.concat(frames, ignore_index=True)
     return vox, tuple(shape), sources
 
@@ -372,7 +375,7 @@ def nsd_stimulus_ids(nsd_ids, index_base: int = 0) -> np.ndarray:
 # %% ../../../nbs/data/loaders/14_nsd.ipynb #4de09798
 def load_nsd_responses(root: str | Path, # the NSD root (holds nsddata/, nsddata_betas/, nsddata_stimuli/)
                        subject=1, # 1..8 or 'subj01'
-                       roi: str | list[str] = "ventral", # NSD region name(s)
+                       target: str | list[str] = "ventral", # NSD region name(s)
                        sessions: list[int] | None = None, # 1-based sessions; None: every session with a beta file
                        hemisphere: str = "both", # "both", "lh" or "rh"
                        zscore: bool = True, # z-score each voxel within each session
@@ -388,7 +391,7 @@ def load_nsd_responses(root: str | Path, # the NSD root (holds nsddata/, nsddata
                        progress: bool = True, # progress bar over sessions
                        verbose: bool = True, # print voxel counts
                       ) -> xr.DataArray:
-    "Single-trial responses (presentation x voxel) of one subject in `roi`, in the container's layout."
+    "Single-trial responses (presentation x voxel) of one subject in `target`, in the container's layout."
     layout = NSDLayout(root, resolution, beta_version)
     if not layout.root.exists(): raise FileNotFoundError(f"NSD root {str(layout.root)!r} does not exist")
     if beta_format not in ("auto", "hdf5", "nifti"):
@@ -403,10 +406,10 @@ def load_nsd_responses(root: str | Path, # the NSD root (holds nsddata/, nsddata
         raise FileNotFoundError(f"beta file(s) do not exist: {missing[:3]} ({len(missing)} of {len(files)} sessions)")
     if trials_per_session is None: trials_per_session = _n_trials(files[0])
     trials = trial_table(design, subject, sessions, trials_per_session)
-    rois = [roi] if isinstance(roi, str) else list(roi)
+    targets = [target] if isinstance(target, str) else list(target)
     options = dict(
         subject=name,
-        roi=rois,
+        target=targets,
         sessions=sessions,
         hemisphere=hemisphere,
         zscore=zscore,
@@ -419,28 +422,28 @@ def load_nsd_responses(root: str | Path, # the NSD root (holds nsddata/, nsddata
     cache = None
     if cache_dir is not None:
         roi_files = sorted(
-            {layout.roi_file(subject, find_atlas(r)[0], h) for r in rois for h in {hemisphere, "lh", "rh"}}
+            {layout.roi_file(subject, find_atlas(r)[0], h) for r in targets for h in {hemisphere, "lh", "rh"}}
         )
         key = hash_json(
             dict(
                 options,
                 root=str(layout.root.resolve()),
                 betas=[_stat(p) for p in files],
-                rois=[_stat(p) for p in roi_files if p.exists()],
+                targets=[_stat(p) for p in roi_files if p.exists()],
                 design=_stat(layout.expdesign) if layout.expdesign.exists() else None,
             )
         )
         cache = Path(cache_dir)/f"nsd_{name}_{key}.nc"
         if cache.exists():
             da = xr.load_dataarray(cache, engine="h5netcdf"); da.name = "responses"
-            for c in ("stimulus_id", "neuroid_id", "roi", "hemisphere"): da[c] = da[c].astype(str)
+            for c in ("stimulus_id", "neuroid_id", "target", "hemisphere"): da[c] = da[c].astype(str)
             if verbose:
                 print(
                     f"{name}: loaded {da.shape[0]:,} presentations x "
                     f"{da.shape[1]:,} voxels from the cache {str(cache)!r}"
                 )
             return da
-    vox, shape, sources = select_voxels(layout, subject, rois, hemisphere, verbose=verbose)
+    vox, shape, sources = select_voxels(layout, subject, targets, hemisphere, verbose=verbose)
     out = np.empty((len(trials), len(vox)), np.float32)
     n_const, row = 0, 0
     for s, p in zip(tqdm(sessions, desc=f"{name} sessions", disable=not bars_shown(progress)), files):
@@ -469,7 +472,7 @@ def load_nsd_responses(root: str | Path, # the NSD root (holds nsddata/, nsddata
         out,
         stimulus_id=nsd_stimulus_ids(trials.nsd_id, index_base),
         repetition=trials.repetition.to_numpy(),
-        roi=vox.roi.to_numpy(),
+        target=vox.target.to_numpy(),
         subject=name,
         session=trials.session.to_numpy(),
         neuroid_id=[f"{name}-{i}" for i in flat],
@@ -481,7 +484,7 @@ def load_nsd_responses(root: str | Path, # the NSD root (holds nsddata/, nsddata
         z=("neuroid", vox.z.to_numpy()),
         hemisphere=("neuroid", vox.hemisphere.to_numpy().astype(str)),
     )
-    da.attrs.update(manifest=json.dumps(manifest), sessions=np.asarray(sessions), roi=",".join(rois))
+    da.attrs.update(manifest=json.dumps(manifest), sessions=np.asarray(sessions), target=",".join(targets))
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(cache) as tmp: da.to_netcdf(tmp, engine="h5netcdf")
@@ -495,7 +498,7 @@ def nsd_shared_ids(root: str | Path, index_base: int = 0) -> np.ndarray:
 # %% ../../../nbs/data/loaders/14_nsd.ipynb #f0605606
 def load_nsd_dataset(root: str | Path, # the NSD root
                      subjects=(1,), # subject numbers or names
-                     roi: str | list[str] = "ventral", # NSD region name(s)
+                     target: str | list[str] = "ventral", # NSD region name(s)
                      images: bool = True, # attach lazy images from nsd_stimuli.hdf5
                      name: str = "NSD", # the data set's name
                      **options, # passed to `load_nsd_responses` (sessions, hemisphere, zscore, cache_dir, ...)
@@ -509,7 +512,7 @@ def load_nsd_dataset(root: str | Path, # the NSD root
     responses, manifests = {}, {}
     for s in subjects:
         ss = sess.get(subject_number(s), sess.get(subject_name(s))) if isinstance(sess, dict) else sess
-        da = load_nsd_responses(root, s, roi, sessions=ss, design=design, **options)
+        da = load_nsd_responses(root, s, target, sessions=ss, design=design, **options)
         responses[subject_name(s)] = da
         manifests[subject_name(s)] = json.loads(da.attrs["manifest"])
     ids = np.unique(np.concatenate([da["nsd_id"].values for da in responses.values()]))
@@ -517,19 +520,26 @@ def load_nsd_dataset(root: str | Path, # the NSD root
     imgs = NSDImages(layout.stimuli, ids) if images else MissingImages(len(ids), "loaded with images=False")
     meta = pd.DataFrame(dict(stimulus_id=stim_ids, nsd_id=ids, shared=np.isin(ids, design.sharedix)))
     test_ids = stim_ids[meta.shared.to_numpy()]
-    attrs = dict(manifest=dict(source="NSD", subjects=list(responses), roi=[roi] if isinstance(roi, str) else list(roi),
-                               images=str(layout.stimuli) if images else None, per_subject=manifests),
-                 test_ids=test_ids.tolist())
+    attrs = dict(
+        manifest=dict(
+            source="NSD",
+            subjects=list(responses),
+            target=[target] if isinstance(target, str) else list(target),
+            images=str(layout.stimuli) if images else None,
+            per_subject=manifests,
+        ),
+        test_ids=test_ids.tolist(),
+    )
     return NeuralDataset(name, responses, StimulusSet(stim_ids, imgs, meta), attrs)
 
 # %% ../../../nbs/data/loaders/14_nsd.ipynb #a47b8970
 def load_nsd(root: str | Path, # the NSD root
              subject=1, # 1..8 or 'subj01'
-             roi: str | list[str] = "ventral", # NSD region name(s)
+             target: str | list[str] = "ventral", # NSD region name(s)
              **options, # see `load_nsd_dataset` and `load_nsd_responses`
             ) -> NeuralDataset:
     "One NSD subject as a `NeuralDataset`; `attrs['test_ids']` are the shared images it saw."
-    return load_nsd_dataset(root, [subject], roi, **options)
+    return load_nsd_dataset(root, [subject], target, **options)
 
 # %% ../../../nbs/data/loaders/14_nsd.ipynb #ed8057fb
 def write_nsd_fixture(root: str | Path, # folder to create the tree in
@@ -568,13 +578,13 @@ def write_nsd_fixture(root: str | Path, # folder to create the tree in
         with h5py.File(lay.expdesign, "w", userblock_size=512) as f:
             for k, v in mat.items(): f.create_dataset(k, data=v.T) # MATLAB is column-major: h5py sees arrays transposed
     truth = dict(subjectim=subjectim, masterordering=masterordering, sharedix=sharedix, shape=tuple(shape),
-                 trials_per_session=trials_per_session, betas={}, rois={}, hemisphere=None)
+                 trials_per_session=trials_per_session, betas={}, targets={}, hemisphere=None)
     hemi = np.zeros(shape, np.int64); hemi[: shape[0] // 2] = 1; hemi[shape[0] // 2:] = 2  # x < X/2: left
     for s in range(1, n_subjects + 1):
         rd = lay.roi_dir(s); rd.mkdir(parents=True, exist_ok=True)
         for atlas in ("streams", "prf-visualrois", "floc-faces", "floc-places"):
             vol = rng.integers(-1, len(DEFAULT_LABELS[atlas]) + 1, size=shape)
-            truth["rois"][(s, atlas)] = vol
+            truth["targets"][(s, atlas)] = vol
             for h, m in (("both", np.ones(shape, bool)), ("lh", hemi == 1), ("rh", hemi == 2)):
                 nib.save(nib.Nifti1Image(np.where(m, vol, 0).astype(np.int32), np.eye(4)), lay.roi_file(s, atlas, h))
             lt = lay.label_table(s, atlas); lt.parent.mkdir(parents=True, exist_ok=True)

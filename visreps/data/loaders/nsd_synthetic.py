@@ -150,7 +150,7 @@ def _synthetic_beta_path(lay: NSDSyntheticLayout, subject, beta_format: str) -> 
 
 def load_nsd_synthetic_responses(root: str | Path, # the NSD root
                                  subject=1, # 1..8 or 'subj01'
-                                 roi: str | list[str] = "ventral", # NSD region name(s)
+                                 target: str | list[str] = "ventral", # NSD region name(s)
                                  hemisphere: str = "both", # "both", "lh" or "rh"
                                  zscore: bool = True, # z-score each voxel over the session
                                  beta_format: str = "auto", # "hdf5", "nifti" or "auto"
@@ -163,17 +163,17 @@ def load_nsd_synthetic_responses(root: str | Path, # the NSD root
                                  verbose: bool = True, # print voxel counts
                                  **ignored, # NSD-only options, accepted and unused
                                 ) -> xr.DataArray:
-    "Single-trial NSD-synthetic responses (presentation x voxel) of one subject in `roi`."
+    "Single-trial NSD-synthetic responses (presentation x voxel) of one subject in `target`."
     root = Path(root)
     if not root.exists(): raise FileNotFoundError(f"NSD root {str(root)!r} does not exist; expected: {EXPECTED_LAYOUT}")
     lay = NSDSyntheticLayout(root, resolution, beta_version)
     name = subject_name(subject)
     trials = read_synthetic_design(lay.design, n_images)
     path = _synthetic_beta_path(lay, subject, beta_format)
-    rois = [roi] if isinstance(roi, str) else list(roi)
+    targets = [target] if isinstance(target, str) else list(target)
     options = dict(
         subject=name,
-        roi=rois,
+        target=targets,
         hemisphere=hemisphere,
         zscore=zscore,
         beta_scale=beta_scale,
@@ -186,16 +186,16 @@ def load_nsd_synthetic_responses(root: str | Path, # the NSD root
     cache = None
     if cache_dir is not None:
         roi_files = sorted(
-            {nlay.roi_file(subject, find_atlas(r)[0], h) for r in rois for h in {hemisphere, "lh", "rh"}}
+            {nlay.roi_file(subject, find_atlas(r)[0], h) for r in targets for h in {hemisphere, "lh", "rh"}}
         )
         key = hash_json(dict(options, root=str(root.resolve()), betas=_stat(path), design=_stat(lay.design),
-                             rois=[_stat(p) for p in roi_files if p.exists()]))
+                             targets=[_stat(p) for p in roi_files if p.exists()]))
         cache = Path(cache_dir)/f"nsdsynthetic_{name}_{key}.nc"
         if cache.exists():
             da = xr.load_dataarray(cache, engine="h5netcdf"); da.name = "responses"
-            for c in ("stimulus_id", "neuroid_id", "roi", "hemisphere"): da[c] = da[c].astype(str)
+            for c in ("stimulus_id", "neuroid_id", "target", "hemisphere"): da[c] = da[c].astype(str)
             return da
-    vox, shape, sources = select_voxels(nlay, subject, rois, hemisphere, verbose=verbose)
+    vox, shape, sources = select_voxels(nlay, subject, targets, hemisphere, verbose=verbose)
     b = read_session_betas(path, vox, shape, beta_scale)
     if len(b) != len(trials):
         raise ValueError(
@@ -208,7 +208,7 @@ def load_nsd_synthetic_responses(root: str | Path, # the NSD root
         b.astype(np.float32),
         stimulus_id=synthetic_stimulus_ids(trials.image, subject, n_common),
         repetition=trials.repetition.to_numpy(),
-        roi=vox.roi.to_numpy(),
+        target=vox.target.to_numpy(),
         subject=name,
         session=np.zeros(len(trials), int),
         neuroid_id=[f"{name}-{i}" for i in flat],
@@ -234,7 +234,7 @@ def load_nsd_synthetic_responses(root: str | Path, # the NSD root
         n_constant_voxels=n_const,
         stimulus_id_format="synthetic-<0-based image>[-subjAA for the subject's own images]",
     )
-    da.attrs.update(manifest=json.dumps(manifest), roi=",".join(rois))
+    da.attrs.update(manifest=json.dumps(manifest), target=",".join(targets))
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(cache) as tmp: da.to_netcdf(tmp, engine="h5netcdf")
@@ -323,7 +323,7 @@ def synthetic_images(root: str | Path, # the NSD root
 # %% ../../../nbs/data/loaders/15_nsd_synthetic.ipynb #da51837c
 def load_nsd_synthetic_dataset(root: str | Path, # the NSD root
                                subjects=(1,), # subject numbers or names
-                               roi: str | list[str] = "ventral", # NSD region name(s)
+                               target: str | list[str] = "ventral", # NSD region name(s)
                                images: bool = True, # attach the images, read on demand
                                # put the subject's NSD presentations first (train on NSD, test here)
                                nsd_train: bool = False,
@@ -343,7 +343,7 @@ def load_nsd_synthetic_dataset(root: str | Path, # the NSD root
     responses, manifests, syn_ids, nsd_ids = {}, {}, {}, set()
     design = read_expdesign(NSDLayout(root, options.get("resolution", RESOLUTION)).expdesign) if nsd_train else None
     for s in subjects:
-        da = load_nsd_synthetic_responses(root, s, roi, **options)
+        da = load_nsd_synthetic_responses(root, s, target, **options)
         sname = subject_name(s)
         manifests[sname] = json.loads(da.attrs["manifest"])
         for k, i in zip(da.image.values.tolist(), da.stimulus_id.values.tolist()): syn_ids[i] = (k, sname)
@@ -353,9 +353,9 @@ def load_nsd_synthetic_dataset(root: str | Path, # the NSD root
                 for k, v in options.items()
                 if k in ("hemisphere", "zscore", "beta_scale", "resolution", "cache_dir", "verbose", "progress")
             }
-            nd = load_nsd_responses(root, s, roi, sessions=nsd_sessions, design=design, **nsd_opts)
+            nd = load_nsd_responses(root, s, target, sessions=nsd_sessions, design=design, **nsd_opts)
             if not np.array_equal(nd.neuroid_id.values, da.neuroid_id.values):
-                raise ValueError(f"{sname}: NSD and NSD-synthetic voxel sets differ for roi={roi!r}")
+                raise ValueError(f"{sname}: NSD and NSD-synthetic voxel sets differ for target={target!r}")
             keep = ("stimulus_id", "repetition", "session", "trial")
             nd = nd.reset_coords([c for c in nd.coords if nd[c].dims == ("presentation",) and c not in keep], drop=True)
             nd = nd.assign_coords(experiment=("presentation", np.full(nd.sizes["presentation"], "nsd")),
@@ -400,7 +400,7 @@ def load_nsd_synthetic_dataset(root: str | Path, # the NSD root
             source="NSD-synthetic",
             nsd_train=nsd_train,
             subjects=list(responses),
-            roi=[roi] if isinstance(roi, str) else list(roi),
+            target=[target] if isinstance(target, str) else list(target),
             gamma=gamma,
             per_subject=manifests,
         ),

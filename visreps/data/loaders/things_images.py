@@ -82,7 +82,7 @@ def read_things_embeddings(embedding_path: str | Path, # 1854 x 66 text file (sp
         X,
         stimulus_id=concepts,
         repetition=np.zeros(len(X), int),
-        roi=["spose"] * d,
+        target=["spose"] * d,
         subject="behaviour",
         neuroid_id=[f"dim{i:02d}" for i in range(d)],
     )
@@ -177,7 +177,7 @@ def load_things_images_dataset(folder: str | Path, # the THINGS images folder
             X,
             stimulus_id=sub.stimulus_id,
             repetition=np.zeros(len(sub), int),
-            roi=emb.roi.values,
+            target=emb.target.values,
             subject="behaviour",
             neuroid_id=emb.neuroid_id.values,
             concept=("presentation", sub.concept.to_numpy()),

@@ -244,7 +244,7 @@ def load_tvsd_responses(folder: str | Path, # the TVSD folder (holds monkeyF/, m
                         areas=None, # electrode-to-area table (see `electrode_areas`)
                         unassigned: str = "error", # electrodes with no area: "error" or "drop"
                         drop_electrodes=(), # 1-based electrode numbers to leave out
-                        rois=None, # keep only these areas (e.g. ["V4", "IT"])
+                        targets=None, # keep only these areas (e.g. ["V4", "IT"])
                         dtype=np.float32, # dtype of the responses
                        ):
     "One monkey's normalised MUA (presentation x electrode) and its image table."
@@ -303,11 +303,11 @@ def load_tvsd_responses(folder: str | Path, # the TVSD folder (holds monkeyF/, m
                 "give them one in `areas`, leave them out with `drop_electrodes`, or pass unassigned='drop'"
             )
         keep &= ~none
-    if rois is not None:
-        rois = [rois] if isinstance(rois, str) else list(rois)
-        unknown = sorted(set(rois) - set(area[keep]))
+    if targets is not None:
+        targets = [targets] if isinstance(targets, str) else list(targets)
+        unknown = sorted(set(targets) - set(area[keep]))
         if unknown: raise KeyError(f"{name}: no electrodes in area(s) {unknown}; areas: {sorted(set(area[keep]))}")
-        keep &= np.isin(area, rois)
+        keep &= np.isin(area, targets)
     if not keep.all(): X = X[:, keep]
     bad = ~np.isfinite(X)
     if bad.any():
@@ -332,7 +332,7 @@ def load_tvsd_responses(folder: str | Path, # the TVSD folder (holds monkeyF/, m
     for src, dst in QUALITY:
         v = _electrode_coord(a[src], n_el) if src in a else None
         if v is not None: coords[dst] = ("neuroid", v[keep])
-    da = make_responses(X.astype(dtype, copy=False), stimulus_id=ids, repetition=rep, roi=area[keep], subject=name,
+    da = make_responses(X.astype(dtype, copy=False), stimulus_id=ids, repetition=rep, target=area[keep], subject=name,
                         neuroid_id=[f"{name}-{e}" for e in electrode[keep]], **coords)
     da.attrs["manifest"] = json.dumps(
         dict(
@@ -355,7 +355,7 @@ def load_tvsd_dataset(folder: str | Path, # the TVSD folder (holds monkeyF/, mon
                       images: str | Path | None = None, # a THINGS image folder to read the images from (lazily)
                       image_size: int | None = None, # side of the images (None: the first image's shorter side)
                       name: str = "TVSD", # the data set's name
-                      **options, # passed to `load_tvsd_responses` (splits, areas, rois, ...)
+                      **options, # passed to `load_tvsd_responses` (splits, areas, targets, ...)
                      ) -> NeuralDataset:
     "TVSD as a `NeuralDataset`: one subject per monkey, THINGS image ids, test images in `attrs['test_ids']`."
     folder = Path(folder)
