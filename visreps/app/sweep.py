@@ -294,6 +294,7 @@ def _kill_tree(pid: int):
         try: p.kill()
         except psutil.NoSuchProcess: pass
 
+# %% ../../nbs/app/90_sweep.ipynb #5b466a40
 def stop_all_runs():
     ("Ask every run in progress in this process to stop (kills their "
      "papermill processes and kernels); runs not yet started do not start.")
