@@ -423,10 +423,12 @@ def _jupyter_book() -> str:
     if not found: raise CommandError("jupyter-book is not installed: `pip install 'jupyter-book>=1,<2'`")
     return found
 
+# %% ../../nbs/app/91_book.ipynb #99702f7f
 def _repo_root() -> Path:  # the source checkout, or an installed package's data (experiments/, book/; no nbs/)
     from visreps.core.storage import shipped_places
     return shipped_places()[0]
 
+# %% ../../nbs/app/91_book.ipynb #7edb48ee
 def build_book(book: str | Path = "book", # the Jupyter Book folder
                results_root: str | Path = "results", # where runs are
                runs: dict | None = None, # page name -> run folder; other pages use their latest run

@@ -676,6 +676,7 @@ def _add_results_arguments(p):
     )
     p.add_argument("--all-columns", action="store_true", help="print every column, not only the main ones")
 
+# %% ../../nbs/app/92_cli.ipynb #12afdab9
 @dataclass
 class ResultsOptions(Config):
     "`visreps results` takes filters as key=value on any column (model, dataset, target, analysis, split, ...)."

@@ -36,9 +36,9 @@ from ..core.storage import stale_siblings, temp_sibling, token_alive, write_text
 
 # %% auto #0
 __all__ = ['RUNNER_PARAMETERS', 'RUN_STATES', 'PLAN_KEYS', 'STAGE_KEYS', 'EXECUTORS', 'INDEX_COLUMNS', 'notebook_parameters',
-           'merge_parameters', 'type_problem', 'is_name_parameter', 'check_name_parameters', 'fill_templates',
-           'run_identity', 'run_slug', 'run_dir_for', 'status_path', 'read_status', 'write_status', 'status_is_stale',
-           'run_problem', 'find_runs', 'stop_all_runs', 'notebook_error', 'nbformat_read', 'notebook_unfinished',
+           'merge_parameters', 'type_problem', 'fill_templates', 'is_name_parameter', 'check_name_parameters',
+           'status_path', 'run_identity', 'run_slug', 'run_dir_for', 'read_status', 'write_status', 'status_is_stale',
+           'run_problem', 'find_runs', 'stop_all_runs', 'nbformat_read', 'notebook_error', 'notebook_unfinished',
            'run_notebook', 'Stage', 'Plan', 'find_plan', 'override_params', 'load_plan', 'RunSpec', 'check_world',
            'expand_plan', 'execute_run', 'SweepSummary', 'run_sweep', 'list_runs', 'update_index']
 
@@ -108,21 +108,6 @@ def type_problem(value, default) -> str | None:
             f"{ {'float': 'a number', 'int': 'an integer', 'bool': 'true or false'}.get(want, 'a ' + want)} "
             f"like its default {default!r}, got {value!r}")
 
-# %% ../../nbs/app/90_sweep.ipynb #6b825d97
-def is_name_parameter(key: str) -> bool:
-    "Parameters that become file or folder names: `name` and `*_name` (e.g. `run_name`)."
-    return key == "name" or key.endswith("_name")
-
-# %% ../../nbs/app/90_sweep.ipynb #0a2e3c75
-def check_name_parameters(parameters: dict, where: str) -> dict:
-    ("Check that every name parameter (see `is_name_parameter`) "
-     "is one safe path component once its templates are filled.")
-    for k, v in parameters.items():
-        if is_name_parameter(k) and isinstance(v, str) and not _TEMPLATE.search(v):
-            try: check_name(v, k)
-            except ConfigError as e: raise ConfigError(f"{where}: {e}") from None
-    return parameters
-
 # %% ../../nbs/app/90_sweep.ipynb #b1790f11
 _TEMPLATE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -145,6 +130,27 @@ def fill_templates(parameters: dict, # name -> value (strings may hold {name} pl
         if isinstance(v, dict): return {k: fill(x) for k, x in v.items()}
         return v
     return {k: fill(v) for k, v in parameters.items()}
+
+# %% ../../nbs/app/90_sweep.ipynb #6b825d97
+def is_name_parameter(key: str) -> bool:
+    "Parameters that become file or folder names: `name` and `*_name` (e.g. `run_name`)."
+    return key == "name" or key.endswith("_name")
+
+# %% ../../nbs/app/90_sweep.ipynb #0a2e3c75
+def check_name_parameters(parameters: dict, where: str) -> dict:
+    ("Check that every name parameter (see `is_name_parameter`) "
+     "is one safe path component once its templates are filled.")
+    for k, v in parameters.items():
+        if is_name_parameter(k) and isinstance(v, str) and not _TEMPLATE.search(v):
+            try: check_name(v, k)
+            except ConfigError as e: raise ConfigError(f"{where}: {e}") from None
+    return parameters
+
+# %% ../../nbs/app/90_sweep.ipynb #d0bff4df
+def status_path(run_dir: str | Path) -> Path:
+    "The status file of a run: `<run id>.status.json` beside the run folder."
+    run_dir = Path(run_dir)
+    return run_dir.with_name(f"{run_dir.name}.status.json")
 
 # %% ../../nbs/app/90_sweep.ipynb #817740bd
 def run_identity(notebook: str | Path, # the notebook
@@ -174,6 +180,7 @@ def run_slug(notebook: str | Path, # the notebook
              and not isinstance(v, (dict, list, tuple)) and "{" not in str(v)]
     return slugify(parts, max_len)
 
+# %% ../../nbs/app/90_sweep.ipynb #e8f5a356
 def run_dir_for(notebook: str | Path, parameters: dict | None = None, results_root: str | Path = "results",
                 upstream: str | None = None) -> Path:
     ("Where `run_notebook` puts (or put) the run of `notebook` with `parameters` (and `upstream` runs): "
@@ -186,13 +193,6 @@ def run_dir_for(notebook: str | Path, parameters: dict | None = None, results_ro
     old = folder / h
     if slug and (old.exists() or status_path(old).exists()) and not (folder / f"{slug}-{h}").exists(): return old
     return folder / (f"{slug}-{h}" if slug else h)
-
-
-# %% ../../nbs/app/90_sweep.ipynb #d0bff4df
-def status_path(run_dir: str | Path) -> Path:
-    "The status file of a run: `<run id>.status.json` beside the run folder."
-    run_dir = Path(run_dir)
-    return run_dir.with_name(f"{run_dir.name}.status.json")
 
 # %% ../../nbs/app/90_sweep.ipynb #8320ae22
 def read_status(run_dir: str | Path) -> dict | None:
@@ -294,6 +294,7 @@ def _kill_tree(pid: int):
         try: p.kill()
         except psutil.NoSuchProcess: pass
 
+# %% ../../nbs/app/90_sweep.ipynb #5b466a40
 def stop_all_runs():
     ("Ask every run in progress in this process to stop (kills their "
      "papermill processes and kernels); runs not yet started do not start.")
@@ -302,6 +303,11 @@ def stop_all_runs():
     ts = [threading.Thread(target=_kill_tree, args=(p,), daemon=True) for p in pids]
     for t in ts: t.start()
     for t in ts: t.join()
+
+# %% ../../nbs/app/90_sweep.ipynb #b3f9bf98
+def nbformat_read(path):
+    import nbformat
+    return nbformat.read(str(path), as_version=4)
 
 # %% ../../nbs/app/90_sweep.ipynb #a659d037
 def notebook_error(path: str | Path) -> str | None:
@@ -313,11 +319,6 @@ def notebook_error(path: str | Path) -> str | None:
             if o.get("output_type") == "error":
                 return f"{o.get('ename', 'Error')}: {o.get('evalue', '')}".strip()
     return None
-
-# %% ../../nbs/app/90_sweep.ipynb #b3f9bf98
-def nbformat_read(path):
-    import nbformat
-    return nbformat.read(str(path), as_version=4)
 
 # %% ../../nbs/app/90_sweep.ipynb #ebf1de8c
 def notebook_unfinished(path: str | Path) -> str | None:
@@ -339,70 +340,9 @@ def _tail(path: Path, n: int = 5) -> str:
     except OSError: return ""
     return " | ".join(lines[-n:])[-800:]
 
-# %% ../../nbs/app/90_sweep.ipynb #13ee3adb
-def run_notebook(notebook: str | Path, # path of the experiment notebook
-                 parameters: dict | list[str] | None = None, # name -> value, or "key=value" strings
-                 results_root: str | Path = "results", # runs go to results_root/<notebook name>/<run id>/
-                 force: bool = False, # run again even if this setting already ran
-                 kernel: str = "python3", # Jupyter kernel
-                 log_output: bool = False, # echo the notebook's output while it runs
-                 timeout: float | None = None, # seconds before the run is killed (None: no limit)
-                 threads: int | None = None, # cap on BLAS/torch threads in the run (None: the machine's default)
-                 stage: str | None = None, # the sweep stage, recorded in the status file
-                 upstream: str | None = None, # hash of the runs this one depends on (part of the run id)
-                 log=None, # messages about waiting, stale statuses and leftovers (e.g. `print`)
-                ) -> Path:
-    "Execute `notebook` with `parameters` via papermill in its own process (once per setting); return the run folder."
-    nb = Path(notebook)
-    params = merge_parameters(nb, parameters)
-    root = Path(results_root).resolve()
-    out = ensure_under(run_dir_for(nb, params, root, upstream), root, "run folder")
-    filled = fill_templates(params, root)
-    if "results_root" in filled: filled["results_root"] = str(root)
-    check_name_parameters(filled, nb.name)
-    say = log or (lambda *a: None)
-    try:
-        with locked(
-            out,
-            wait_message=lambda m: say(f"[run] {nb.stem} {out.name}: another process is running it; waiting ({m})"),
-            stop=_STOP,
-        ):
-            return _run_locked(nb, out, root, filled, force, kernel, log_output, timeout, threads, stage, upstream, say)
-    except WaitStopped:
-        raise _NotStarted(f"{nb} was not started: the sweep was stopped while another process was running it") from None
-
 # %% ../../nbs/app/90_sweep.ipynb #7597a95a
 class _NotStarted(CommandError):
     "A run this process did not start (its status belongs to whoever runs it)."
-
-# %% ../../nbs/app/90_sweep.ipynb #d43b71b6
-def _run_locked(nb, out, root, filled, force, kernel, log_output, timeout, threads, stage, upstream, say) -> Path:
-    "The body of `run_notebook`, run holding the run's lock."
-    # holding the run's lock: nobody else is running it, so 'running' statuses and temporary folders are leftovers
-    leftovers = remove_stale(stale_siblings(out))
-    if leftovers:
-        say(
-            f"[run] {nb.stem} {out.name}: removed {len(leftovers)} "
-            f"leftover(s) of an interrupted run: {[p.name for p in leftovers]}"
-        )
-    st = read_status(out)
-    if not force and run_problem(out, root) is None:
-        if not st or st.get("status") != "done":
-            write_status(
-                out, "done", notebook=str(nb), run_id=out.name, parameters=filled, stage=stage, log=str(out / "run.log")
-            )
-        return out
-    if _STOP.is_set():
-        write_status(out, "interrupted", error="not started: the sweep was stopped", notebook=str(nb), stage=stage)
-        raise CommandError(f"{nb} was not started: the sweep was stopped")
-    recovered = None
-    if st and st.get("corrupt"): recovered = st["corrupt"]
-    # not queued by this very sweep
-    elif st and st.get("status") in ("queued", "running") and st.get("owner") != process_token():
-        recovered = f"status {st['status']!r} left by {st.get('owner') or st.get('pid')}, which is gone"
-    elif out.exists() and st and st.get("status") == "done": recovered = f"reran: {run_problem(out, root)}"
-    if recovered: say(f"[run] {nb.stem} {out.name}: {recovered}; running it again")
-    return _execute_notebook(nb, out, root, filled, kernel, log_output, timeout, threads, stage, upstream, recovered)
 
 # %% ../../nbs/app/90_sweep.ipynb #a9d43441
 def _execute_notebook(nb, out, root, filled, kernel, log_output, timeout, threads, stage, upstream, recovered) -> Path:
@@ -543,6 +483,67 @@ def _execute_notebook(nb, out, root, filled, kernel, log_output, timeout, thread
         out, "done", finished=finished, duration_s=round(finished - start, 2), log=str(out / "run.log"), outputs=outputs
     )
     return out
+
+# %% ../../nbs/app/90_sweep.ipynb #d43b71b6
+def _run_locked(nb, out, root, filled, force, kernel, log_output, timeout, threads, stage, upstream, say) -> Path:
+    "The body of `run_notebook`, run holding the run's lock."
+    # holding the run's lock: nobody else is running it, so 'running' statuses and temporary folders are leftovers
+    leftovers = remove_stale(stale_siblings(out))
+    if leftovers:
+        say(
+            f"[run] {nb.stem} {out.name}: removed {len(leftovers)} "
+            f"leftover(s) of an interrupted run: {[p.name for p in leftovers]}"
+        )
+    st = read_status(out)
+    if not force and run_problem(out, root) is None:
+        if not st or st.get("status") != "done":
+            write_status(
+                out, "done", notebook=str(nb), run_id=out.name, parameters=filled, stage=stage, log=str(out / "run.log")
+            )
+        return out
+    if _STOP.is_set():
+        write_status(out, "interrupted", error="not started: the sweep was stopped", notebook=str(nb), stage=stage)
+        raise CommandError(f"{nb} was not started: the sweep was stopped")
+    recovered = None
+    if st and st.get("corrupt"): recovered = st["corrupt"]
+    # not queued by this very sweep
+    elif st and st.get("status") in ("queued", "running") and st.get("owner") != process_token():
+        recovered = f"status {st['status']!r} left by {st.get('owner') or st.get('pid')}, which is gone"
+    elif out.exists() and st and st.get("status") == "done": recovered = f"reran: {run_problem(out, root)}"
+    if recovered: say(f"[run] {nb.stem} {out.name}: {recovered}; running it again")
+    return _execute_notebook(nb, out, root, filled, kernel, log_output, timeout, threads, stage, upstream, recovered)
+
+# %% ../../nbs/app/90_sweep.ipynb #13ee3adb
+def run_notebook(notebook: str | Path, # path of the experiment notebook
+                 parameters: dict | list[str] | None = None, # name -> value, or "key=value" strings
+                 results_root: str | Path = "results", # runs go to results_root/<notebook name>/<run id>/
+                 force: bool = False, # run again even if this setting already ran
+                 kernel: str = "python3", # Jupyter kernel
+                 log_output: bool = False, # echo the notebook's output while it runs
+                 timeout: float | None = None, # seconds before the run is killed (None: no limit)
+                 threads: int | None = None, # cap on BLAS/torch threads in the run (None: the machine's default)
+                 stage: str | None = None, # the sweep stage, recorded in the status file
+                 upstream: str | None = None, # hash of the runs this one depends on (part of the run id)
+                 log=None, # messages about waiting, stale statuses and leftovers (e.g. `print`)
+                ) -> Path:
+    "Execute `notebook` with `parameters` via papermill in its own process (once per setting); return the run folder."
+    nb = Path(notebook)
+    params = merge_parameters(nb, parameters)
+    root = Path(results_root).resolve()
+    out = ensure_under(run_dir_for(nb, params, root, upstream), root, "run folder")
+    filled = fill_templates(params, root)
+    if "results_root" in filled: filled["results_root"] = str(root)
+    check_name_parameters(filled, nb.name)
+    say = log or (lambda *a: None)
+    try:
+        with locked(
+            out,
+            wait_message=lambda m: say(f"[run] {nb.stem} {out.name}: another process is running it; waiting ({m})"),
+            stop=_STOP,
+        ):
+            return _run_locked(nb, out, root, filled, force, kernel, log_output, timeout, threads, stage, upstream, say)
+    except WaitStopped:
+        raise _NotStarted(f"{nb} was not started: the sweep was stopped while another process was running it") from None
 
 # %% ../../nbs/app/90_sweep.ipynb #f60d9b91
 PLAN_KEYS = ("name", "description", "notebooks_dir", "timeout", "defaults", "stages", "slurm", "notebook_params")

@@ -206,6 +206,7 @@ def _merge(base: dict, new: dict) -> dict:
     for k, v in new.items(): out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
 
+# %% ../../nbs/core/00_config.ipynb #a9f7a02e
 def read_options(config_file: str | Path | None = None, # YAML/JSON mapping, or None
                  overrides: list[str] | None = None, # "key=value" strings; "a.b=v" sets a nested key
                  base: dict | None = None, # options to start from (nested mappings are merged, not replaced)

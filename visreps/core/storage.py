@@ -469,6 +469,7 @@ def source_checkout(package: str | Path | None = None, # the package folder (def
     root = Path(package if package is not None else _package_dir()).resolve().parent
     return root if (root / "settings.ini").is_file() and (root / "nbs").is_dir() else None
 
+# %% ../../nbs/core/01_storage.ipynb #97164b75
 def shipped_places(package: str | Path | None = None, # the package folder (default: this visreps's)
                   ) -> list[Path]:
     "Where shipped files are looked for, in order: the source checkout (if the package runs from one), package data."
@@ -476,6 +477,7 @@ def shipped_places(package: str | Path | None = None, # the package folder (defa
     root = source_checkout(pkg)
     return ([root] if root else []) + [pkg / SHIPPED_DIR]
 
+# %% ../../nbs/core/01_storage.ipynb #4a11a64c
 def shipped(*parts: str, # the path under the repository root, e.g. "plans", "demo.yaml"
             package: str | Path | None = None, # the package folder (default: this visreps's)
            ) -> Path:
@@ -491,4 +493,3 @@ def shipped(*parts: str, # the path under the repository root, e.g. "plans", "de
         + (f"({str(root / rel)!r})" if root else "(none: no settings.ini and nbs/ beside the package)")
         + f" nor in the installed package data ({str(places[-1] / rel)!r}); restore it from git in a checkout, "
         "or reinstall visreps (`pip install path/to/visreps`)")
-
