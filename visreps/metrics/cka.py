@@ -76,6 +76,7 @@ def _hsic_u(t, dk, dl, n):
     tr_tilde = t - dk @ dl
     return (tr_tilde + dk.sum() * dl.sum() / ((n - 1) * (n - 2)) - 2 / (n - 2) * (dk @ dl)) / (n * (n - 3))
 
+# %% ../../nbs/metrics/34_cka.ipynb #29898e02
 def hsic(X, # (n_stimuli, p) features
          Y, # (n_stimuli, q) features of the same stimuli
          debiased: bool = True, # the unbiased estimator (Song et al. 2012); False: tr(KHLH)/(n-1)^2

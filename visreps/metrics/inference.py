@@ -560,6 +560,7 @@ def adjust_pvalues(p, # (m,) p-values
         raise ValueError(f"method={method!r}: expected 'holm' or 'bh'")
     return out
 
+# %% ../../nbs/metrics/44_inference.ipynb #8dd05461
 def model_differences(result: TwoFactorBootstrap,
                       ci: str = "bca", # "percentile" or "bca"
                       level: float = 0.95,
@@ -643,6 +644,7 @@ def kendalls_w(ranks, # (n_measures, n_models) ranks (or scores: ranked per meas
     den = m ** 2 * (n ** 3 - n) - m * T
     return float(12 * S / den) if den > 0 else float("nan")
 
+# %% ../../nbs/metrics/44_inference.ipynb #ff6c3dc9
 def rank_stability(
                    # measure -> (estimate (n_models,), draws (n_boot, n_models) or None); higher = closer to the brain
                    scores: dict,

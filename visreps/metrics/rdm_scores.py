@@ -196,12 +196,12 @@ def jackknife_influence(value: float, # the score on all stimuli
     d = d[np.isfinite(d)]
     return float(d.max()) if d.size else np.nan
 
+# %% ../../nbs/metrics/31_rdm_scores.ipynb #d0a7fb92
 def influence_flag(influence, ci_low, ci_high):
     "Whether `influence` exceeds the CI half-width (ci_high - ci_low) / 2; pd.NA where either is undefined."
     vals = [np.nan if v is None or v is pd.NA else float(v) for v in (influence, ci_low, ci_high)]
     if not np.isfinite(vals).all(): return pd.NA
     return bool(vals[0] > (vals[2] - vals[1]) / 2)
-
 
 # %% ../../nbs/metrics/31_rdm_scores.ipynb #7069f6b1
 def _features_rdm(da, ids: np.ndarray, rdm_metric: str, name: str) -> np.ndarray:
@@ -223,9 +223,6 @@ def _features_rdm(da, ids: np.ndarray, rdm_metric: str, name: str) -> np.ndarray
     X = X.reshape(len(ids), -1)
     # every feature: a unit constant over the stimuli is part of each pattern
     return compute_rdm(X, rdm_metric, device="cpu")
-
-# %% ../../nbs/metrics/31_rdm_scores.ipynb #99e1547f
-CONVENTIONS = ("per_subject", "pooled")
 
 # %% ../../nbs/metrics/31_rdm_scores.ipynb #e8f9a0b1
 def _target_plan(rdmset, t, method, pool, convention, n_boot_subjects, seed) -> dict:
@@ -265,6 +262,9 @@ def _convention_text(convention, method, pool, t, p, n, n_boot, n_boot_subjects,
             f"of {t!r}, all {n} stimuli; {ci}; ci_*_subjects: pool of the drawn subjects in {n_boot_subjects} subject "
             "resamples; no noise ceiling (the Nili bounds are for the per-subject mean; the pool scores 1 against "
             "itself): ceiling and normalized NaN")
+
+# %% ../../nbs/metrics/31_rdm_scores.ipynb #99e1547f
+CONVENTIONS = ("per_subject", "pooled")
 
 # %% ../../nbs/metrics/31_rdm_scores.ipynb #d4b5c6a7
 def rdm_scores(rdms: dict, # {readout or model name: (n_stimuli, n_stimuli) RDM in the RDM set's stimulus order}

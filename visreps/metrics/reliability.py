@@ -319,12 +319,13 @@ def nsd_noise_ceiling(responses, # DataArray (presentation, neuroid) or array (n
         noise_ceiling_percent(snr, n) / 100, np.full(Y.shape[2], np.nan), n, 0, 0, 0, Y.shape[0], formula, nid
     )
 
-# %% ../../nbs/metrics/35_reliability.ipynb #f7f67972
+# %% ../../nbs/metrics/35_reliability.ipynb #b2e65c87
 CONVENTIONS = {
     "sqrt": ("sqrt(rel)", "attenuation bound: a noiseless model's expected correlation with the averaged data"),
     "reliability": ("rel", "Brain-Score style: the reliability itself"),
 }
 
+# %% ../../nbs/metrics/35_reliability.ipynb #f7f67972
 @dataclasses.dataclass
 class CeiledScore:
     "A score reported three ways, with the normalisation formula beside it."

@@ -93,6 +93,7 @@ def counts(idx, # (n_boot, k) unit indices of each resample
     off = (idx + n * np.arange(len(idx))[:, None]).ravel()
     return np.bincount(off, minlength=len(idx) * n).reshape(len(idx), n)
 
+# %% ../../nbs/metrics/29_resampling.ipynb #e9fa0beb
 def jackknife(n: int, # units
               n_blocks: int | None = None, # None: leave each unit out; else leave out each of min(n, n_blocks) blocks
               seed=0, stream="jackknife_blocks", # the seeded assignment of units to blocks
