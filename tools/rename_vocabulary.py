@@ -161,6 +161,26 @@ def _string(s: str, where: str) -> str:
     return _LAYER_FMT.sub(lay, _LAYER_KEY.sub(lay, s))
 
 
+def _fstring_fields(s: str, where: str) -> str:
+    "Whole identifiers of `NAMES` inside an f-string's replacement fields (`{len(layers)}`): Python < 3.12 gives the "
+    "whole f-string as one STRING token, so the NAME pass does not see them."
+    if "f" not in re.match(r"[A-Za-z]*", s).group(0).lower(): return s
+
+    def name(m):
+        w = m.group(0)
+        if w in KEEP or any(k in where and o == w for k, o in KEEP_IN): return w
+        T.add(where, w, NAMES[w])
+        return NAMES[w]
+
+    def field(m):
+        return "{" + _FIELD_NAME.sub(name, m.group(1)) + m.group(2)
+    return _FIELD.sub(field, s)
+
+
+_FIELD = re.compile(r"(?<!\{)\{(?!\{)([^{}:!'\"]*)([:!}])")  # a replacement field's expression (no nested quotes)
+_FIELD_NAME = re.compile(r"(?<!\w)(" + "|".join(map(re.escape, sorted(NAMES, key=len, reverse=True))) + r")(?!\w)")
+
+
 def _python(code: str, where: str) -> str:
     "Identifier-aware renames of Python source (magics and shell lines are left as they are)."
     masked = "\n".join(("#" + ln[1:]) if ln.lstrip()[:1] in ("!", "%") else ln for ln in code.split("\n"))
@@ -190,7 +210,7 @@ def _python(code: str, where: str) -> str:
             if t.string == "num_classes" and is_kw and THIRD_PARTY.search(lines[r0 - 1]): continue
             edits.append((r0, c0, r1, c1, NAMES[t.string])); T.add(where, t.string, NAMES[t.string])
         elif t.type == tokenize.STRING:
-            new = _string(t.string, where)
+            new = _fstring_fields(_string(t.string, where), where)
             if new != t.string: edits.append((r0, c0, r1, c1, new))
         elif t.type == tokenize.COMMENT:
             new = _sub_words(t.string, where, _WORD)
