@@ -44,3 +44,10 @@ def test_ruff_finds_nothing():
         found.append(f"{path.relative_to(ROOT)}:{row}: {d['code']} {d['message']}: {line[:100]}")
     assert not found, (f"{len(found)} lint problems (long lines: run `python tools/wrap_lines.py`, then "
                        "nbdev_export; fix the rest by hand in the notebooks or files):\n" + "\n".join(found))
+
+
+def test_experiment_notebooks_name_nothing_undefined():
+    "The experiment notebooks (run by papermill, exported nowhere) use no undefined name (ruff F821 on their cells)."
+    res = subprocess.run([ruff(), "check", "--isolated", "--select", "F821", "--output-format", "concise",
+                          "--no-cache", "experiments"], cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 0, f"undefined names in experiments/*.ipynb:\n{res.stdout}{res.stderr}"
