@@ -1,10 +1,7 @@
 """Bad input to every `visreps` command, as a table: each case exits with status 2 and one line
 `visreps CMD: error: ...` that names the culprit (the file, key or value), without a traceback; and every
 command's documented defaults work (`dataset="world"` included)."""
-import contextlib
 import dataclasses
-import io
-import json
 
 import pytest
 
@@ -43,11 +40,7 @@ def files(tmp_path_factory):
     return r
 
 
-def run(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main(argv)
-    return rc, out.getvalue(), err.getvalue()
+from cli_run import run  # visreps ARGV in this process, output captured
 
 
 def EV(r):

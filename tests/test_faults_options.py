@@ -2,23 +2,17 @@
 
 A string option keeps the text as typed (YAML 1.1 reads `2024_12_07` as 20241207, `0123` as octal 83, `12:30` as 750);
 an alias bomb in a config file, a plan or a value is refused at once, naming the file."""
-import contextlib
-import io
 import time
 
 import pytest
 
-from visreps.app.cli import main, parse_config
+from visreps.app.cli import parse_config
 
 WO = ["n_levels=3", "n_subjects=2", "n_train_per_subject=40", "n_test=20", "image_size=32",
       "n_voxels_early=16", "n_voxels_mid=16", "n_voxels_ventral=16"]
 
 
-def run(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main(argv)
-    return rc, out.getvalue(), err.getvalue()
+from cli_run import run  # visreps ARGV in this process, output captured
 
 
 def bomb(levels=9):

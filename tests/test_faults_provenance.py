@@ -2,14 +2,11 @@
 source and content id, the stimuli trained on, the label file or column with its K, image size, seeds, version, commit),
 refuses labels with K classes when `n_classes` is not K, and takes `n_classes` from the labels when it is left out
 (before, an omitted `n_classes` trained a 1000-way network on K labels)."""
-import contextlib
-import io
 import json
 
 import numpy as np
 import pytest
 
-from visreps.app.cli import main
 from visreps.core.config import hash_file, hash_json
 from visreps.data.dataset import load_dataset, stimuli_content_id
 from visreps.data.world import make_world
@@ -21,11 +18,7 @@ TINY = dict(n_levels=2, n_subjects=1, n_train_per_subject=24, n_test=16, image_s
 TRAIN = ["width=0.125", "epochs=1", "batch_size=16", "device=cpu", "image_size=64", "progress=false"]
 
 
-def run(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main(argv)
-    return rc, out.getvalue(), err.getvalue()
+from cli_run import run  # visreps ARGV in this process, output captured
 
 
 @pytest.fixture(scope="module")

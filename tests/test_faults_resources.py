@@ -6,9 +6,7 @@ a checkpoint or features are written is one sentence naming the folder and 'no s
 half-written, instead of SIGBUS (features go through a memory map), torch's `inline_container.cc` traceback, or a
 SIGSEGV in HDF5. Absurd sizes (item 12) are refused where the options are read."""
 import collections
-import contextlib
 import errno
-import io
 import json
 import os
 import shutil
@@ -16,12 +14,11 @@ import signal
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 import torch
 
-from visreps.app.cli import main, parse_config
+from visreps.app.cli import parse_config
 from visreps.data.world import make_world
 from visreps.training.trainer import load_train_state
 
@@ -33,11 +30,7 @@ TRAIN = ["labels=column:category", "n_classes=8", "width=0.125", "epochs=1", "ba
          "image_size=64", "progress=false"]
 
 
-def run(argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        rc = main(argv)
-    return rc, out.getvalue(), err.getvalue()
+from cli_run import run  # visreps ARGV in this process, output captured
 
 
 @pytest.fixture(scope="module")
